@@ -1,0 +1,131 @@
+"""The one entry object: a researcher's paper library.
+
+>>> from assistant import Library
+>>> library = Library("~/papers-library")          # doctest: +SKIP
+>>> report = library.add(["papers/", "refs.bib"])  # doctest: +SKIP
+>>> [p.key for p in library.papers()]               # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+
+from chromadb.api import ClientAPI
+
+from assistant.settings import Settings, quiet_third_parties
+from store.chroma import ChromaStore, embedded_client, server_client
+from store.chunking import Chunker
+from store.embedder import Embedder, LocalEmbedder, OpenAIEmbedder
+from store.errors import PaperNotFoundError
+from store.ingest import Ingest, IngestReport, Progress
+from store.paper import Chunk, Paper
+
+log = logging.getLogger(__name__)
+
+
+class Library:
+    """Papers in a Chroma library. Every collaborator can be passed in; each defaults from
+    ``settings`` (which default from the environment)."""
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        settings: Settings | None = None,
+        embedder: Embedder | None = None,
+        client: ClientAPI | None = None,
+    ):
+        quiet_third_parties()
+        settings = settings or Settings()
+        if path is not None:
+            settings = settings.model_copy(update={"library": Path(path)})
+        self.settings = settings
+        self.path = Path(settings.library).expanduser()
+        self.embedder = embedder or self._create_embedder()
+        self.client = client or self._create_client()
+        where = self._describe()
+        self.store = ChromaStore(
+            self.client,
+            embedder_name=self.embedder.name,
+            dimension=self.embedder.dimension,
+            chunk_size=settings.chunking.chunk_size,
+            chunk_overlap=settings.chunking.chunk_overlap,
+            prefix=settings.chroma.prefix,
+            where=where,
+        )
+        self.chunker = Chunker(
+            chunk_size=self.store.chunk_size,
+            chunk_overlap=self.store.chunk_overlap,
+            tokenizer=self.embedder.token_ids,
+        )
+        self.store.recover()
+
+    def _create_embedder(self) -> Embedder:
+        conf = self.settings.embedder
+        if conf.provider == "openai":
+            return OpenAIEmbedder(
+                model=conf.model,
+                base_url=conf.base_url,
+                api_key=conf.api_key.get_secret_value() if conf.api_key else None,
+                batch_size=conf.batch_size,
+            )
+        return LocalEmbedder(batch_size=conf.batch_size, threads=conf.threads)
+
+    def _create_client(self) -> ClientAPI:
+        conf = self.settings.chroma
+        if conf.mode == "server":
+            headers = {"Authorization": f"Bearer {conf.token.get_secret_value()}"} if conf.token else None
+            return server_client(conf.host, conf.port, ssl=conf.ssl, headers=headers)
+        return embedded_client(self.path / "chroma")
+
+    def _describe(self) -> str:
+        conf = self.settings.chroma
+        if conf.mode == "server":
+            return f"the library on the Chroma server {conf.host}:{conf.port}"
+        return f"the library at {self.path}"
+
+    def __repr__(self) -> str:
+        return f"<Library: {self._describe()}>"
+
+    # -- papers --------------------------------------------------------------------------------
+
+    def add(self, paths: str | Path | Iterable[str | Path], *, progress: Progress | None = None) -> IngestReport:
+        """Read files and folders (recursively) into the library. Papers already in it are
+        skipped (or, found in a new file, get that file as another source); unreadable files
+        and entries are reported in ``failed`` while the rest goes in."""
+        if isinstance(paths, (str, Path)):
+            paths = [paths]
+        ingest = Ingest(
+            self.store, self.embedder, self.chunker, progress=progress,
+            embed_batch=max(self.settings.embedder.batch_size, 16) * 2,
+        )
+        return ingest.run(Path(p).expanduser() for p in paths)
+
+    def papers(self) -> list[Paper]:
+        """All papers, in the order they were added."""
+        return self.store.papers()
+
+    def get(self, key: str) -> Paper:
+        paper = self.store.get(key)
+        if paper is None:
+            raise PaperNotFoundError(
+                f"No paper with key {key!r} in {self._describe()} - list the keys with `litassist papers`"
+            )
+        return paper
+
+    def chunks(self, key: str) -> list[Chunk]:
+        """A paper's passages in reading order."""
+        self.get(key)
+        return self.store.chunks(key)
+
+    def remove(self, key: str) -> Paper:
+        """Remove a paper and its passages. Its key is never given to another paper."""
+        paper = self.store.remove(key)
+        if paper is None:
+            return self.get(key)  # raises PaperNotFoundError
+        return paper
+
+    def __len__(self) -> int:
+        return len(self.papers())

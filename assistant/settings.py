@@ -1,0 +1,82 @@
+"""All of litassist's settings, in one object read from the environment (prefix ``LITASSIST_``,
+nested groups with ``__``: ``LITASSIST_CHROMA__MODE=server``) and from a ``.env`` file.
+
+This module is the only place that reads the environment.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+from typing import Literal
+
+from platformdirs import user_data_path
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ChromaSettings(BaseModel):
+    mode: Literal["embedded", "server"] = Field(
+        "embedded", description="embedded: a folder inside the library; server: a `chroma run` server"
+    )
+    host: str = Field("127.0.0.1", description="Chroma server host (server mode)")
+    port: int = Field(8000, description="Chroma server port (server mode)")
+    ssl: bool = Field(False, description="use https to reach the server")
+    token: SecretStr | None = Field(None, description="bearer token for a secured Chroma server")
+    prefix: str = Field("", description="prefix of the collection names (several libraries on one server)")
+
+
+class EmbedderSettings(BaseModel):
+    provider: Literal["local", "openai"] = Field(
+        "local", description="local: packaged all-MiniLM-L6-v2 (ONNX); openai: an /v1/embeddings endpoint"
+    )
+    model: str = Field("text-embedding-3-small", description="model name at the embeddings endpoint")
+    base_url: str | None = Field(None, description="embeddings endpoint base URL (openai provider)")
+    api_key: SecretStr | None = Field(None, description="key for the embeddings endpoint")
+    batch_size: int = Field(32, description="texts per embedding batch")
+    threads: int | None = Field(None, description="CPU threads for the local model (default: all cores)")
+
+
+class ChunkingSettings(BaseModel):
+    chunk_size: int = Field(220, description="chunk size in embedder tokens (the model reads 256)")
+    chunk_overlap: int = Field(30, description="overlap between consecutive chunks, in tokens")
+
+
+class LLMSettings(BaseModel):
+    base_url: str | None = Field(None, description="OpenAI-compatible endpoint; unset means extractive mode")
+    model: str = Field("gpt-4o-mini", description="chat model name at the endpoint")
+    api_key: SecretStr | None = Field(None, description="key for the LLM endpoint")
+    timeout: float = Field(60.0, description="seconds per request")
+    max_retries: int = Field(3, description="retries on 429/5xx and connection errors")
+    temperature: float = Field(0.1, description="sampling temperature")
+
+
+def default_library_path() -> Path:
+    return user_data_path("litassist", appauthor=False) / "library"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LITASSIST_", env_nested_delimiter="__", env_file=".env", extra="ignore"
+    )
+
+    library: Path = Field(default_factory=default_library_path, description="the library folder")
+    chroma: ChromaSettings = Field(default_factory=ChromaSettings)
+    embedder: EmbedderSettings = Field(default_factory=EmbedderSettings)
+    chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+
+
+def quiet_third_parties() -> None:
+    """Keep libraries that phone home (Chroma, Gradio, Hugging Face) from trying; this machine
+    may be offline, and a researcher's library is nobody else's business."""
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    # tiktoken would download its encodings; llama-index-core ships the two it needs
+    spec = importlib.util.find_spec("llama_index.core")
+    if spec is not None and spec.submodule_search_locations:
+        cache = Path(spec.submodule_search_locations[0]) / "_static" / "tiktoken_cache"
+        os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(cache))

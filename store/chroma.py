@@ -1,0 +1,264 @@
+"""The library's two Chroma collections and the write protocol that keeps them consistent.
+
+``papers`` holds one record per paper (metadata, abstract as the document, the abstract chunk's
+vector); ``chunks`` holds the passages with their vectors. A paper record has a ``status``:
+
+* ``pending``  — written *before* its chunks; an ingest that dies leaves it behind, and
+  :meth:`ChromaStore.recover` deletes it and its chunks (the key was never handed out);
+* ``active``   — written *last*, the commit marker: only active papers are visible;
+* ``removing`` — a removal in progress; recovery finishes it;
+* ``removed``  — a tombstone that keeps the key (and the content hash) from being reused.
+
+The same code runs on an embedded ``PersistentClient`` and on a ``chroma run`` server.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import chromadb
+from chromadb.api import ClientAPI
+from chromadb.api.models.Collection import Collection
+from chromadb.config import Settings as ChromaClientSettings
+
+from store.embedder import Vectors
+from store.errors import EmbedderMismatchError, LibraryError
+from store.paper import Chunk, Paper
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+_BATCH = 1000
+_JSON_FIELDS = ("authors", "sources")
+_SCALAR_FIELDS = (
+    "title", "author_count", "year", "date", "venue", "arxiv_id", "doi", "url", "note",
+    "source_format", "content_hash", "chunk_count",
+)  # fmt: skip
+
+
+def embedded_client(path: Path) -> ClientAPI:
+    path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(
+        path=str(path), settings=ChromaClientSettings(anonymized_telemetry=False)
+    )
+
+
+def server_client(host: str, port: int, *, ssl: bool = False, headers: dict[str, str] | None = None) -> ClientAPI:
+    try:
+        return chromadb.HttpClient(
+            host=host,
+            port=port,
+            ssl=ssl,
+            headers=headers or {},
+            settings=ChromaClientSettings(anonymized_telemetry=False),
+        )
+    except Exception as e:  # chromadb raises bare ValueError/ConnectionError here
+        scheme = "https" if ssl else "http"
+        raise LibraryError(
+            f"cannot reach the Chroma server at {scheme}://{host}:{port} ({e}); start it with "
+            f"`chroma run --host {host} --port {port}` or set LITASSIST_CHROMA__MODE=embedded"
+        ) from e
+
+
+class ChromaStore:
+    def __init__(
+        self,
+        client: ClientAPI,
+        *,
+        embedder_name: str,
+        dimension: int,
+        chunk_size: int,
+        chunk_overlap: int,
+        prefix: str = "",
+        where: str = "the library",
+    ):
+        self.client = client
+        identity: dict[str, Any] = {
+            "litassist_schema": SCHEMA_VERSION,
+            "embedder": embedder_name,
+            "dimension": dimension,
+            "chunk_size": chunk_size,
+            "chunk_overlap": chunk_overlap,
+        }
+        self.papers_collection = self._collection(f"{prefix}papers", identity, where)
+        self.chunks_collection = self._collection(f"{prefix}chunks", identity, where)
+        meta = self.chunks_collection.metadata or {}
+        self.chunk_size = int(meta.get("chunk_size", chunk_size))
+        self.chunk_overlap = int(meta.get("chunk_overlap", chunk_overlap))
+        if (self.chunk_size, self.chunk_overlap) != (chunk_size, chunk_overlap):
+            log.warning(
+                "%s was chunked with size %d/overlap %d; keeping those (settings say %d/%d)",
+                where, self.chunk_size, self.chunk_overlap, chunk_size, chunk_overlap,
+            )
+
+    def _collection(self, name: str, identity: dict[str, Any], where: str) -> Collection:
+        collection = self.client.get_or_create_collection(
+            name, embedding_function=None, metadata=identity, configuration={"hnsw": {"space": "cosine"}}
+        )
+        meta = collection.metadata or {}
+        for field in ("embedder", "dimension"):
+            if field in meta and meta[field] != identity[field]:
+                raise EmbedderMismatchError(
+                    f"{where} was built with embedder {meta.get('embedder')!r} "
+                    f"(dimension {meta.get('dimension')}), but the configured embedder is "
+                    f"{identity['embedder']!r} (dimension {identity['dimension']}). Mixing them would "
+                    "corrupt search: configure the library's embedder again, or use a new library folder."
+                )
+        return collection
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def papers(self) -> list[Paper]:
+        result = self.papers_collection.get(where={"status": "active"}, include=["metadatas", "documents"])
+        papers = [_paper(id_, meta, doc) for id_, meta, doc in _rows(result)]
+        return sorted(papers, key=lambda p: (p.added_at or datetime.min.replace(tzinfo=UTC), p.key))
+
+    def get(self, key: str) -> Paper | None:
+        result = self.papers_collection.get(ids=[key], include=["metadatas", "documents"])
+        for id_, meta, doc in _rows(result):
+            if meta.get("status") == "active":
+                return _paper(id_, meta, doc)
+        return None
+
+    def all_keys(self) -> set[str]:
+        """Every key ever handed out or reserved: active, pending, removing and removed."""
+        return set(self.papers_collection.get(include=[])["ids"])
+
+    def find(self, field: str, values: Iterable[str]) -> dict[str, tuple[Paper, str]]:
+        """Papers (active or removed) whose ``field`` is one of ``values``: value -> (paper, status)."""
+        found: dict[str, tuple[Paper, str]] = {}
+        wanted = sorted({v for v in values if v})
+        for start in range(0, len(wanted), _BATCH):
+            result = self.papers_collection.get(
+                where={"$and": [{field: {"$in": wanted[start : start + _BATCH]}},
+                                {"status": {"$in": ["active", "removed"]}}]},
+                include=["metadatas", "documents"],
+            )
+            for id_, meta, doc in _rows(result):
+                found[str(meta[field])] = (_paper(id_, meta, doc), str(meta["status"]))
+        return found
+
+    def chunks(self, key: str) -> list[Chunk]:
+        result = self.chunks_collection.get(where={"paper_key": key}, include=["metadatas", "documents"])
+        chunks = [
+            Chunk(
+                id=id_,
+                paper_key=key,
+                text=doc or "",
+                ordinal=int(meta.get("ordinal", 0)),
+                section=meta.get("section"),  # type: ignore[arg-type]
+                page=meta.get("page"),  # type: ignore[arg-type]
+            )
+            for id_, meta, doc in _rows(result)
+        ]
+        return sorted(chunks, key=lambda c: c.ordinal)
+
+    def count_chunks(self) -> int:
+        return self.chunks_collection.count()
+
+    # -- the write protocol --------------------------------------------------------------------
+
+    def begin(self, papers: Sequence[Paper], vectors: Vectors) -> None:
+        """Reserve the keys: pending records, written before any chunk."""
+        self._upsert_papers(papers, vectors, status="pending")
+
+    def write_chunks(self, chunks: Sequence[Chunk], vectors: Vectors, years: dict[str, int | None]) -> None:
+        for start in range(0, len(chunks), _BATCH):
+            batch = chunks[start : start + _BATCH]
+            self.chunks_collection.upsert(
+                ids=[c.id for c in batch],
+                embeddings=vectors[start : start + _BATCH],
+                documents=[c.text for c in batch],
+                metadatas=[_chunk_metadata(c, years.get(c.paper_key)) for c in batch],
+            )
+
+    def commit(self, papers: Sequence[Paper], vectors: Vectors) -> None:
+        """The commit marker: the paper records, written last."""
+        self._upsert_papers(papers, vectors, status="active")
+
+    def update(self, paper: Paper) -> None:
+        """Rewrite an active paper's metadata (sources, filled-in fields); vectors unchanged."""
+        self.papers_collection.update(ids=[paper.key], metadatas=[_metadata(paper, "active")])
+
+    def remove(self, key: str) -> Paper | None:
+        paper = self.get(key)
+        if paper is None:
+            return None
+        self.papers_collection.update(ids=[key], metadatas=[{"status": "removing"}])
+        self.chunks_collection.delete(where={"paper_key": key})
+        self.papers_collection.update(ids=[key], metadatas=[{"status": "removed"}])
+        return paper
+
+    def recover(self) -> list[str]:
+        """Finish what an interrupted process left: pending papers and their chunks go,
+        half-done removals complete. Returns the keys that were cleaned up."""
+        result = self.papers_collection.get(
+            where={"status": {"$in": ["pending", "removing"]}}, include=["metadatas"]
+        )
+        cleaned = []
+        for key, meta, _ in _rows(result):
+            self.chunks_collection.delete(where={"paper_key": key})
+            if meta.get("status") == "pending":
+                self.papers_collection.delete(ids=[key])
+            else:
+                self.papers_collection.update(ids=[key], metadatas=[{"status": "removed"}])
+            cleaned.append(key)
+        if cleaned:
+            log.info("cleaned up after an interrupted run: %s", ", ".join(cleaned))
+        return cleaned
+
+    def _upsert_papers(self, papers: Sequence[Paper], vectors: Vectors, *, status: str) -> None:
+        if not papers:
+            return
+        self.papers_collection.upsert(
+            ids=[p.key for p in papers],
+            embeddings=vectors,
+            documents=[p.abstract or p.title or p.key for p in papers],
+            metadatas=[_metadata(p, status) for p in papers],
+        )
+
+
+def _rows(result: Any) -> Iterable[tuple[str, dict[str, Any], str | None]]:
+    ids = result["ids"]
+    metadatas = result.get("metadatas") or [{}] * len(ids)
+    documents = result.get("documents") or [None] * len(ids)
+    for id_, meta, doc in zip(ids, metadatas, documents, strict=True):
+        yield id_, dict(meta or {}), doc
+
+
+def _metadata(paper: Paper, status: str) -> dict[str, Any]:
+    meta: dict[str, Any] = {"status": status, "has_abstract": bool(paper.abstract)}
+    for field in _SCALAR_FIELDS:
+        value = getattr(paper, field)
+        if value is not None and value != "":
+            meta[field] = value
+    for field in _JSON_FIELDS:
+        meta[field] = json.dumps(getattr(paper, field), ensure_ascii=False)
+    added = paper.added_at or datetime.now(UTC)
+    meta["added_at"] = added.isoformat()
+    return meta
+
+
+def _paper(key: str, meta: dict[str, Any], document: str | None) -> Paper:
+    fields: dict[str, Any] = {f: meta[f] for f in _SCALAR_FIELDS if f in meta}
+    for field in _JSON_FIELDS:
+        fields[field] = json.loads(meta.get(field) or "[]")
+    if "added_at" in meta:
+        fields["added_at"] = datetime.fromisoformat(str(meta["added_at"]))
+    return Paper(key=key, abstract=document if meta.get("has_abstract") else None, **fields)
+
+
+def _chunk_metadata(chunk: Chunk, year: int | None) -> dict[str, Any]:
+    meta: dict[str, Any] = {"paper_key": chunk.paper_key, "ordinal": chunk.ordinal}
+    if chunk.section:
+        meta["section"] = chunk.section
+    if chunk.page is not None:
+        meta["page"] = chunk.page
+    if year is not None:
+        meta["year"] = year
+    return meta

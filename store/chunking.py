@@ -1,0 +1,52 @@
+"""Split a paper into chunks: the abstract is always a chunk of its own, the body is split by
+llama-index's SentenceSplitter within each section, sizes counted in the embedder's tokens."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+from llama_index.core.node_parser import SentenceSplitter
+
+from store.paper import Chunk, Document
+
+
+class Chunker:
+    def __init__(self, *, chunk_size: int, chunk_overlap: int, tokenizer: Callable[[str], list[int]]):
+        self.chunk_size = chunk_size
+        self.chunk_overlap = chunk_overlap
+        # our tokenizer, so llama-index never fetches tiktoken's encodings
+        self._splitter = SentenceSplitter(
+            chunk_size=chunk_size, chunk_overlap=chunk_overlap, tokenizer=tokenizer
+        )
+
+    def chunks(self, document: Document, key: str) -> list[Chunk]:
+        pieces: list[tuple[str, str | None, int | None]] = []
+        if document.paper.abstract:
+            pieces.append((document.paper.abstract, "Abstract", None))
+        for section in document.sections:
+            for text in self._splitter.split_text(section.text):
+                if text.strip():
+                    pieces.append((text, section.heading, section.page))
+        if not pieces and document.paper.title:
+            pieces.append((document.paper.title, None, None))  # a title-only BibTeX entry
+        return [
+            Chunk(
+                id=chunk_id(key, ordinal, text),
+                paper_key=key,
+                text=text,
+                ordinal=ordinal,
+                section=heading,
+                page=page,
+            )
+            for ordinal, (text, heading, page) in enumerate(pieces)
+        ]
+
+
+def chunk_id(key: str, ordinal: int, text: str) -> str:
+    return f"{key}:{ordinal:05d}:{hashlib.sha1(text.encode()).hexdigest()[:8]}"
+
+
+def embedding_text(title: str | None, text: str) -> str:
+    """What the embedder sees for a chunk: the paper's title, then the passage."""
+    return f"{title}\n\n{text}" if title else text

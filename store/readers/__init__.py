@@ -1,0 +1,116 @@
+"""Readers: one per format, chosen by content first and suffix second.
+
+``read(path)`` returns a :class:`ReadResult`: the papers found in the file, and the problems with
+parts of it (a malformed BibTeX entry) that did not stop the rest. A file that cannot be read at
+all raises :class:`~store.errors.ReadError` with a reason meant for the user.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from store.errors import ReadError
+from store.paper import Document
+
+SUFFIXES: dict[str, str] = {
+    ".pdf": "pdf",
+    ".bib": "bibtex",
+    ".bibtex": "bibtex",
+    ".txt": "text",
+    ".text": "text",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".html": "html",
+    ".htm": "html",
+    ".xhtml": "html",
+    ".json": "s2orc",
+}
+
+_SNIFF_BYTES = 4096
+
+
+@dataclass
+class ReadResult:
+    documents: list[Document] = field(default_factory=list)
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (origin, reason)
+
+
+class UnsupportedFileError(ReadError):
+    """The file is of a type no reader handles; reported, never guessed at."""
+
+
+def detect_format(path: Path) -> str:
+    """The reader for a file: by its content where the content says (PDF magic, HTML markup,
+    BibTeX entries), else by its suffix. Raises ReadError for empty, binary or unknown files."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(_SNIFF_BYTES)
+    except OSError as e:
+        raise ReadError(f"cannot open the file: {e.strerror or e}") from e
+    if not head.strip():
+        raise ReadError("the file is empty")
+    if head.startswith(b"%PDF-"):
+        return "pdf"
+    suffix_format = SUFFIXES.get(path.suffix.lower())
+    if b"\x00" in head:
+        if suffix_format is None:
+            raise UnsupportedFileError(f"unsupported file type {path.suffix or '(no suffix)'!r}")
+        raise ReadError(f"binary content in a {path.suffix} file; not a text, PDF or HTML file")
+    lowered = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if lowered.startswith((b"<!doctype html", b"<html")) or (
+        suffix_format in ("text", None) and b"<html" in lowered[:1024]
+    ):
+        return "html"
+    if suffix_format is None:
+        raise UnsupportedFileError(f"unsupported file type {path.suffix or '(no suffix)'!r}")
+    return suffix_format
+
+
+def read(path: Path) -> ReadResult:
+    """Read one file into papers. Raises ReadError when the whole file is unreadable."""
+    fmt = detect_format(path)
+    reader = _readers()[fmt]
+    result = reader(path)
+    for document in result.documents:
+        document.paper.source_format = document.paper.source_format or fmt
+    return result
+
+
+def walk(paths: list[Path]) -> Iterator[tuple[Path, bool]]:
+    """Files under the given paths, folders recursively in name order, hidden entries skipped.
+    Yields (file, named): ``named`` is True for a file the user named directly."""
+    for path in paths:
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    if not name.startswith("."):
+                        yield Path(root) / name, False
+        else:
+            yield path, True
+
+
+def read_text(path: Path) -> str:
+    """A text file's content: UTF-8 (with or without BOM), else Latin-1 as a last resort."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def _readers() -> dict[str, Callable[[Path], ReadResult]]:
+    # imported here so that a format's dependencies load only when a file of it is read
+    from store.readers import bibtex, html, listings, pdf, s2orc
+
+    return {
+        "pdf": pdf.read,
+        "bibtex": bibtex.read,
+        "text": listings.read,
+        "markdown": html.read_markdown,
+        "html": html.read_html,
+        "s2orc": s2orc.read,
+    }

@@ -1,0 +1,135 @@
+"""BibTeX files with bibtexparser: one paper per entry, keeping the user's own citation key.
+
+An entry's ``file`` field (JabRef/Zotero ``desc:path:type`` lists, or a plain path) pointing at a
+PDF brings in that PDF's full text. Malformed and duplicate entries are reported; the rest read.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import bibtexparser
+from bibtexparser import middlewares
+from bibtexparser.model import Entry
+
+from store.errors import ReadError
+from store.paper import Document, Paper
+from store.readers import ReadResult, pdf, read_text
+
+_ARXIV = re.compile(r"(\d{4}\.\d{4,5})(?:v\d+)?")
+_KEY_IN_BLOCK = re.compile(r"@\w+\s*[{(]\s*([^,\s]+)\s*,")
+
+
+def read(path: Path) -> ReadResult:
+    text = read_text(path)
+    library = bibtexparser.parse_string(
+        text,
+        append_middleware=[
+            middlewares.LatexDecodingMiddleware(),
+            middlewares.SeparateCoAuthors(),
+            middlewares.SplitNameParts(),
+        ],
+    )
+    result = ReadResult()
+    for block in library.failed_blocks:
+        key = _KEY_IN_BLOCK.search(block.raw)
+        where = f"{path}#{key.group(1)}" if key else f"{path}:{block.start_line + 1}"
+        kind = "duplicate entry key" if "Duplicate" in type(block).__name__ else "malformed entry"
+        result.problems.append((where, f"{kind} at line {block.start_line + 1}; entry skipped"))
+    for entry in library.entries:
+        origin = f"{path}#{entry.key}"
+        try:
+            document = _document(entry, path, origin)
+        except ReadError as e:
+            result.problems.append((origin, str(e)))
+            continue
+        result.documents.append(document)
+        try:
+            _attach_full_text(document, entry, path)
+        except ReadError as e:  # the entry's metadata still goes in
+            result.problems.append((origin, f"attached PDF not read: {e}"))
+    if not result.documents and not result.problems:
+        raise ReadError("no BibTeX entries found")
+    return result
+
+
+def _field(entry: Entry, name: str) -> str | None:
+    value = entry.fields_dict.get(name)
+    if value is None:
+        for key, field in entry.fields_dict.items():  # field names are case-insensitive
+            if key.lower() == name:
+                value = field
+                break
+    if value is None or not isinstance(value.value, str):
+        return None
+    text = " ".join(value.value.replace("{", "").replace("}", "").split())
+    return text or None
+
+
+def _names(entry: Entry) -> list[str]:
+    field = entry.fields_dict.get("author") or entry.fields_dict.get("editor")
+    if field is None or isinstance(field.value, str):
+        return []
+    names = []
+    for parts in field.value:
+        name = " ".join([*parts.first, *parts.von, *parts.last, *parts.jr])
+        name = " ".join(name.replace("{", "").replace("}", "").split())
+        if name and name.lower() != "others":
+            names.append(name)
+    return names
+
+
+def _document(entry: Entry, path: Path, origin: str) -> Document:
+    year_text = _field(entry, "year") or _field(entry, "date") or ""
+    year_match = re.search(r"\d{4}", year_text)
+    arxiv = None
+    eprint = _field(entry, "eprint") or _field(entry, "arxiv") or ""
+    prefix = (_field(entry, "archiveprefix") or _field(entry, "eprinttype") or "arxiv").lower()
+    if prefix == "arxiv" and (match := _ARXIV.search(eprint)):
+        arxiv = match.group(1)
+    elif match := re.search(r"arxiv\.org/abs/" + _ARXIV.pattern, _field(entry, "url") or ""):
+        arxiv = match.group(1)
+    paper = Paper(
+        key=entry.key,
+        title=_field(entry, "title"),
+        authors=_names(entry),
+        year=int(year_match.group(0)) if year_match else None,
+        venue=_field(entry, "journal") or _field(entry, "booktitle") or _field(entry, "publisher"),
+        doi=_field(entry, "doi"),
+        url=_field(entry, "url"),
+        arxiv_id=arxiv,
+        abstract=_field(entry, "abstract"),
+    )
+    if not paper.title and not paper.abstract:
+        raise ReadError("entry has neither a title nor an abstract; nothing to store")
+    return Document(paper, origin)
+
+
+def _attach_full_text(document: Document, entry: Entry, bib_path: Path) -> None:
+    pdf_path = _attached_pdf(entry, bib_path)
+    if pdf_path is not None:
+        full = pdf.read(pdf_path).documents[0]
+        document.sections = full.sections
+        document.paper.abstract = document.paper.abstract or full.paper.abstract
+        document.paper.sources.append(str(pdf_path))
+
+
+def _attached_pdf(entry: Entry, bib_path: Path) -> Path | None:
+    """The PDF named by the entry's ``file`` field, relative to the .bib file's folder."""
+    value = _field(entry, "file")
+    if not value:
+        return None
+    for item in value.split(";"):
+        parts = item.split(":")
+        # JabRef/Zotero: "Description:path:application/pdf"; also plain "path.pdf"
+        candidates = [p for p in parts if p.lower().endswith(".pdf")] or [item]
+        for candidate in candidates:
+            candidate_path = Path(candidate.replace("\\:", ":")).expanduser()
+            if not candidate_path.is_absolute():
+                candidate_path = bib_path.parent / candidate_path
+            if candidate_path.suffix.lower() == ".pdf":
+                if not candidate_path.is_file():
+                    raise ReadError(f"the entry's file {candidate!r} does not exist")
+                return candidate_path
+    return None

@@ -1,0 +1,149 @@
+"""Shared fixtures: the evaluation data beside the checkout, a deterministic fake embedder for
+unit tests, the real packaged embedder, and a real `chroma run` server on a free loopback port."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+from assistant import Library, Settings  # noqa: E402
+from assistant.settings import ChromaSettings  # noqa: E402
+from store.embedder import LocalEmbedder  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+SEEDS = SHARED / "seeds"
+PEER_DOCS = SHARED / "peer-docs"
+DATA = Path(__file__).resolve().parent / "data"
+BIN = Path(sys.executable).parent
+
+
+class FakeEmbedder:
+    """Deterministic bag-of-words vectors: texts sharing words are close. Counts its calls."""
+
+    name = "fake-hash-64"
+    dimension = 64
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    def token_ids(self, text: str) -> list[int]:
+        return [int(hashlib.md5(w.encode()).hexdigest()[:6], 16) for w in re.findall(r"\w+|[^\w\s]", text)]
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self.calls.append(len(texts))
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                out[row, int(hashlib.md5(word.encode()).hexdigest()[:4], 16) % self.dimension] += 1.0
+            out[row, 0] += 1e-3
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def fake_library(tmp_path: Path, fake_embedder: FakeEmbedder) -> Library:
+    """An embedded library in a temporary folder with the fake embedder."""
+    return Library(tmp_path / "library", settings=Settings(), embedder=fake_embedder)
+
+
+@pytest.fixture(scope="session")
+def local_embedder() -> LocalEmbedder:
+    return LocalEmbedder()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    """A real `chroma run` server on a free loopback port, stopped by its PID at the end."""
+    path = tmp_path_factory.mktemp("chroma-server")
+    port = free_port()
+    log = (path / "server.log").open("wb")
+    process = subprocess.Popen(
+        [str(BIN / "chroma"), "run", "--path", str(path / "data"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1):
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"chroma run did not start: {(path / 'server.log').read_text()}") from None
+                time.sleep(0.2)
+        yield "127.0.0.1", port
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def backend_settings(backend: str, request: pytest.FixtureRequest) -> Settings:
+    """Settings for an embedded library, or for one on the shared server under its own prefix."""
+    if backend == "embedded":
+        return Settings()
+    host, port = request.getfixturevalue("chroma_server")
+    prefix = f"t{uuid.uuid4().hex[:10]}_"
+    return Settings(chroma=ChromaSettings(mode="server", host=host, port=port, prefix=prefix))
+
+
+@pytest.fixture(params=["embedded", "server"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def open_library(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path, local_embedder: LocalEmbedder
+) -> Callable[..., Library]:
+    """Opens (and reopens) one library on the parametrized backend with the real embedder."""
+    settings = backend_settings(backend, request)
+
+    def factory(**kwargs: object) -> Library:
+        kwargs.setdefault("embedder", local_embedder)
+        return Library(tmp_path / "library", settings=settings, **kwargs)  # type: ignore[arg-type]
+
+    return factory
+
+
+@pytest.fixture
+def seeds_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "seeds"
+    shutil.copytree(SEEDS, target)
+    return target

@@ -1,0 +1,254 @@
+"""Readers: format detection by content, PDFs, BibTeX, web pages, Markdown, S2ORC JSON."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader, PdfWriter
+
+from store.errors import ReadError
+from store.readers import UnsupportedFileError, detect_format, read, walk
+from tests.conftest import PEER_DOCS
+
+
+def test_content_wins_over_a_lying_suffix() -> None:
+    assert detect_format(PEER_DOCS / "obama.txt") == "html"
+    assert detect_format(PEER_DOCS / "bates.txt") == "html"
+    assert detect_format(PEER_DOCS / "gravity_hill.md") == "markdown"
+    assert detect_format(PEER_DOCS / "pasa.pdf") == "pdf"
+
+
+def test_pdf_saved_under_another_suffix_is_read_as_pdf(tmp_path: Path) -> None:
+    path = tmp_path / "download.bin"
+    shutil.copy(PEER_DOCS / "pasa.pdf", path)
+    assert detect_format(path) == "pdf"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("empty.txt", b"", "empty"),
+        ("blank.md", b"  \n\n ", "empty"),
+        ("blob.txt", bytes(range(256)) * 20, "binary"),
+        ("photo.png", b"\x89PNG\r\n\x1a\n\x00\x00", "unsupported file type '.png'"),
+        ("thesis.docx", b"PK\x03\x04 zipped word", "unsupported file type '.docx'"),
+    ],
+)
+def test_unreadable_files_say_why(tmp_path: Path, name: str, content: bytes, reason: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(ReadError, match=reason):
+        read(path)
+
+
+def test_unknown_suffix_is_unsupported_not_guessed(tmp_path: Path) -> None:
+    path = tmp_path / "notes.rtf"
+    path.write_text("{\\rtf1 hello}")
+    with pytest.raises(UnsupportedFileError):
+        read(path)
+
+
+def test_walk_recurses_in_order_and_skips_hidden(tmp_path: Path) -> None:
+    (tmp_path / "b").mkdir()
+    (tmp_path / ".git").mkdir()
+    for name in ["b/2.txt", "a.txt", ".DS_Store", ".git/config", "b/1.txt"]:
+        (tmp_path / name).write_text("x")
+    found = [(p.relative_to(tmp_path).as_posix(), named) for p, named in walk([tmp_path])]
+    assert found == [("a.txt", False), ("b/1.txt", False), ("b/2.txt", False)]
+    assert list(walk([tmp_path / "a.txt"])) == [(tmp_path / "a.txt", True)]
+
+
+# -- PDF ----------------------------------------------------------------------------------------
+
+
+def test_pdf_title_and_authors_from_the_first_page() -> None:
+    paper = read(PEER_DOCS / "paper.pdf").documents[0].paper
+    assert paper.title == "A Perspective on Explanations of Molecular Prediction Models"
+    assert paper.authors == ["Geemi P. Wellawatte", "Heta A. Gandhi", "Aditi Seshadri", "Andrew D. White"]
+    assert paper.abstract is not None and paper.abstract.startswith("Chemists can be skeptical")
+    assert "solubility" in paper.abstract  # hyphenation across lines undone
+
+
+def test_two_column_pdf_with_markers_and_emails() -> None:
+    document = read(PEER_DOCS / "pasa.pdf").documents[0]
+    paper = document.paper
+    assert paper.title == "PaSa: An LLM Agent for Comprehensive Academic Paper Search"
+    assert paper.authors == [
+        "Yichen He", "Guanhua Huang", "Peiyuan Feng", "Yuan Lin", "Yuchen Zhang", "Hang Li", "Weinan E",
+    ]  # fmt: skip
+    assert paper.arxiv_id == "2501.10120" and paper.year == 2025
+    assert paper.abstract is not None and paper.abstract.startswith("We introduce PaSa")
+    pages = {s.page for s in document.sections}
+    assert pages == set(range(1, 16))
+    assert any(s.heading == "References" for s in document.sections)
+
+
+def test_corrupt_pdf(tmp_path: Path) -> None:
+    path = tmp_path / "broken.pdf"
+    path.write_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\ngarbage without xref\n")
+    with pytest.raises(ReadError, match="PDF"):
+        read(path)
+
+
+def test_truncated_pdf(tmp_path: Path) -> None:
+    path = tmp_path / "truncated.pdf"
+    path.write_bytes((PEER_DOCS / "pasa.pdf").read_bytes()[:20_000])
+    with pytest.raises(ReadError):
+        read(path)
+
+
+def test_encrypted_pdf(tmp_path: Path) -> None:
+    writer = PdfWriter()
+    writer.add_page(PdfReader(PEER_DOCS / "pasa.pdf").pages[0])
+    writer.encrypt(user_password="secret", owner_password="owner")
+    path = tmp_path / "locked.pdf"
+    with path.open("wb") as f:
+        writer.write(f)
+    with pytest.raises(ReadError, match="encrypted"):
+        read(path)
+
+
+def test_image_only_pdf(tmp_path: Path) -> None:
+    writer = PdfWriter()
+    writer.add_blank_page(width=612, height=792)
+    writer.add_blank_page(width=612, height=792)
+    path = tmp_path / "scan.pdf"
+    with path.open("wb") as f:
+        writer.write(f)
+    with pytest.raises(ReadError, match="no text layer"):
+        read(path)
+
+
+# -- BibTeX -------------------------------------------------------------------------------------
+
+BIB = r"""
+@inproceedings{he2025pasa,
+  title = {{PaSa}: An {LLM} Agent for Comprehensive Academic Paper Search},
+  author = {He, Yichen and Huang, Guanhua and E, Weinan},
+  booktitle = {Proceedings of ACL},
+  year = {2025},
+  eprint = {2501.10120},
+  archivePrefix = {arXiv},
+  file = {Full Text PDF:papers/pasa.pdf:application/pdf}
+}
+
+@article{broken,
+  title = {Missing the closing brace,
+  year = 2021
+
+@article{muller2020,
+  title = {Deep Learning for {\"U}ber Things},
+  author = {M{\"u}ller, Klaus and van der Berg, Anna},
+  journal = {Nature},
+  year = 2020,
+  doi = {10.1038/xyz},
+  abstract = {We study things.}
+}
+
+@misc{orphan, title = {Attachment missing}, file = {gone.pdf}}
+"""
+
+
+def test_bibtex_entries_keys_fields_and_attached_pdf(tmp_path: Path) -> None:
+    (tmp_path / "papers").mkdir()
+    shutil.copy(PEER_DOCS / "pasa.pdf", tmp_path / "papers" / "pasa.pdf")
+    path = tmp_path / "refs.bib"
+    path.write_text(BIB)
+    result = read(path)
+    papers = {d.paper.key: d for d in result.documents}
+    assert set(papers) == {"he2025pasa", "muller2020", "orphan"}
+    pasa = papers["he2025pasa"]
+    assert pasa.paper.title == "PaSa: An LLM Agent for Comprehensive Academic Paper Search"
+    assert pasa.paper.authors == ["Yichen He", "Guanhua Huang", "Weinan E"]
+    assert (pasa.paper.year, pasa.paper.venue, pasa.paper.arxiv_id) == (2025, "Proceedings of ACL", "2501.10120")
+    assert len(pasa.sections) > 10 and pasa.paper.abstract and pasa.paper.abstract.startswith("We introduce PaSa")
+    assert str(tmp_path / "papers" / "pasa.pdf") in pasa.paper.sources
+    muller = papers["muller2020"].paper
+    assert muller.title == "Deep Learning for Über Things"
+    assert muller.authors == ["Klaus Müller", "Anna van der Berg"]
+    assert (muller.doi, muller.abstract) == ("10.1038/xyz", "We study things.")
+    problems = dict(result.problems)
+    assert "malformed entry" in problems[f"{path}#broken"]
+    assert "does not exist" in problems[f"{path}#orphan"]  # its metadata still came in
+
+
+def test_bib_with_nothing_parsable(tmp_path: Path) -> None:
+    path = tmp_path / "junk.bib"
+    path.write_text("this is not bibtex at all\n")
+    with pytest.raises(ReadError, match="no BibTeX entries"):
+        read(path)
+
+
+# -- web pages, Markdown, S2ORC -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "title", "phrase"),
+    [
+        ("obama.txt", "Barack Obama", "44th president of the United States"),
+        ("bates.txt", "Frederick Bates (politician)", "Governor of Missouri"),
+        ("flag_day.html", "National Flag of Canada Day", "February 15"),
+        ("gravity_hill.md", "Gravity hill", "appear to be an uphill slope"),
+    ],
+)
+def test_pages_give_title_and_text_without_markup(name: str, title: str, phrase: str) -> None:
+    document = read(PEER_DOCS / name).documents[0]
+    text = " ".join(s.text for s in document.sections)
+    assert document.paper.title == title
+    assert document.paper.authors == []  # Wikipedia names no authors; none are invented
+    assert phrase.lower() in text.lower()
+    assert "<div" not in text and "](http" not in text and "mw-parser-output" not in text
+
+
+def test_scholarly_meta_tags(tmp_path: Path) -> None:
+    path = tmp_path / "abs.html"
+    path.write_text(
+        """<html><head><title>[2501.10120] PaSa</title>
+        <meta name="citation_title" content="PaSa: An LLM Agent for Comprehensive Academic Paper Search">
+        <meta name="citation_author" content="He, Yichen"><meta name="citation_author" content="E, Weinan">
+        <meta name="citation_date" content="2025/01/17"><meta name="citation_arxiv_id" content="2501.10120">
+        <meta name="citation_abstract" content="We introduce PaSa, an advanced Paper Search agent.">
+        </head><body><p>We introduce PaSa, an advanced Paper Search agent powered by large language
+        models, which autonomously invokes search tools and reads papers.</p></body></html>"""
+    )
+    paper = read(path).documents[0].paper
+    assert paper.title == "PaSa: An LLM Agent for Comprehensive Academic Paper Search"
+    assert paper.authors == ["Yichen He", "Weinan E"]
+    assert (paper.year, paper.arxiv_id) == (2025, "2501.10120")
+    assert paper.abstract == "We introduce PaSa, an advanced Paper Search agent."
+
+
+def test_markdown_front_matter(tmp_path: Path) -> None:
+    path = tmp_path / "post.md"
+    path.write_text("---\ntitle: My Post\nauthor: Ada Lovelace and Alan Turing\n---\n\nSome **bold** claim.\n")
+    paper = read(path).documents[0].paper
+    assert paper.title == "My Post" and paper.authors == ["Ada Lovelace", "Alan Turing"]
+
+
+def test_s2orc_json(tmp_path: Path) -> None:
+    path = tmp_path / "p.json"
+    path.write_text(
+        json.dumps(
+            {
+                "title": "HyperCore",
+                "authors": [{"first": "Pengfei", "middle": [], "last": "Cao"}],
+                "year": "2020",
+                "abstract": "ICD coding assigns codes.",
+                "pdf_parse": {"body_text": [{"text": "Intro text.", "section": "Introduction"},
+                                            {"text": "More intro.", "section": "Introduction"}]},
+            }
+        )
+    )
+    document = read(path).documents[0]
+    assert (document.paper.title, document.paper.authors, document.paper.year) == ("HyperCore", ["Pengfei Cao"], 2020)
+    assert [(s.heading, s.text) for s in document.sections] == [("Introduction", "Intro text.\nMore intro.")]
+
+
+def test_json_that_is_not_a_paper(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    path.write_text('{"foo": 1}')
+    with pytest.raises(ReadError, match="not an S2ORC paper"):
+        read(path)
