@@ -6,7 +6,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -14,10 +14,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from assistant.errors import LitassistError
-from assistant.library import Library
 from assistant.settings import Settings
-from store.ingest import IngestEvent, IngestReport
-from store.paper import Paper
+
+if TYPE_CHECKING:  # imported when a command runs, so that `--help` answers at once
+    from assistant.library import Library
+    from store.ingest import IngestEvent, IngestReport
+    from store.paper import Paper
 
 app = typer.Typer(
     help="litassist: a literature assistant over your own papers (PDF, BibTeX, listings, web pages).",
@@ -53,6 +55,8 @@ def main_options(
 
 
 def _open() -> Library:
+    from assistant.library import Library
+
     return Library(_state.library, settings=Settings())
 
 

@@ -5,19 +5,29 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-
-from llama_index.core.node_parser import SentenceSplitter
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from store.paper import Chunk, Document
+
+if TYPE_CHECKING:
+    from llama_index.core.node_parser import SentenceSplitter
 
 
 class Chunker:
     def __init__(self, *, chunk_size: int, chunk_overlap: int, tokenizer: Callable[[str], list[int]]):
         self.chunk_size = chunk_size
         self.chunk_overlap = chunk_overlap
+        self._tokenizer = tokenizer
+
+    @cached_property
+    def _splitter(self) -> SentenceSplitter:
+        # imported on first use: llama-index takes ~2 s to import, and only ingest needs it
+        from llama_index.core.node_parser import SentenceSplitter
+
         # our tokenizer, so llama-index never fetches tiktoken's encodings
-        self._splitter = SentenceSplitter(
-            chunk_size=chunk_size, chunk_overlap=chunk_overlap, tokenizer=tokenizer
+        return SentenceSplitter(
+            chunk_size=self.chunk_size, chunk_overlap=self.chunk_overlap, tokenizer=self._tokenizer
         )
 
     def chunks(self, document: Document, key: str) -> list[Chunk]:

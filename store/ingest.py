@@ -96,7 +96,7 @@ class Ingest:
         self.embed_batch = embed_batch
         self._taken: set[str] = set()
         self._group: list[_Planned] = []
-        self._by_hash: dict[str, Paper] = {}  # papers of this run not yet committed
+        self._unwritten: dict[str, Paper] = {}  # identities of this run's papers not yet committed
 
     def run(self, paths: Iterable[Path]) -> IngestReport:
         self.store.recover()
@@ -104,7 +104,7 @@ class Ingest:
         files = list(walk([Path(p) for p in paths]))
         self.progress(IngestEvent("files", count=len(files)))
         self._taken = self.store.all_keys()
-        self._group, self._by_hash = [], {}
+        self._group, self._unwritten = [], {}
         for path, named in files:
             source = str(path.resolve())
             try:
@@ -141,7 +141,7 @@ class Ingest:
         known_doi = self.store.find("doi", (d.paper.doi or "" for d in documents))
         for document in documents:
             paper = document.paper
-            pending = self._by_hash.get(paper.content_hash)
+            pending = next(filter(None, map(self._unwritten.get, _identities(paper))), None)
             if pending is not None:  # the same paper twice in this run
                 self._add_source(pending, paper, source, document.origin, report, committed=False)
                 continue
@@ -162,7 +162,7 @@ class Ingest:
             paper.added_at = datetime.now(UTC)
             chunks = self.chunker.chunks(document, paper.key)
             paper.chunk_count = len(chunks)
-            self._by_hash[paper.content_hash] = paper
+            self._unwritten.update(dict.fromkeys(_identities(paper), paper))
             self._group.append(_Planned(document, chunks))
             self.progress(IngestEvent("chunks", count=len(chunks), key=paper.key))
 
@@ -207,13 +207,17 @@ class Ingest:
             self.store.recover()
             for planned in group:
                 report.failed.append(Outcome(planned.document.origin, f"not stored: {e}"))
-            for paper in papers:
-                self._by_hash.pop(paper.content_hash, None)
+            self._forget(papers)
             return
+        self._forget(papers)
         for paper in papers:
-            self._by_hash.pop(paper.content_hash, None)
             report.added.append(paper)
             self.progress(IngestEvent("committed", key=paper.key))
+
+    def _forget(self, papers: list[Paper]) -> None:
+        for paper in papers:
+            for identity in _identities(paper):
+                self._unwritten.pop(identity, None)
 
     def _embed(self, texts: list[str]) -> np.ndarray:
         """Embed with progress: sorted by length across the whole group, then in slices."""
@@ -224,3 +228,13 @@ class Ingest:
             vectors[index] = self.embedder.embed([texts[i] for i in index])
             self.progress(IngestEvent("embedded", count=len(index)))
         return vectors
+
+
+def _identities(paper: Paper) -> list[str]:
+    """What makes two records the same paper: the same content, arXiv id or DOI."""
+    found = [f"hash:{paper.content_hash}"]
+    if paper.arxiv_id:
+        found.append(f"arxiv:{paper.arxiv_id}")
+    if paper.doi:
+        found.append(f"doi:{paper.doi.lower()}")
+    return found

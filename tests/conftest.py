@@ -38,19 +38,19 @@ BIN = Path(sys.executable).parent
 
 
 class FakeEmbedder:
-    """Deterministic bag-of-words vectors: texts sharing words are close. Counts its calls."""
+    """Deterministic bag-of-words vectors: texts sharing words are close. Records what it embedded."""
 
     name = "fake-hash-64"
     dimension = 64
 
     def __init__(self) -> None:
-        self.calls: list[int] = []
+        self.texts: list[str] = []
 
     def token_ids(self, text: str) -> list[int]:
         return [int(hashlib.md5(w.encode()).hexdigest()[:6], 16) for w in re.findall(r"\w+|[^\w\s]", text)]
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        self.calls.append(len(texts))
+        self.texts.extend(texts)
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for row, text in enumerate(texts):
             for word in re.findall(r"\w+", text.lower()):

@@ -1,0 +1,120 @@
+"""The `litassist` command as a user runs it, and an ingest killed with SIGKILL that resumes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+from pathlib import Path
+
+import aclsum
+import chromadb
+import pytest
+
+from assistant import Library
+from assistant.settings import Settings
+from tests.conftest import BIN, SEEDS, backend_settings
+from tests.integration.test_ingest import consistent
+
+pytestmark = pytest.mark.integration
+
+LITASSIST = str(BIN / "litassist")
+ACL_PAPERS = Path(aclsum.__file__).parent / "dataset" / "paper_jsons"
+
+
+def cli_env(settings: Settings) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LITASSIST_")}
+    chroma = settings.chroma
+    env.update(
+        LITASSIST_CHROMA__MODE=chroma.mode,
+        LITASSIST_CHROMA__HOST=chroma.host,
+        LITASSIST_CHROMA__PORT=str(chroma.port),
+        LITASSIST_CHROMA__PREFIX=chroma.prefix,
+    )
+    return env
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([LITASSIST, *args], capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_add_papers_remove_with_json_and_exit_status(tmp_path: Path) -> None:
+    library = str(tmp_path / "lib")
+    added = run("--library", library, "add", str(SEEDS / "000_f93e3115d50f0c1b.txt"), "--json")
+    assert added.returncode == 0, added.stderr
+    report = json.loads(added.stdout)
+    assert len(report["added"]) == 10 and report["failed"] == []
+
+    listed = run("--library", library, "papers", "--json")
+    keys = [p["key"] for p in json.loads(listed.stdout)]
+    assert len(keys) == 10 and keys[0] == "unipose"
+
+    removed = run("--library", library, "remove", keys[0], "--json")
+    assert removed.returncode == 0 and json.loads(removed.stdout)["key"] == keys[0]
+    assert len(json.loads(run("--library", library, "papers", "--json").stdout)) == 9
+
+    unknown = run("--library", library, "remove", "nosuchkey")
+    assert unknown.returncode != 0 and "No paper with key 'nosuchkey'" in unknown.stderr
+
+    # the library can also come from the environment, the same for every command
+    env = {**os.environ, "LITASSIST_LIBRARY": library}
+    assert len(json.loads(run("papers", "--json", env=env).stdout)) == 9
+
+
+def test_failed_files_make_the_exit_status_non_zero(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "empty.txt").write_text("")
+    shutil.copy(SEEDS / "003_26e15eb79cce6a53.txt", tmp_path / "in" / "listing.txt")
+    result = run("--library", str(tmp_path / "lib"), "add", str(tmp_path / "in"), str(tmp_path / "missing.pdf"))
+    assert result.returncode == 1
+    assert "10 added, 0 skipped, 1 failed" in result.stdout
+    assert "empty" in result.stdout and "missing.pdf" in result.stderr
+
+
+def test_help_lists_the_commands() -> None:
+    result = run("--help")
+    assert result.returncode == 0
+    for command in ("add", "papers", "remove", "--library"):
+        assert command in result.stdout
+
+
+def test_sigkill_mid_ingest_then_resume(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    settings = backend_settings(backend, request)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for path in sorted(ACL_PAPERS.glob("*.json"))[:12]:
+        shutil.copy(path, corpus / path.name)
+    library_dir = tmp_path / "lib"
+    args = [LITASSIST, "-vv", "--library", str(library_dir), "add", str(corpus)]
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                               env=cli_env(settings))
+    assert process.stderr is not None
+    begun = 0
+    for line in process.stderr:
+        if "store.ingest: pending:" in line:
+            begun += 1
+            if begun == 2:  # the first group is committed, the second is being written
+                process.send_signal(signal.SIGKILL)
+                break
+    process.wait(timeout=60)
+    process.stderr.close()
+    assert process.returncode == -signal.SIGKILL, "the ingest finished before it could be killed"
+
+    # what the killed process left, seen without litassist (which would clean up on open)
+    if settings.chroma.mode == "server":
+        raw = chromadb.HttpClient(host=settings.chroma.host, port=settings.chroma.port)
+    else:
+        raw = chromadb.PersistentClient(path=str(library_dir / "chroma"))
+    records = raw.get_collection(f"{settings.chroma.prefix}papers").get(include=["metadatas"])
+    statuses = [m["status"] for m in records["metadatas"] or []]
+    assert 0 < statuses.count("active") < 12 and "pending" in statuses
+
+    resumed = subprocess.run(args, capture_output=True, text=True, env=cli_env(settings), timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    library = Library(library_dir, settings=settings)
+    papers = library.papers()
+    assert len(papers) == 12
+    assert all(p.chunk_count > 10 for p in papers)
+    consistent(library)

@@ -1,0 +1,153 @@
+"""The Library with a fake embedder on an embedded Chroma: dedupe, keys, removal, recovery."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant import EmbedderMismatchError, EmbeddingError, Library, PaperNotFoundError, Settings
+from store.chunking import chunk_id
+from store.paper import Chunk, Paper
+from tests.conftest import FakeEmbedder
+
+LONG_BODY = " ".join(f"Sentence number {i} talks about facial landmarks and pose." for i in range(120))
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def bib_entry(key: str, title: str, abstract: str) -> str:
+    return f"@article{{{key},\n  title={{{title}}},\n  author={{Doe, Jane}},\n  year=2024,\n  abstract={{{abstract}}}\n}}\n"
+
+
+def test_add_list_get_and_chunks(fake_library: Library, fake_embedder: FakeEmbedder, tmp_path: Path) -> None:
+    path = write(tmp_path / "in" / "paper.md", f"# Landmarks Everywhere\n\n{LONG_BODY}\n")
+    report = fake_library.add(path)
+    assert report.ok and [p.key for p in report.added] == ["landmarkseverywhere"]
+    paper = fake_library.get("landmarkseverywhere")
+    assert paper.title == "Landmarks Everywhere" and paper.sources == [str(path.resolve())]
+    chunks = fake_library.chunks(paper.key)
+    assert len(chunks) == paper.chunk_count > 3
+    assert " ".join(c.text for c in chunks).count("Sentence number 119") >= 1
+    # the title travels with every chunk into the embedder, not into the stored passage
+    assert all(t.startswith("Landmarks Everywhere\n\n") for t in fake_embedder.texts)
+    assert not chunks[0].text.startswith("Landmarks Everywhere")
+
+
+def test_abstract_is_a_chunk_of_its_own(fake_library: Library, tmp_path: Path) -> None:
+    abstract = "We propose PoseNet, a model for pose. " * 5
+    write(tmp_path / "refs.bib", bib_entry("doe2024pose", "PoseNet", abstract.strip()))
+    fake_library.add(tmp_path / "refs.bib")
+    chunks = fake_library.chunks("doe2024pose")
+    assert [(c.ordinal, c.section, c.text) for c in chunks] == [(0, "Abstract", abstract.strip())]
+
+
+def test_adding_again_adds_nothing(fake_library: Library, fake_embedder: FakeEmbedder, tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    write(folder / "refs.bib", bib_entry("a1", "Alpha", "Alpha abstract text.") + bib_entry("b1", "Beta", "Beta text."))
+    assert len(fake_library.add(folder).added) == 2
+    embedded = len(fake_embedder.texts)
+    again = fake_library.add(folder)
+    assert again.added == [] and again.failed == []
+    assert [o.reason for o in again.skipped] == ["already in the library as a1", "already in the library as b1"]
+    assert len(fake_embedder.texts) == embedded  # nothing re-embedded
+
+
+def test_same_paper_in_two_files_is_one_paper_with_both_sources(fake_library: Library, tmp_path: Path) -> None:
+    abstract = "Abstract:" + "Face anti-spoofing with interpretable captions and a lopsided loss. " * 4
+    first = write(tmp_path / "a" / "listing.txt", abstract + "\n")
+    second = write(tmp_path / "b" / "other.txt", "Abstract:" + abstract[9:].upper() + "\n")  # case differs
+    report = fake_library.add([first, second])
+    assert len(report.added) == 1 and "same paper as" in report.skipped[0].reason
+    (paper,) = fake_library.papers()
+    assert paper.sources == [str(first.resolve()), str(second.resolve())]
+
+
+def test_same_arxiv_id_is_the_same_paper(fake_library: Library, tmp_path: Path) -> None:
+    listing = write(tmp_path / "l.txt", "A" * 20 + " abstract of the paper. " * 12 + "\narXiv:2501.10120\n")
+    bib = write(tmp_path / "r.bib", "@misc{pasa, title={PaSa}, author={He, Yichen}, year={2025}, eprint={2501.10120}}\n")
+    report = fake_library.add([listing, bib])
+    assert len(report.added) == 1
+    (paper,) = fake_library.papers()
+    assert paper.title == "PaSa" and paper.authors == ["Yichen He"]  # blanks filled from the richer source
+    assert len(paper.sources) == 2
+
+
+def test_removed_keys_are_never_reused(fake_library: Library, tmp_path: Path) -> None:
+    write(tmp_path / "one.bib", bib_entry("k", "Alpha", "First paper's abstract."))
+    fake_library.add(tmp_path / "one.bib")
+    removed = fake_library.remove("k")
+    assert removed.key == "k" and fake_library.papers() == []
+    with pytest.raises(PaperNotFoundError, match="No paper with key 'k'"):
+        fake_library.get("k")
+    assert fake_library.store.chunks("k") == []
+    # another paper asking for the same BibTeX key gets a fresh one
+    write(tmp_path / "two.bib", bib_entry("k", "Beta", "A different paper."))
+    (other,) = fake_library.add(tmp_path / "two.bib").added
+    assert other.key != "k"
+    # the removed paper itself comes back under its old key
+    (back,) = fake_library.add(tmp_path / "one.bib").added
+    assert back.key == "k"
+
+
+def test_remove_unknown_key(fake_library: Library) -> None:
+    with pytest.raises(PaperNotFoundError, match="litassist papers"):
+        fake_library.remove("nope")
+
+
+def test_interrupted_ingest_is_cleaned_up_on_open(tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
+    library = Library(tmp_path / "lib", embedder=fake_embedder)
+    paper = Paper(key="half", title="Half written", content_hash="h")
+    chunks = [Chunk(id=chunk_id("half", i, f"t{i}"), paper_key="half", text=f"t{i}", ordinal=i) for i in range(3)]
+    vectors = fake_embedder.embed([c.text for c in chunks])
+    library.store.begin([paper], vectors[:1])  # ... and the process dies before the commit
+    library.store.write_chunks(chunks, vectors, {})
+    assert library.papers() == [] and library.store.count_chunks() == 3
+    reopened = Library(tmp_path / "lib", embedder=fake_embedder)
+    assert reopened.store.count_chunks() == 0 and "half" not in reopened.store.all_keys()
+
+
+def test_interrupted_removal_completes_on_open(fake_library: Library, tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
+    write(tmp_path / "one.bib", bib_entry("k", "Alpha", "First paper's abstract."))
+    fake_library.add(tmp_path / "one.bib")
+    fake_library.store.papers_collection.update(ids=["k"], metadatas=[{"status": "removing"}])
+    reopened = Library(fake_library.path, embedder=fake_embedder)
+    assert reopened.papers() == [] and reopened.store.count_chunks() == 0
+    assert "k" in reopened.store.all_keys()  # still reserved
+
+
+def test_other_embedder_is_refused(tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
+    Library(tmp_path / "lib", embedder=fake_embedder)
+
+    class Other(FakeEmbedder):
+        name = "another-model"
+
+    with pytest.raises(EmbedderMismatchError, match="built with embedder 'fake-hash-64'"):
+        Library(tmp_path / "lib", embedder=Other())
+
+
+def test_embedder_failure_fails_the_files_and_keeps_the_library_consistent(
+    tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
+    class Broken(FakeEmbedder):
+        def embed(self, texts: list[str]) -> np.ndarray:
+            raise EmbeddingError("embeddings endpoint not reachable at http://127.0.0.1:9/v1")
+
+    write(tmp_path / "in" / "r.bib", bib_entry("a", "Alpha", "Alpha text.") + bib_entry("b", "Beta", "Beta text."))
+    broken = Library(tmp_path / "lib", embedder=Broken())
+    report = broken.add(tmp_path / "in")
+    assert report.added == [] and len(report.failed) == 2
+    assert all("not reachable" in o.reason for o in report.failed)
+    assert broken.store.all_keys() == set() and broken.store.count_chunks() == 0
+    # with a working embedder the same files go in
+    assert len(Library(tmp_path / "lib", embedder=fake_embedder).add(tmp_path / "in").added) == 2
+
+
+def test_library_folder_from_settings(tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
+    library = Library(settings=Settings(library=tmp_path / "from-settings"), embedder=fake_embedder)
+    assert library.path == tmp_path / "from-settings" and (library.path / "chroma").is_dir()
