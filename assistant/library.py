@@ -69,7 +69,6 @@ class Library:
                 model=conf.model,
                 base_url=conf.base_url,
                 api_key=conf.api_key.get_secret_value() if conf.api_key else None,
-                batch_size=conf.batch_size,
             )
         return LocalEmbedder(batch_size=conf.batch_size, threads=conf.threads)
 
@@ -97,10 +96,7 @@ class Library:
         and entries are reported in ``failed`` while the rest goes in."""
         if isinstance(paths, (str, Path)):
             paths = [paths]
-        ingest = Ingest(
-            self.store, self.embedder, self.chunker, progress=progress,
-            embed_batch=max(self.settings.embedder.batch_size, 16) * 2,
-        )
+        ingest = Ingest(self.store, self.embedder, self.chunker, progress=progress)
         return ingest.run(Path(p).expanduser() for p in paths)
 
     def papers(self) -> list[Paper]:

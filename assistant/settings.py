@@ -34,7 +34,8 @@ class EmbedderSettings(BaseModel):
     model: str = Field("text-embedding-3-small", description="model name at the embeddings endpoint")
     base_url: str | None = Field(None, description="embeddings endpoint base URL (openai provider)")
     api_key: SecretStr | None = Field(None, description="key for the embeddings endpoint")
-    batch_size: int = Field(32, description="texts per embedding batch")
+    # the int8 model on 2 cores runs fastest with small batches: tests/bench/bench_ingest.py
+    batch_size: int = Field(2, description="texts per batch of the local model")
     threads: int | None = Field(None, description="CPU threads for the local model (default: all cores)")
 
 

