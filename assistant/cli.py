@@ -43,11 +43,15 @@ def main_options(
     library: Annotated[
         Path | None,
         typer.Option(
-            "--library", "-L", help="Library folder (default: $LITASSIST_LIBRARY, else a per-user data folder).",
+            "--library",
+            "-L",
+            help="Library folder (default: $LITASSIST_LIBRARY, else a per-user data folder).",
             file_okay=False,
         ),
     ] = None,
-    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="-v: info, -vv: debug logs.")] = 0,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="-v: info, -vv: debug logs.")
+    ] = 0,
 ) -> None:
     _state.library = library
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
@@ -66,7 +70,9 @@ def _paper_json(paper: Paper) -> dict[str, Any]:
 
 @app.command()
 def add(
-    paths: Annotated[list[Path], typer.Argument(help="Files and folders (walked recursively).", exists=False)],
+    paths: Annotated[
+        list[Path], typer.Argument(help="Files and folders (walked recursively).", exists=False)
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Add papers from PDFs, BibTeX, text listings, HTML/Markdown pages and S2ORC JSON."""
@@ -78,7 +84,9 @@ def add(
     report = _add_with_progress(library, paths, show=not as_json and err.is_terminal)
     if as_json:
         data = report.to_dict()
-        data["failed"] += [{"source": str(p), "reason": "no such file or folder", "key": None} for p in missing]
+        data["failed"] += [
+            {"source": str(p), "reason": "no such file or folder", "key": None} for p in missing
+        ]
         out.print_json(json.dumps(data))
     else:
         _print_report(report, library)
@@ -89,8 +97,13 @@ def add(
 def _add_with_progress(library: Library, paths: list[Path], *, show: bool) -> IngestReport:
     log = logging.getLogger("litassist.add")
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err, disable=not show, transient=False,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not show,
+        transient=False,
     ) as bar:
         files = bar.add_task("files", total=None)
         chunks = bar.add_task("chunks embedded", total=0)
@@ -131,7 +144,9 @@ def _print_report(report: IngestReport, library: Library) -> None:
 
 
 @app.command()
-def papers(as_json: Annotated[bool, typer.Option("--json", help="Print the papers as JSON.")] = False) -> None:
+def papers(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the papers as JSON.")] = False,
+) -> None:
     """List the papers in the library."""
     library = _open()
     items = library.papers()
@@ -146,7 +161,11 @@ def papers(as_json: Annotated[bool, typer.Option("--json", help="Print the paper
         if not authors and paper.author_count:
             authors = f"{paper.author_count} authors"
         table.add_row(
-            paper.key, paper.label, authors, str(paper.year or ""), "\n".join(Path(s).name for s in paper.sources)
+            paper.key,
+            paper.label,
+            authors,
+            str(paper.year or ""),
+            "\n".join(Path(s).name for s in paper.sources),
         )
     out.print(table)
 

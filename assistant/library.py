@@ -90,7 +90,9 @@ class Library:
 
     # -- papers --------------------------------------------------------------------------------
 
-    def add(self, paths: str | Path | Iterable[str | Path], *, progress: Progress | None = None) -> IngestReport:
+    def add(
+        self, paths: str | Path | Iterable[str | Path], *, progress: Progress | None = None
+    ) -> IngestReport:
         """Read files and folders (recursively) into the library. Papers already in it are
         skipped (or, found in a new file, get that file as another source); unreadable files
         and entries are reported in ``failed`` while the rest goes in."""

@@ -19,11 +19,12 @@ import logging
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import chromadb
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
+from chromadb.api.types import Where
 from chromadb.config import Settings as ChromaClientSettings
 
 from store.embedder import Vectors
@@ -48,7 +49,9 @@ def embedded_client(path: Path) -> ClientAPI:
     )
 
 
-def server_client(host: str, port: int, *, ssl: bool = False, headers: dict[str, str] | None = None) -> ClientAPI:
+def server_client(
+    host: str, port: int, *, ssl: bool = False, headers: dict[str, str] | None = None
+) -> ClientAPI:
     try:
         return chromadb.HttpClient(
             host=host,
@@ -93,7 +96,11 @@ class ChromaStore:
         if (self.chunk_size, self.chunk_overlap) != (chunk_size, chunk_overlap):
             log.warning(
                 "%s was chunked with size %d/overlap %d; keeping those (settings say %d/%d)",
-                where, self.chunk_size, self.chunk_overlap, chunk_size, chunk_overlap,
+                where,
+                self.chunk_size,
+                self.chunk_overlap,
+                chunk_size,
+                chunk_overlap,
             )
 
     def _collection(self, name: str, identity: dict[str, Any], where: str) -> Collection:
@@ -135,8 +142,14 @@ class ChromaStore:
         wanted = sorted({v for v in values if v})
         for start in range(0, len(wanted), _BATCH):
             result = self.papers_collection.get(
-                where={"$and": [{field: {"$in": wanted[start : start + _BATCH]}},
-                                {"status": {"$in": ["active", "removed"]}}]},
+                where=_where(
+                    {
+                        "$and": [
+                            {field: {"$in": wanted[start : start + _BATCH]}},
+                            {"status": {"$in": ["active", "removed"]}},
+                        ]
+                    }
+                ),
                 include=["metadatas", "documents"],
             )
             for id_, meta, doc in _rows(result):
@@ -151,8 +164,8 @@ class ChromaStore:
                 paper_key=key,
                 text=doc or "",
                 ordinal=int(meta.get("ordinal", 0)),
-                section=meta.get("section"),  # type: ignore[arg-type]
-                page=meta.get("page"),  # type: ignore[arg-type]
+                section=meta.get("section"),
+                page=meta.get("page"),
             )
             for id_, meta, doc in _rows(result)
         ]
@@ -198,7 +211,7 @@ class ChromaStore:
         """Finish what an interrupted process left: pending papers and their chunks go,
         half-done removals complete. Returns the keys that were cleaned up."""
         result = self.papers_collection.get(
-            where={"status": {"$in": ["pending", "removing"]}}, include=["metadatas"]
+            where=_where({"status": {"$in": ["pending", "removing"]}}), include=["metadatas"]
         )
         cleaned = []
         for key, meta, _ in _rows(result):
@@ -221,6 +234,10 @@ class ChromaStore:
             documents=[p.abstract or p.title or p.key for p in papers],
             metadatas=[_metadata(p, status) for p in papers],
         )
+
+
+def _where(clause: dict[str, Any]) -> Where:
+    return cast("Where", clause)  # chromadb's Where type does not admit lists of strings for $in
 
 
 def _rows(result: Any) -> Iterable[tuple[str, dict[str, Any], str | None]]:

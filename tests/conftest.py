@@ -25,9 +25,9 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
-from assistant import Library, Settings  # noqa: E402
-from assistant.settings import ChromaSettings  # noqa: E402
-from store.embedder import LocalEmbedder  # noqa: E402
+from assistant import Library, Settings
+from assistant.settings import ChromaSettings
+from store.embedder import LocalEmbedder
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -88,7 +88,16 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
     port = free_port()
     log = (path / "server.log").open("wb")
     process = subprocess.Popen(
-        [str(BIN / "chroma"), "run", "--path", str(path / "data"), "--host", "127.0.0.1", "--port", str(port)],
+        [
+            str(BIN / "chroma"),
+            "run",
+            "--path",
+            str(path / "data"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
         stdout=log,
         stderr=subprocess.STDOUT,
         env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
@@ -101,7 +110,9 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
                     break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"chroma run did not start: {(path / 'server.log').read_text()}") from None
+                    raise RuntimeError(
+                        f"chroma run did not start: {(path / 'server.log').read_text()}"
+                    ) from None
                 time.sleep(0.2)
         yield "127.0.0.1", port
     finally:

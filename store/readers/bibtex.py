@@ -33,10 +33,11 @@ def read(path: Path) -> ReadResult:
     )
     result = ReadResult()
     for block in library.failed_blocks:
-        key = _KEY_IN_BLOCK.search(block.raw)
-        where = f"{path}#{key.group(1)}" if key else f"{path}:{block.start_line + 1}"
+        key = _KEY_IN_BLOCK.search(block.raw or "")
+        line = (block.start_line or 0) + 1
+        where = f"{path}#{key.group(1)}" if key else f"{path}:{line}"
         kind = "duplicate entry key" if "Duplicate" in type(block).__name__ else "malformed entry"
-        result.problems.append((where, f"{kind} at line {block.start_line + 1}; entry skipped"))
+        result.problems.append((where, f"{kind} at line {line}; entry skipped"))
     for entry in library.entries:
         origin = f"{path}#{entry.key}"
         try:
@@ -86,9 +87,10 @@ def _document(entry: Entry, path: Path, origin: str) -> Document:
     arxiv = None
     eprint = _field(entry, "eprint") or _field(entry, "arxiv") or ""
     prefix = (_field(entry, "archiveprefix") or _field(entry, "eprinttype") or "arxiv").lower()
-    if prefix == "arxiv" and (match := _ARXIV.search(eprint)):
-        arxiv = match.group(1)
-    elif match := re.search(r"arxiv\.org/abs/" + _ARXIV.pattern, _field(entry, "url") or ""):
+    url = _field(entry, "url") or ""
+    if (prefix == "arxiv" and (match := _ARXIV.search(eprint))) or (
+        match := re.search(r"arxiv\.org/abs/" + _ARXIV.pattern, url)
+    ):
         arxiv = match.group(1)
     paper = Paper(
         key=entry.key,

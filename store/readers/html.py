@@ -83,8 +83,9 @@ def _metadata(soup: BeautifulSoup) -> Paper:
         authors=[a for a in authors if a],
         date=date,
         year=int(year_match.group(1)) if year_match else None,
-        venue=next(iter(_meta(soup, "citation_journal_title", "citation_conference_title",
-                              "og:site_name")), None),
+        venue=next(
+            iter(_meta(soup, "citation_journal_title", "citation_conference_title", "og:site_name")), None
+        ),
         doi=next(iter(_meta(soup, "citation_doi")), None),
         arxiv_id=arxiv_match.group(1) if arxiv_match else None,
         url=next(iter(_meta(soup, "citation_abstract_html_url", "og:url")), None),

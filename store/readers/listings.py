@@ -73,7 +73,7 @@ def _reject_binary(text: str) -> None:
 
 
 def _abstract_lines(lines: list[str], origin: str) -> list[Document]:
-    documents = []
+    documents: list[Document] = []
     for line in lines:
         match = _ABSTRACT_LINE.match(line.strip())
         if match:

@@ -24,9 +24,12 @@ log = logging.getLogger(__name__)
 
 _ARXIV = re.compile(r"arXiv:\s?(\d{4}\.\d{4,5})(?:v\d+)?", re.IGNORECASE)
 _DOI = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>]+[^\s\"<>.,;)])")
-_JUNK_TITLE = re.compile(r"^(untitled|microsoft word|slide \d|title|document\d*)\b|\.(docx?|tex|dvi)$",
-                         re.IGNORECASE)
-_ABSTRACT_HEAD = re.compile(r"^\s*(abstract|a b s t r a c t|summary)\b\s*[.:—–-]?\s*", re.IGNORECASE | re.MULTILINE)
+_JUNK_TITLE = re.compile(
+    r"^(untitled|microsoft word|slide \d|title|document\d*)\b|\.(docx?|tex|dvi)$", re.IGNORECASE
+)
+_ABSTRACT_HEAD = re.compile(
+    r"^\s*(abstract|a b s t r a c t|summary)\b\s*[.:—–-]?\s*", re.IGNORECASE | re.MULTILINE
+)
 _ABSTRACT_END = re.compile(
     r"^\s*(?:(?:1|I)\.?\s+introduction|introduction|keywords?\b|index terms\b|∗|\*\s*equal contribution)",
     re.IGNORECASE | re.MULTILINE,
@@ -142,8 +145,11 @@ def _first_page_header(reader: PdfReader) -> tuple[str | None, list[str]]:
         return None, []
     body = max(weights, key=lambda size: weights[size])
     start = next(
-        (i for i, f in enumerate(fragments[:80])
-         if f.size >= 1.15 * body and len(f.text.split()) >= 2 and not _ARXIV.search(f.text)),
+        (
+            i
+            for i, f in enumerate(fragments[:80])
+            if f.size >= 1.15 * body and len(f.text.split()) >= 2 and not _ARXIV.search(f.text)
+        ),
         None,
     )
     if start is None:

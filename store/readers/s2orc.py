@@ -16,8 +16,10 @@ def read(path: Path) -> ReadResult:
         data = json.loads(read_text(path))
     except json.JSONDecodeError as e:
         raise ReadError(f"invalid JSON ({e.msg} at line {e.lineno})") from e
-    if not isinstance(data, dict) or "title" not in data or not (
-        "pdf_parse" in data or "body_text" in data or "abstract" in data
+    if (
+        not isinstance(data, dict)
+        or "title" not in data
+        or not ("pdf_parse" in data or "body_text" in data or "abstract" in data)
     ):
         raise ReadError("JSON file that is not an S2ORC paper (needs title, abstract, body_text)")
     return ReadResult([_document(data, str(path))])

@@ -4,9 +4,9 @@
 
 For each corpus (the seeds, and the aclsum sample corpus: 250 ACL papers with full text) it
 ingests into a fresh embedded library, and embeds exactly the texts the ingest embeds (chunk text
-with the paper title) with the bare embedder just before and just after; it prints papers/s, chunks/s and the ingest's
-overhead over embedding alone (target: at most 15%). It also prints the embedder's throughput by
-batch size, which is how the default batch size was chosen.
+with the paper title) with the bare embedder just before and just after; it prints papers/s,
+chunks/s and the ingest's overhead over embedding alone (target: at most 15%). It also prints
+the embedder's throughput by batch size, which is how the default batch size was chosen.
 """
 
 from __future__ import annotations
@@ -60,8 +60,12 @@ def measure(name: str, source: Path, embedder: LocalEmbedder, workdir: Path) -> 
     after = timed(embedder.embed, texts)
     stored = sum(p.chunk_count for p in library.papers())
     assert stored == len(texts), (stored, len(texts))
-    return {"papers": len(report.added), "chunks": len(texts), "ingest_s": ingest_s,
-            "embed_s": (before + after) / 2}
+    return {
+        "papers": len(report.added),
+        "chunks": len(texts),
+        "ingest_s": ingest_s,
+        "embed_s": (before + after) / 2,
+    }
 
 
 def planned_chunks(source: Path, embedder: LocalEmbedder) -> list[tuple[Document, Chunk]]:
@@ -117,8 +121,17 @@ def main() -> None:
     embedder.batch_size = LocalEmbedder().batch_size
 
     table = Table(title=f"Ingest vs bare embedder (batch size {embedder.batch_size})")
-    for column in ("corpus", "papers", "chunks", "ingest s", "papers/s", "chunks/s", "embed-only s",
-                   "embed chunks/s", "overhead"):
+    for column in (
+        "corpus",
+        "papers",
+        "chunks",
+        "ingest s",
+        "papers/s",
+        "chunks/s",
+        "embed-only s",
+        "embed chunks/s",
+        "overhead",
+    ):
         table.add_column(column, justify="right")
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.corpora.split(","):
@@ -126,9 +139,14 @@ def main() -> None:
             workdir.mkdir()
             r = measure(name, corpus(name, args.limit, workdir), embedder, workdir)
             table.add_row(
-                name, f"{r['papers']:.0f}", f"{r['chunks']:.0f}", f"{r['ingest_s']:.1f}",
-                f"{r['papers'] / r['ingest_s']:.2f}", f"{r['chunks'] / r['ingest_s']:.1f}",
-                f"{r['embed_s']:.1f}", f"{r['chunks'] / r['embed_s']:.1f}",
+                name,
+                f"{r['papers']:.0f}",
+                f"{r['chunks']:.0f}",
+                f"{r['ingest_s']:.1f}",
+                f"{r['papers'] / r['ingest_s']:.2f}",
+                f"{r['chunks'] / r['ingest_s']:.1f}",
+                f"{r['embed_s']:.1f}",
+                f"{r['chunks'] / r['embed_s']:.1f}",
                 f"{(r['ingest_s'] / r['embed_s'] - 1) * 100:+.1f}%",
             )
     console.print(table)

@@ -67,7 +67,9 @@ def test_failed_files_make_the_exit_status_non_zero(tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "empty.txt").write_text("")
     shutil.copy(SEEDS / "003_26e15eb79cce6a53.txt", tmp_path / "in" / "listing.txt")
-    result = run("--library", str(tmp_path / "lib"), "add", str(tmp_path / "in"), str(tmp_path / "missing.pdf"))
+    result = run(
+        "--library", str(tmp_path / "lib"), "add", str(tmp_path / "in"), str(tmp_path / "missing.pdf")
+    )
     assert result.returncode == 1
     assert "10 added, 0 skipped, 1 failed" in result.stdout
     assert "empty" in result.stdout and "missing.pdf" in result.stderr
@@ -88,8 +90,9 @@ def test_sigkill_mid_ingest_then_resume(backend: str, request: pytest.FixtureReq
         shutil.copy(path, corpus / path.name)
     library_dir = tmp_path / "lib"
     args = [LITASSIST, "-vv", "--library", str(library_dir), "add", str(corpus)]
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                               env=cli_env(settings))
+    process = subprocess.Popen(
+        args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=cli_env(settings)
+    )
     assert process.stderr is not None
     begun = 0
     for line in process.stderr:

@@ -54,17 +54,25 @@ def test_seeds(open_library: OpenLibrary) -> None:
     raw = hf.read_text()
     hf_papers = [p for p in papers if str(hf.resolve()) in p.sources]
     assert len(hf_papers) == 60
-    assert sorted(p.author_count for p in hf_papers) == sorted(int(n) for n in re.findall(r"•\s*(\d+) authors", raw))
+    assert sorted(p.author_count for p in hf_papers) == sorted(
+        int(n) for n in re.findall(r"•\s*(\d+) authors", raw)
+    )
     for paper in hf_papers:
         assert paper.title and f"\n{paper.title}\n" in raw
-        assert paper.date and (re.fullmatch(r"\d{4}-\d{2}-\d{2}", paper.date) or re.fullmatch(r"[A-Z][a-z]{2} \d{1,2}", paper.date))
+        assert paper.date and (
+            re.fullmatch(r"\d{4}-\d{2}-\d{2}", paper.date)
+            or re.fullmatch(r"[A-Z][a-z]{2} \d{1,2}", paper.date)
+        )
     scut = next(p for p in hf_papers if p.title and p.title.startswith("SCUT-FBP5500"))
     assert (scut.date, scut.year, scut.author_count) == ("2018-01-19", 2018, 5)
 
     # the five papers found in two files are single papers listing both sources
     doubles = [p for p in papers if len(p.sources) == 2]
     assert len(doubles) == 5
-    pair = {str((SEEDS / "000_f93e3115d50f0c1b.txt").resolve()), str((SEEDS / "001_87a3c465b45514ef.txt").resolve())}
+    pair = {
+        str((SEEDS / "000_f93e3115d50f0c1b.txt").resolve()),
+        str((SEEDS / "001_87a3c465b45514ef.txt").resolve()),
+    }
     assert all(set(p.sources) == pair for p in doubles)
     assert all(p.arxiv_id for p in doubles)  # the id from the arXiv listing, on the merged paper
     assert len(report.skipped) == 5
@@ -77,8 +85,12 @@ def test_seeds(open_library: OpenLibrary) -> None:
 
 def test_peer_documents(open_library: OpenLibrary) -> None:
     library = open_library()
-    report = library.add([PEER_DOCS / n for n in
-                          ("paper.pdf", "pasa.pdf", "bates.txt", "obama.txt", "gravity_hill.md", "flag_day.html")])
+    report = library.add(
+        [
+            PEER_DOCS / n
+            for n in ("paper.pdf", "pasa.pdf", "bates.txt", "obama.txt", "gravity_hill.md", "flag_day.html")
+        ]
+    )
     assert report.failed == [] and len(report.added) == 6
     papers = {p.title: p for p in library.papers()}
     assert set(papers) == {
@@ -90,7 +102,12 @@ def test_peer_documents(open_library: OpenLibrary) -> None:
         "National Flag of Canada Day",
     }
     perspective = papers["A Perspective on Explanations of Molecular Prediction Models"]
-    assert perspective.authors == ["Geemi P. Wellawatte", "Heta A. Gandhi", "Aditi Seshadri", "Andrew D. White"]
+    assert perspective.authors == [
+        "Geemi P. Wellawatte",
+        "Heta A. Gandhi",
+        "Aditi Seshadri",
+        "Andrew D. White",
+    ]
     assert perspective.key == "wellawatte2023perspective"
     pasa = papers["PaSa: An LLM Agent for Comprehensive Academic Paper Search"]
     assert pasa.authors[0] == "Yichen He" and pasa.authors[-1] == "Weinan E" and len(pasa.authors) == 7
@@ -119,8 +136,11 @@ def test_bad_files_are_named_and_the_rest_goes_in(open_library: OpenLibrary, tmp
         "@article{bad2024, title={Unclosed, year={2024}\n"
     )
     report = open_library().add(folder)
-    failed = {Path(o.source.split("#")[0]).name + ("#" + o.source.split("#")[1] if "#" in o.source else ""): o.reason
-              for o in report.failed}
+    failed = {
+        Path(o.source.split("#")[0]).name
+        + ("#" + o.source.split("#")[1] if "#" in o.source else ""): o.reason
+        for o in report.failed
+    }
     assert set(failed) == {"corrupt.pdf", "empty.txt", "noise.txt", "refs.bib#bad2024"}
     assert "PDF" in failed["corrupt.pdf"]
     assert "empty" in failed["empty.txt"]

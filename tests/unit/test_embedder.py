@@ -14,11 +14,13 @@ def test_unit_vectors_of_the_model_dimension(local_embedder: LocalEmbedder) -> N
 
 
 def test_similar_texts_are_closer(local_embedder: LocalEmbedder) -> None:
-    a, b, c = local_embedder.embed([
-        "Facial expression recognition in the wild with occlusions",
-        "Recognising emotions from faces that are partly covered",
-        "A survey of sparse matrix multiplication on GPUs",
-    ])
+    a, b, c = local_embedder.embed(
+        [
+            "Facial expression recognition in the wild with occlusions",
+            "Recognising emotions from faces that are partly covered",
+            "A survey of sparse matrix multiplication on GPUs",
+        ]
+    )
     assert float(a @ b) > float(a @ c) + 0.2
 
 

@@ -7,8 +7,11 @@ from store.paper import Paper
 
 
 def test_author_year_firstword() -> None:
-    paper = Paper(title="A Perspective on Explanations of Molecular Prediction Models",
-                  authors=["Geemi P. Wellawatte", "Andrew D. White"], year=2023)
+    paper = Paper(
+        title="A Perspective on Explanations of Molecular Prediction Models",
+        authors=["Geemi P. Wellawatte", "Andrew D. White"],
+        year=2023,
+    )
     assert base_key(paper) == "wellawatte2023perspective"
 
 
@@ -23,8 +26,10 @@ def test_title_without_authors() -> None:
 
 
 def test_untitled_abstract_uses_the_method_it_names() -> None:
-    abstract = ("Human pose plays a crucial role. This paper presents UniPose, a framework employing "
-                "Large Language Models (LLMs) to comprehend poses.")
+    abstract = (
+        "Human pose plays a crucial role. This paper presents UniPose, a framework employing "
+        "Large Language Models (LLMs) to comprehend poses."
+    )
     assert method_name(abstract) == "UniPose"
     assert base_key(Paper(abstract=abstract)) == "unipose"
     assert method_name("we build a novel model, namely Face-MLLM. Face-MLLM wins.") == "Face-MLLM"
@@ -40,8 +45,10 @@ def test_clashes_get_letter_suffixes_and_own_keys_win() -> None:
     assert assign_key(paper, taken) == "smith2020deepb"
     assert assign_key(Paper(key="mykey", title="Deep nets"), taken) == "mykey"
     # an own key that is taken falls back to a generated one
-    assert assign_key(Paper(key="smith2020deep", title="Deep nets", authors=["J. Smith"], year=2020),
-                      taken) == "smith2020deepb"
+    assert (
+        assign_key(Paper(key="smith2020deep", title="Deep nets", authors=["J. Smith"], year=2020), taken)
+        == "smith2020deepb"
+    )
     many = {f"x{c}" for c in "abcdefghijklmnopqrstuvwxyz"} | {"x"}
     assert assign_key(Paper(title="X"), many) == "xaa"
 

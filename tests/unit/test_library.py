@@ -22,7 +22,10 @@ def write(path: Path, text: str) -> Path:
 
 
 def bib_entry(key: str, title: str, abstract: str) -> str:
-    return f"@article{{{key},\n  title={{{title}}},\n  author={{Doe, Jane}},\n  year=2024,\n  abstract={{{abstract}}}\n}}\n"
+    return (
+        f"@article{{{key},\n  title={{{title}}},\n  author={{Doe, Jane}},\n  year=2024,\n"
+        f"  abstract={{{abstract}}}\n}}\n"
+    )
 
 
 def test_add_list_get_and_chunks(fake_library: Library, fake_embedder: FakeEmbedder, tmp_path: Path) -> None:
@@ -47,18 +50,28 @@ def test_abstract_is_a_chunk_of_its_own(fake_library: Library, tmp_path: Path) -
     assert [(c.ordinal, c.section, c.text) for c in chunks] == [(0, "Abstract", abstract.strip())]
 
 
-def test_adding_again_adds_nothing(fake_library: Library, fake_embedder: FakeEmbedder, tmp_path: Path) -> None:
+def test_adding_again_adds_nothing(
+    fake_library: Library, fake_embedder: FakeEmbedder, tmp_path: Path
+) -> None:
     folder = tmp_path / "in"
-    write(folder / "refs.bib", bib_entry("a1", "Alpha", "Alpha abstract text.") + bib_entry("b1", "Beta", "Beta text."))
+    write(
+        folder / "refs.bib",
+        bib_entry("a1", "Alpha", "Alpha abstract text.") + bib_entry("b1", "Beta", "Beta text."),
+    )
     assert len(fake_library.add(folder).added) == 2
     embedded = len(fake_embedder.texts)
     again = fake_library.add(folder)
     assert again.added == [] and again.failed == []
-    assert [o.reason for o in again.skipped] == ["already in the library as a1", "already in the library as b1"]
+    assert [o.reason for o in again.skipped] == [
+        "already in the library as a1",
+        "already in the library as b1",
+    ]
     assert len(fake_embedder.texts) == embedded  # nothing re-embedded
 
 
-def test_same_paper_in_two_files_is_one_paper_with_both_sources(fake_library: Library, tmp_path: Path) -> None:
+def test_same_paper_in_two_files_is_one_paper_with_both_sources(
+    fake_library: Library, tmp_path: Path
+) -> None:
     abstract = "Abstract:" + "Face anti-spoofing with interpretable captions and a lopsided loss. " * 4
     first = write(tmp_path / "a" / "listing.txt", abstract + "\n")
     second = write(tmp_path / "b" / "other.txt", "Abstract:" + abstract[9:].upper() + "\n")  # case differs
@@ -70,7 +83,10 @@ def test_same_paper_in_two_files_is_one_paper_with_both_sources(fake_library: Li
 
 def test_same_arxiv_id_is_the_same_paper(fake_library: Library, tmp_path: Path) -> None:
     listing = write(tmp_path / "l.txt", "A" * 20 + " abstract of the paper. " * 12 + "\narXiv:2501.10120\n")
-    bib = write(tmp_path / "r.bib", "@misc{pasa, title={PaSa}, author={He, Yichen}, year={2025}, eprint={2501.10120}}\n")
+    bib = write(
+        tmp_path / "r.bib",
+        "@misc{pasa, title={PaSa}, author={He, Yichen}, year={2025}, eprint={2501.10120}}\n",
+    )
     report = fake_library.add([listing, bib])
     assert len(report.added) == 1
     (paper,) = fake_library.papers()
@@ -103,7 +119,9 @@ def test_remove_unknown_key(fake_library: Library) -> None:
 def test_interrupted_ingest_is_cleaned_up_on_open(tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
     library = Library(tmp_path / "lib", embedder=fake_embedder)
     paper = Paper(key="half", title="Half written", content_hash="h")
-    chunks = [Chunk(id=chunk_id("half", i, f"t{i}"), paper_key="half", text=f"t{i}", ordinal=i) for i in range(3)]
+    chunks = [
+        Chunk(id=chunk_id("half", i, f"t{i}"), paper_key="half", text=f"t{i}", ordinal=i) for i in range(3)
+    ]
     vectors = fake_embedder.embed([c.text for c in chunks])
     library.store.begin([paper], vectors[:1])  # ... and the process dies before the commit
     library.store.write_chunks(chunks, vectors, {})
@@ -112,7 +130,9 @@ def test_interrupted_ingest_is_cleaned_up_on_open(tmp_path: Path, fake_embedder:
     assert reopened.store.count_chunks() == 0 and "half" not in reopened.store.all_keys()
 
 
-def test_interrupted_removal_completes_on_open(fake_library: Library, tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
+def test_interrupted_removal_completes_on_open(
+    fake_library: Library, tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
     write(tmp_path / "one.bib", bib_entry("k", "Alpha", "First paper's abstract."))
     fake_library.add(tmp_path / "one.bib")
     fake_library.store.papers_collection.update(ids=["k"], metadatas=[{"status": "removing"}])
@@ -138,7 +158,10 @@ def test_embedder_failure_fails_the_files_and_keeps_the_library_consistent(
         def embed(self, texts: list[str]) -> np.ndarray:
             raise EmbeddingError("embeddings endpoint not reachable at http://127.0.0.1:9/v1")
 
-    write(tmp_path / "in" / "r.bib", bib_entry("a", "Alpha", "Alpha text.") + bib_entry("b", "Beta", "Beta text."))
+    write(
+        tmp_path / "in" / "r.bib",
+        bib_entry("a", "Alpha", "Alpha text.") + bib_entry("b", "Beta", "Beta text."),
+    )
     broken = Library(tmp_path / "lib", embedder=Broken())
     report = broken.add(tmp_path / "in")
     assert report.added == [] and len(report.failed) == 2

@@ -23,8 +23,13 @@ def by_start(path: Path) -> dict[str, object]:
 
 @pytest.mark.parametrize(
     ("path", "count"),
-    [(ABSTRACT_LINES, 10), (ARXIV_GLUED, 10), (HUGGING_FACE, 60), (SEEDS / "003_26e15eb79cce6a53.txt", 10),
-     (ARXIV_CREATED, 10)],
+    [
+        (ABSTRACT_LINES, 10),
+        (ARXIV_GLUED, 10),
+        (HUGGING_FACE, 60),
+        (SEEDS / "003_26e15eb79cce6a53.txt", 10),
+        (ARXIV_CREATED, 10),
+    ],
 )
 def test_each_seed_file_splits_into_its_papers(path: Path, count: int) -> None:
     documents = read(path).documents
@@ -76,7 +81,9 @@ def test_hugging_face_titles_dates_and_author_counts() -> None:
     for paper in papers:  # each title is a line of the page, directly above its abstract
         assert f"\n{paper.title}\n\n{paper.abstract[:60]}" in raw  # type: ignore[index]
     first = papers[0]
-    assert first.title == "SCUT-FBP5500: A Diverse Benchmark Dataset for Multi-Paradigm Facial Beauty Prediction"
+    assert (
+        first.title == "SCUT-FBP5500: A Diverse Benchmark Dataset for Multi-Paradigm Facial Beauty Prediction"
+    )
     assert (first.author_count, first.date, first.year) == (5, "2018-01-19", 2018)
     unif = next(p for p in papers if p.title and p.title.startswith("UniF^2ace"))
     assert (unif.date, unif.year, unif.note) == ("Mar 11", None, "3 upvotes")  # year omitted on the page

@@ -163,8 +163,16 @@ def test_bibtex_entries_keys_fields_and_attached_pdf(tmp_path: Path) -> None:
     pasa = papers["he2025pasa"]
     assert pasa.paper.title == "PaSa: An LLM Agent for Comprehensive Academic Paper Search"
     assert pasa.paper.authors == ["Yichen He", "Guanhua Huang", "Weinan E"]
-    assert (pasa.paper.year, pasa.paper.venue, pasa.paper.arxiv_id) == (2025, "Proceedings of ACL", "2501.10120")
-    assert len(pasa.sections) > 10 and pasa.paper.abstract and pasa.paper.abstract.startswith("We introduce PaSa")
+    assert (pasa.paper.year, pasa.paper.venue, pasa.paper.arxiv_id) == (
+        2025,
+        "Proceedings of ACL",
+        "2501.10120",
+    )
+    assert (
+        len(pasa.sections) > 10
+        and pasa.paper.abstract
+        and pasa.paper.abstract.startswith("We introduce PaSa")
+    )
     assert str(tmp_path / "papers" / "pasa.pdf") in pasa.paper.sources
     muller = papers["muller2020"].paper
     assert muller.title == "Deep Learning for Über Things"
@@ -223,7 +231,9 @@ def test_scholarly_meta_tags(tmp_path: Path) -> None:
 
 def test_markdown_front_matter(tmp_path: Path) -> None:
     path = tmp_path / "post.md"
-    path.write_text("---\ntitle: My Post\nauthor: Ada Lovelace and Alan Turing\n---\n\nSome **bold** claim.\n")
+    path.write_text(
+        "---\ntitle: My Post\nauthor: Ada Lovelace and Alan Turing\n---\n\nSome **bold** claim.\n"
+    )
     paper = read(path).documents[0].paper
     assert paper.title == "My Post" and paper.authors == ["Ada Lovelace", "Alan Turing"]
 
@@ -237,13 +247,21 @@ def test_s2orc_json(tmp_path: Path) -> None:
                 "authors": [{"first": "Pengfei", "middle": [], "last": "Cao"}],
                 "year": "2020",
                 "abstract": "ICD coding assigns codes.",
-                "pdf_parse": {"body_text": [{"text": "Intro text.", "section": "Introduction"},
-                                            {"text": "More intro.", "section": "Introduction"}]},
+                "pdf_parse": {
+                    "body_text": [
+                        {"text": "Intro text.", "section": "Introduction"},
+                        {"text": "More intro.", "section": "Introduction"},
+                    ]
+                },
             }
         )
     )
     document = read(path).documents[0]
-    assert (document.paper.title, document.paper.authors, document.paper.year) == ("HyperCore", ["Pengfei Cao"], 2020)
+    assert (document.paper.title, document.paper.authors, document.paper.year) == (
+        "HyperCore",
+        ["Pengfei Cao"],
+        2020,
+    )
     assert [(s.heading, s.text) for s in document.sections] == [("Introduction", "Intro text.\nMore intro.")]
 
 
