@@ -1,0 +1,64 @@
+"""The README's examples run as written, and its configuration table lists every setting."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+from assistant.settings import Settings
+from tests.conftest import BIN, ROOT, SHARED
+
+pytestmark = pytest.mark.integration
+
+README = (ROOT / "README.md").read_text()
+
+
+def blocks(language: str, text: str = README) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", text, re.DOTALL)
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder with ../shared beside it, as in the checkout, for the README's relative paths."""
+    (tmp_path / "shared").symlink_to(SHARED)
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    return tmp_path / "work"
+
+
+def test_python_example(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (code,) = blocks("python")
+    exec(compile(code, "README.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert "11 added, 0 skipped, 0 failed" in out
+    assert "PaSa: An LLM Agent for Comprehensive Academic Paper Search" in out
+
+
+def test_command_line_examples(workdir: Path) -> None:
+    section = README.split("## Command line", 1)[1]
+    commands = [line for line in blocks("sh", section)[0].splitlines() if line.startswith("litassist")]
+    assert len(commands) == 4
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LITASSIST_")}
+    env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"
+    for command in commands:
+        result = subprocess.run(shlex.split(command), capture_output=True, text=True, env=env, timeout=300)
+        assert result.returncode == 0, (command, result.stdout, result.stderr)
+    assert "removed he2025pasa" in result.stdout
+
+
+def test_configuration_table_lists_every_setting() -> None:
+    names = []
+    for name, field in Settings.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            names += [f"LITASSIST_{name}__{sub}".upper() for sub in annotation.model_fields]
+        else:
+            names.append(f"LITASSIST_{name}".upper())
+    missing = [n for n in names if f"`{n}`" not in README]
+    assert missing == []
