@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from chromadb.api import ClientAPI
+from filelock import FileLock
 
 from assistant.settings import Settings, quiet_third_parties
 from store.chroma import ChromaStore, embedded_client, server_client
@@ -62,6 +63,12 @@ class Library:
         )
         self.store.recover()
 
+    def _write_lock(self) -> FileLock:
+        """One writer at a time for this library folder (threads and processes on this machine).
+        Writers on other machines sharing a Chroma server are not serialised by it."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        return FileLock(self.path / ".write.lock")
+
     def _create_embedder(self) -> Embedder:
         conf = self.settings.embedder
         if conf.provider == "openai":
@@ -99,7 +106,8 @@ class Library:
         if isinstance(paths, (str, Path)):
             paths = [paths]
         ingest = Ingest(self.store, self.embedder, self.chunker, progress=progress)
-        return ingest.run(Path(p).expanduser() for p in paths)
+        with self._write_lock():
+            return ingest.run(Path(p).expanduser() for p in paths)
 
     def papers(self) -> list[Paper]:
         """All papers, in the order they were added."""
@@ -120,7 +128,8 @@ class Library:
 
     def remove(self, key: str) -> Paper:
         """Remove a paper and its passages. Its key is never given to another paper."""
-        paper = self.store.remove(key)
+        with self._write_lock():
+            paper = self.store.remove(key)
         if paper is None:
             return self.get(key)  # raises PaperNotFoundError
         return paper

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -202,28 +204,37 @@ class ChromaStore:
         paper = self.get(key)
         if paper is None:
             return None
-        self.papers_collection.update(ids=[key], metadatas=[{"status": "removing"}])
+        self.papers_collection.update(ids=[key], metadatas=[{"status": "removing", **_writer()}])
         self.chunks_collection.delete(where={"paper_key": key})
         self.papers_collection.update(ids=[key], metadatas=[{"status": "removed"}])
         return paper
 
-    def recover(self) -> list[str]:
-        """Finish what an interrupted process left: pending papers and their chunks go,
-        half-done removals complete. Returns the keys that were cleaned up."""
+    def recover(self, *, stale_after: float = 3600.0) -> list[str]:
+        """Finish what an interrupted process left: its pending papers and their chunks go,
+        its half-done removals complete. Records of a writer that is still at work (a live
+        process on this host, or one on another host heard from within ``stale_after``
+        seconds) are left alone. Returns the keys that were cleaned up."""
         result = self.papers_collection.get(
             where=_where({"status": {"$in": ["pending", "removing"]}}), include=["metadatas"]
         )
-        cleaned = []
-        for key, meta, _ in _rows(result):
+        abandoned = [(key, meta) for key, meta, _ in _rows(result) if _abandoned(meta, stale_after)]
+        self._clean(abandoned)
+        if abandoned:
+            log.info("cleaned up after an interrupted run: %s", ", ".join(key for key, _ in abandoned))
+        return [key for key, _ in abandoned]
+
+    def abort(self, keys: Sequence[str]) -> None:
+        """Undo this process's own unfinished writes (a group that failed midway)."""
+        result = self.papers_collection.get(ids=list(keys), include=["metadatas"])
+        self._clean([(key, meta) for key, meta, _ in _rows(result) if meta.get("status") == "pending"])
+
+    def _clean(self, records: list[tuple[str, dict[str, Any]]]) -> None:
+        for key, meta in records:
             self.chunks_collection.delete(where={"paper_key": key})
             if meta.get("status") == "pending":
                 self.papers_collection.delete(ids=[key])
             else:
                 self.papers_collection.update(ids=[key], metadatas=[{"status": "removed"}])
-            cleaned.append(key)
-        if cleaned:
-            log.info("cleaned up after an interrupted run: %s", ", ".join(cleaned))
-        return cleaned
 
     def _upsert_papers(self, papers: Sequence[Paper], vectors: Vectors, *, status: str) -> None:
         if not papers:
@@ -232,8 +243,33 @@ class ChromaStore:
             ids=[p.key for p in papers],
             embeddings=vectors,
             documents=[p.abstract or p.title or p.key for p in papers],
-            metadatas=[_metadata(p, status) for p in papers],
+            metadatas=[
+                {**_metadata(p, status), **(_writer() if status == "pending" else {})} for p in papers
+            ],
         )
+
+
+def _writer() -> dict[str, str]:
+    """Who is writing a pending record, so that recovery can tell abandoned work from work
+    in progress in another process."""
+    return {"writer": f"{socket.gethostname()}:{os.getpid()}", "since": datetime.now(UTC).isoformat()}
+
+
+def _abandoned(meta: dict[str, Any], stale_after: float) -> bool:
+    host, _, pid = str(meta.get("writer") or "").rpartition(":")
+    if host == socket.gethostname() and pid.isdigit():
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+    since = meta.get("since")
+    if not since:
+        return True
+    age = (datetime.now(UTC) - datetime.fromisoformat(str(since))).total_seconds()
+    return age > stale_after
 
 
 def _where(clause: dict[str, Any]) -> Where:

@@ -140,15 +140,26 @@ class OpenAIEmbedder:
     def _request(self, texts: list[str]) -> list[list[float]]:
         import openai
 
+        where = f"embeddings endpoint {self._client.base_url}"
         try:
             response = self._client.embeddings.create(model=self.model, input=texts)
         except openai.APIConnectionError as e:
-            raise EmbeddingError(f"embeddings endpoint not reachable at {self._client.base_url}: {e}") from e
+            raise EmbeddingError(f"{where} is not reachable ({e}); is the server running?") from e
+        except openai.AuthenticationError as e:
+            raise EmbeddingError(f"{where} refused the key (401); set LITASSIST_EMBEDDER__API_KEY") from e
+        except openai.NotFoundError as e:
+            raise EmbeddingError(f"{where} does not know model {self.model!r} (404): {e.message}") from e
         except openai.APIStatusError as e:
+            raise EmbeddingError(f"{where} answered {e.status_code}: {e.message}") from e
+        except (openai.APIError, AttributeError, TypeError, ValueError) as e:
+            # a body that is not the JSON the API promises (the client fails while parsing it)
             raise EmbeddingError(
-                f"embeddings endpoint {self._client.base_url} answered {e.status_code}: {e.message}"
+                f"{where} answered something that is not an embeddings response ({e})"
             ) from e
-        data = sorted(response.data, key=lambda d: d.index)
+        data = getattr(response, "data", None)
+        if not isinstance(data, list):
+            raise EmbeddingError(f"{where} answered something that is not an embeddings response")
+        data = sorted(data, key=lambda d: d.index)
         if len(data) != len(texts) or any(not d.embedding for d in data):
-            raise EmbeddingError(f"embeddings endpoint returned {len(data)} vectors for {len(texts)} texts")
+            raise EmbeddingError(f"{where} returned {len(data)} vectors for {len(texts)} texts")
         return [list(d.embedding) for d in data]

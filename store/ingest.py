@@ -120,6 +120,7 @@ class Ingest:
         return report
 
     def _read(self, path: Path, named: bool, report: IngestReport) -> None:
+        documents = []
         try:
             result = read(path)
         except UnsupportedFileError as e:
@@ -130,12 +131,10 @@ class Ingest:
             log.exception("reading %s failed", path)
             report.failed.append(Outcome(str(path), f"unexpected error: {type(e).__name__}: {e}"))
         else:
-            for origin, reason in result.problems:
-                report.failed.append(Outcome(origin, reason))
-            self._admit(result.documents, str(path.resolve()), report)
-            self.progress(IngestEvent("file", count=len(result.documents), path=str(path)))
-            return
-        self.progress(IngestEvent("file", path=str(path)))
+            report.failed.extend(Outcome(origin, reason) for origin, reason in result.problems)
+            documents = result.documents
+            self._admit(documents, str(path.resolve()), report)
+        self.progress(IngestEvent("file", count=len(documents), path=str(path)))
 
     # -- deciding what is new -----------------------------------------------------------------
 
@@ -181,18 +180,15 @@ class Ingest:
         if any(planned.document.paper is existing for planned in self._inflight):
             # the writer thread owns that record now; the source is added once it is committed
             self._late_sources.setdefault(existing.key, []).append(source)
-            report.skipped.append(
-                Outcome(origin, f"same paper as {existing.key}; this source was added to it", existing.key)
-            )
-            return
-        existing.sources.append(source)
-        if not existing.authors and new.authors:
-            existing.authors = new.authors
-        for name in _FILL_FIELDS:
-            if getattr(existing, name) in (None, "") and getattr(new, name) not in (None, ""):
-                setattr(existing, name, getattr(new, name))
-        if committed:
-            self.store.update(existing)
+        else:
+            existing.sources.append(source)
+            if not existing.authors and new.authors:
+                existing.authors = new.authors
+            for name in _FILL_FIELDS:
+                if getattr(existing, name) in (None, "") and getattr(new, name) not in (None, ""):
+                    setattr(existing, name, getattr(new, name))
+            if committed:
+                self.store.update(existing)
         report.skipped.append(
             Outcome(origin, f"same paper as {existing.key}; this source was added to it", existing.key)
         )
@@ -217,7 +213,7 @@ class Ingest:
             future.result()
         except (LitassistError, OSError, ValueError, RuntimeError) as e:
             log.error("writing %d papers failed: %s", len(papers), e)
-            self.store.recover()
+            self.store.abort([p.key for p in papers])
             for planned in group:
                 report.failed.append(Outcome(planned.document.origin, f"not stored: {e}"))
         else:

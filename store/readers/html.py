@@ -101,33 +101,48 @@ def _name(name: str) -> str:
     return name.strip()
 
 
+_HTML_HEADINGS = ["h1", "h2", "h3", "h4", "h5", "h6"]
+_HTML_BLOCKS = ["p", "li", "blockquote", "pre", "dd", "dt", "figcaption"]
+# trafilatura's XML output: <head rend="h2">, <p>, <list><item>, <quote>, <code>
+_XML_HEADINGS = ["head"]
+_XML_BLOCKS = ["p", "item", "quote", "code"]
+
+
 def _sections(html: str, soup: BeautifulSoup, main_text: bool) -> list[Section]:
-    text = None
+    """Runs of paragraphs under their headings, from trafilatura's cleaned XML for web pages or
+    from the page itself for rendered Markdown (every paragraph of a Markdown file is content)."""
     if main_text:
-        text = trafilatura.extract(
-            html, include_comments=False, include_tables=False, favor_recall=True, deduplicate=True
-        )
-    if not text:  # short pages and rendered Markdown: every paragraph is content
-        for tag in soup(["script", "style", "noscript", "nav", "header", "footer"]):
-            tag.decompose()
-        text = soup.get_text("\n")
-    paragraphs = [" ".join(p.split()) for p in re.split(r"\n", text)]
-    # fold the one-line paragraphs trafilatura emits into runs separated by headings
+        xml = trafilatura.extract(
+            html, output_format="xml", include_comments=False, include_tables=False,
+            favor_recall=True, deduplicate=True,
+        )  # fmt: skip
+        if xml:
+            return _runs(BeautifulSoup(xml, "lxml-xml"), _XML_HEADINGS, _XML_BLOCKS)
+    for tag in soup(["script", "style", "noscript", "nav", "header", "footer"]):
+        tag.decompose()
+    return _runs(soup, _HTML_HEADINGS, _HTML_BLOCKS)
+
+
+def _runs(soup: BeautifulSoup, headings: list[str], blocks: list[str]) -> list[Section]:
     sections: list[Section] = []
     heading: str | None = None
     buffer: list[str] = []
-    for paragraph in paragraphs:
-        if not paragraph:
+    for tag in soup.find_all(headings + blocks):
+        if tag.name in blocks and tag.find(blocks):
+            continue  # a container of other blocks: its leaves are read on their own
+        text = " ".join(tag.get_text().split())
+        if not text:
             continue
-        if len(paragraph) < 80 and not paragraph.endswith((".", ":", ";", "?", "!")):
+        if tag.name in headings:
+            text = text.removesuffix("[edit]").strip()  # MediaWiki's edit links
             if buffer:
-                sections.append(Section(" ".join(buffer), heading=heading))
+                sections.append(Section("\n".join(buffer), heading=heading))
                 buffer = []
-            heading = paragraph.lstrip("#").strip()
+            heading = text
         else:
-            buffer.append(paragraph)
+            buffer.append(text)
     if buffer:
-        sections.append(Section(" ".join(buffer), heading=heading))
+        sections.append(Section("\n".join(buffer), heading=heading))
     return sections
 
 

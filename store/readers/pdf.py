@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pypdf import PdfReader
-from pypdf.errors import FileNotDecryptedError, PdfReadError, PyPdfError
+from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError, PyPdfError
 
 from store.errors import ReadError
 from store.paper import Document, Paper, Section
@@ -88,7 +88,7 @@ def _open(path: Path) -> PdfReader:
                 reader.decrypt("")
                 _ = len(reader.pages)
                 reader.pages[0].extract_text()
-            except (FileNotDecryptedError, PdfReadError, NotImplementedError) as e:
+            except (FileNotDecryptedError, PdfReadError, NotImplementedError, DependencyError) as e:
                 raise ReadError("encrypted PDF (needs a password); save an unlocked copy") from e
         if len(reader.pages) == 0:
             raise ReadError("the PDF has no pages")

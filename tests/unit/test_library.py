@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from assistant import EmbedderMismatchError, EmbeddingError, Library, PaperNotFoundError, Settings
+from store import chroma
 from store.chunking import chunk_id
 from store.paper import Chunk, Paper
 from tests.conftest import FakeEmbedder
@@ -116,26 +120,63 @@ def test_remove_unknown_key(fake_library: Library) -> None:
         fake_library.remove("nope")
 
 
-def test_interrupted_ingest_is_cleaned_up_on_open(tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
-    library = Library(tmp_path / "lib", embedder=fake_embedder)
-    paper = Paper(key="half", title="Half written", content_hash="h")
-    chunks = [
-        Chunk(id=chunk_id("half", i, f"t{i}"), paper_key="half", text=f"t{i}", ordinal=i) for i in range(3)
-    ]
-    vectors = fake_embedder.embed([c.text for c in chunks])
+def dead_writer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make this process write pending records as a process that has since died."""
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    writer = {"writer": f"{socket.gethostname()}:{dead.pid}", "since": datetime.now(UTC).isoformat()}
+    monkeypatch.setattr(chroma, "_writer", lambda: writer)
+
+
+def half_written(library: Library, embedder: FakeEmbedder, key: str = "half") -> None:
+    paper = Paper(key=key, title="Half written", content_hash="h")
+    chunks = [Chunk(id=chunk_id(key, i, f"t{i}"), paper_key=key, text=f"t{i}", ordinal=i) for i in range(3)]
+    vectors = embedder.embed([c.text for c in chunks])
     library.store.begin([paper], vectors[:1])  # ... and the process dies before the commit
     library.store.write_chunks(chunks, vectors, {})
+
+
+def test_interrupted_ingest_is_cleaned_up_on_open(
+    tmp_path: Path, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    library = Library(tmp_path / "lib", embedder=fake_embedder)
+    dead_writer(monkeypatch)
+    half_written(library, fake_embedder)
     assert library.papers() == [] and library.store.count_chunks() == 3
     reopened = Library(tmp_path / "lib", embedder=fake_embedder)
     assert reopened.store.count_chunks() == 0 and "half" not in reopened.store.all_keys()
 
 
+def test_work_in_progress_of_a_live_writer_is_left_alone(tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
+    library = Library(tmp_path / "lib", embedder=fake_embedder)
+    half_written(library, fake_embedder)  # this process is alive: another open must not undo it
+    assert Library(tmp_path / "lib", embedder=fake_embedder).store.count_chunks() == 3
+
+
+def test_a_writer_on_another_host_is_given_up_on_after_a_while(
+    tmp_path: Path, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    library = Library(tmp_path / "lib", embedder=fake_embedder)
+    since = datetime.now(UTC) - timedelta(hours=2)
+    monkeypatch.setattr(chroma, "_writer", lambda: {"writer": "elsewhere:1", "since": since.isoformat()})
+    half_written(library, fake_embedder, "old")
+    monkeypatch.setattr(
+        chroma, "_writer", lambda: {"writer": "elsewhere:2", "since": datetime.now(UTC).isoformat()}
+    )
+    half_written(library, fake_embedder, "recent")
+    assert library.store.recover() == ["old"]
+    assert library.store.count_chunks() == 3
+
+
 def test_interrupted_removal_completes_on_open(
-    fake_library: Library, tmp_path: Path, fake_embedder: FakeEmbedder
+    fake_library: Library, tmp_path: Path, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write(tmp_path / "one.bib", bib_entry("k", "Alpha", "First paper's abstract."))
     fake_library.add(tmp_path / "one.bib")
-    fake_library.store.papers_collection.update(ids=["k"], metadatas=[{"status": "removing"}])
+    dead_writer(monkeypatch)  # a process that died between the first and the last step of remove()
+    fake_library.store.papers_collection.update(
+        ids=["k"], metadatas=[{"status": "removing", **chroma._writer()}]
+    )
     reopened = Library(fake_library.path, embedder=fake_embedder)
     assert reopened.papers() == [] and reopened.store.count_chunks() == 0
     assert "k" in reopened.store.all_keys()  # still reserved

@@ -100,15 +100,26 @@ def test_truncated_pdf(tmp_path: Path) -> None:
         read(path)
 
 
-def test_encrypted_pdf(tmp_path: Path) -> None:
+def encrypted(tmp_path: Path, user_password: str, algorithm: str) -> Path:
     writer = PdfWriter()
-    writer.add_page(PdfReader(PEER_DOCS / "pasa.pdf").pages[0])
-    writer.encrypt(user_password="secret", owner_password="owner")
-    path = tmp_path / "locked.pdf"
+    writer.append(PdfReader(PEER_DOCS / "paper.pdf"), pages=(0, 2))
+    writer.encrypt(user_password=user_password, owner_password="owner", algorithm=algorithm)
+    path = tmp_path / f"locked-{algorithm}.pdf"
     with path.open("wb") as f:
         writer.write(f)
+    return path
+
+
+@pytest.mark.parametrize("algorithm", ["RC4-128", "AES-256"])
+def test_encrypted_pdf_needing_a_password(tmp_path: Path, algorithm: str) -> None:
     with pytest.raises(ReadError, match="encrypted"):
-        read(path)
+        read(encrypted(tmp_path, "secret", algorithm))
+
+
+@pytest.mark.parametrize("algorithm", ["RC4-128", "AES-256"])
+def test_encrypted_pdf_that_opens_without_a_password_is_read(tmp_path: Path, algorithm: str) -> None:
+    paper = read(encrypted(tmp_path, "", algorithm)).documents[0].paper
+    assert paper.title == "A Perspective on Explanations of Molecular Prediction Models"
 
 
 def test_image_only_pdf(tmp_path: Path) -> None:
