@@ -189,6 +189,10 @@ def main() -> None:
     except LitassistError as e:
         err.print(f"[red]error:[/red] {e}")
         sys.exit(2)
+    except Exception as e:  # no stack trace for users; -vv logs it
+        logging.getLogger("litassist").debug("unexpected error", exc_info=True)
+        err.print(f"[red]unexpected error:[/red] {type(e).__name__}: {e} (run with -vv for details)")
+        sys.exit(2)
 
 
 if __name__ == "__main__":

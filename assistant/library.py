@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -22,8 +21,6 @@ from store.embedder import Embedder, LocalEmbedder, OpenAIEmbedder
 from store.errors import PaperNotFoundError
 from store.ingest import Ingest, IngestReport, Progress
 from store.paper import Chunk, Paper
-
-log = logging.getLogger(__name__)
 
 
 class Library:

@@ -1,8 +1,9 @@
 """The ingest pipeline: files -> papers -> chunks -> vectors -> Chroma, with a report.
 
-Papers are written in groups (a few hundred chunks) so that the embedder sees full, length-sorted
-batches and Chroma sees few large writes; each group follows the store's pending -> chunks ->
-commit protocol, so a killed run leaves nothing half-visible and the next run resumes.
+Papers are written in groups (a few hundred chunks) so that the embedder sees length-sorted
+batches and Chroma sees few large writes. A writer thread embeds and writes one group while the
+calling thread reads and splits the next files. Each group follows the store's pending -> chunks
+-> commit protocol, so a killed run leaves nothing half-visible and the next run resumes.
 """
 
 from __future__ import annotations
@@ -211,9 +212,12 @@ class Ingest:
         papers = [planned.document.paper for planned in group]
         try:
             future.result()
-        except (LitassistError, OSError, ValueError, RuntimeError) as e:
-            log.error("writing %d papers failed: %s", len(papers), e)
-            self.store.abort([p.key for p in papers])
+        except Exception as e:  # embedder or Chroma: the group is not stored, the run goes on
+            if isinstance(e, LitassistError):
+                log.error("writing %d papers failed: %s", len(papers), e)
+            else:
+                log.exception("writing %d papers failed", len(papers))
+            self._abort(papers)
             for planned in group:
                 report.failed.append(Outcome(planned.document.origin, f"not stored: {e}"))
         else:
@@ -224,6 +228,12 @@ class Ingest:
                 report.added.append(paper)
         finally:
             self._forget(papers)
+
+    def _abort(self, papers: list[Paper]) -> None:
+        try:
+            self.store.abort([p.key for p in papers])
+        except Exception:  # the store itself is failing; the next open recovers
+            log.exception("could not undo the unfinished writes of %s", ", ".join(p.key for p in papers))
 
     def _write(self, group: list[_Planned]) -> None:
         """Embed a group and write it: pending records, chunks, then the commit."""
