@@ -1,9 +1,9 @@
 """PDF papers with pypdf: full text by page, title and authors from metadata or the first page.
 
-When the PDF metadata has no title (LaTeX output usually has none), the title is the run of
-largest type on the first page and the authors are the run of text set right after it, split at
-footnote markers and commas, up to the affiliations. pypdf has no layout analysis of its own, so
-this first-page heuristic is written here.
+When the PDF metadata has no title (LaTeX output usually has none), the title is the first run
+of type clearly larger than the body text on the first page, and the authors are the run of text
+set right after it, split at footnote markers and commas, up to the affiliations. pypdf has no
+layout analysis of its own, so this first-page heuristic is written here.
 """
 
 from __future__ import annotations
@@ -124,7 +124,8 @@ def _metadata_year(reader: PdfReader) -> int | None:
 
 
 def _first_page_header(reader: PdfReader) -> tuple[str | None, list[str]]:
-    """Title (the largest type near the top of page 1) and the author names set after it."""
+    """Title (the first run of type clearly larger than the body text on page 1) and the author
+    names set after it."""
     fragments: list[_Fragment] = []
 
     def visit(text: str, cm: list[float], tm: list[float], font: object, size: float) -> None:
