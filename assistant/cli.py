@@ -56,6 +56,8 @@ def main_options(
     _state.library = library
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    for handler in logging.getLogger().handlers:
+        handler.setLevel(level)  # some libraries set their own loggers to DEBUG (bm25s does)
 
 
 def _open() -> Library:
@@ -181,6 +183,124 @@ def remove(
         out.print_json(json.dumps(_paper_json(paper)))
     else:
         out.print(f"removed {paper.key}: {paper.label}")
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for, in words.")],
+    k: Annotated[int, typer.Option("--k", "-k", help="How many papers.", min=1)] = 5,
+    retriever: Annotated[
+        str, typer.Option("--retriever", help="hybrid (default), dense or lexical.")
+    ] = "hybrid",
+    year_from: Annotated[int | None, typer.Option("--from", help="Only papers from this year on.")] = None,
+    year_to: Annotated[int | None, typer.Option("--to", help="Only papers up to this year.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the hits as JSON.")] = False,
+) -> None:
+    """Find the papers that best match QUERY: one hit per paper with its best passage."""
+    if retriever not in ("hybrid", "dense", "lexical"):
+        raise typer.BadParameter("choose hybrid, dense or lexical", param_hint="--retriever")
+    filters = {"years": (year_from, year_to)} if year_from or year_to else None
+    hits = _open().search(query, k=k, retriever=retriever, filters=filters)  # type: ignore[arg-type]
+    if as_json:
+        out.print_json(json.dumps([h.to_dict() for h in hits]))
+        return
+    if not hits:
+        out.print("no matching papers")
+        return
+    for rank, hit in enumerate(hits, 1):
+        out.print(
+            f"[bold]{rank}. {hit.paper.label}[/bold] [dim]({hit.key}, {hit.paper.year or 'n.d.'})[/dim]"
+        )
+        text = " ".join(hit.text.split())
+        out.print(f"   {text[:300]}{'…' if len(text) > 300 else ''}", highlight=False)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="A question about the papers in the library.")],
+    k: Annotated[int, typer.Option("--k", "-k", help="How many papers to read.", min=1)] = 5,
+    extractive: Annotated[
+        bool, typer.Option("--extractive", help="Answer with the best evidence sentences; no model.")
+    ] = False,
+    no_stream: Annotated[
+        bool, typer.Option("--no-stream", help="Print the answer when it is complete.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the checked answer as JSON.")] = False,
+) -> None:
+    """Answer QUESTION from the library, with citations checked against the passages read."""
+    library = _open()
+    mode = "extractive" if extractive else None
+    stream = not (no_stream or as_json)
+    answer = library.ask(question, k=k, mode=mode, stream=stream)  # type: ignore[arg-type]
+    if as_json:
+        out.print_json(json.dumps(answer.to_dict()))
+        return
+    label = (
+        f"[dim]{library.chat.describe()}[/dim]"
+        if answer.mode == "llm" and library.chat
+        else "[yellow]extractive answer[/yellow] [dim](evidence sentences; no language model"
+        + (" configured: set LITASSIST_LLM__BASE_URL)" if library.chat is None else ")")
+        + "[/dim]"
+    )
+    err.print(label)
+    if stream:
+        for delta in answer:
+            out.print(delta, end="", highlight=False, markup=False)
+            out.file.flush()
+        out.print()
+    else:
+        out.print(answer.text, highlight=False, markup=False)
+    if answer.references:
+        out.print()
+        for reference in answer.references:
+            out.print(
+                f"[{reference.number}] {_reference_line(reference.paper)}", highlight=False, markup=False
+            )
+    if not answer.grounded:
+        err.print("[red]the model cited none of its passages: this answer is not from your papers[/red]")
+    weak = [s for s in answer.sentences if s.weak]
+    if weak:
+        err.print(f"[yellow]{len(weak)} sentence(s) weakly supported by the passages they cite[/yellow]")
+    if answer.dropped_citations:
+        err.print(
+            "[yellow]removed citations of papers the model was not given:[/yellow] "
+            + ", ".join(answer.dropped_citations)
+        )
+
+
+def _reference_line(paper: Paper) -> str:
+    authors = ", ".join(paper.authors[:3]) + (" et al." if len(paper.authors) > 3 else "")
+    parts = [p for p in (authors, f"({paper.year})" if paper.year else "", paper.label) if p]
+    where = f"arXiv:{paper.arxiv_id}" if paper.arxiv_id else (f"doi:{paper.doi}" if paper.doi else "")
+    return " ".join(parts) + (f". {where}" if where else "") + f" [{paper.key}]"
+
+
+@app.command("serve-local")
+def serve_local(
+    host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    model: Annotated[
+        Path | None, typer.Option(help="A GGUF model file (default: the packaged SmolLM2-135M-Instruct).")
+    ] = None,
+    context: Annotated[int, typer.Option(help="Context window in tokens.")] = 4096,
+) -> None:
+    """Run llama.cpp's OpenAI-compatible server on this machine, for offline answers.
+
+    Then, in another shell: LITASSIST_LLM__BASE_URL=http://127.0.0.1:8080/v1
+    LITASSIST_LLM__MODEL=smollm2-135m-instruct litassist ask "..."
+    """
+    import os
+
+    from assistant.local_server import MODEL_ALIAS, server_command
+
+    command = server_command(model=model, host=host, port=port, context=context)
+    err.print(
+        f"serving {model or MODEL_ALIAS} at http://{host}:{port}/v1 (Ctrl-C stops it); "
+        "point litassist at it with\n"
+        f"  LITASSIST_LLM__BASE_URL=http://{host}:{port}/v1 LITASSIST_LLM__MODEL={MODEL_ALIAS}"
+    )
+    sys.stdout.flush()
+    os.execv(command[0], command)
 
 
 def main() -> None:

@@ -8,18 +8,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from chromadb.api import ClientAPI
 from filelock import FileLock
 
+from assistant.answer import Answer, Answerer, Mode
+from assistant.llm import ChatModel
+from assistant.retrieval import Filters, Hit, Retriever, RetrieverName
 from assistant.settings import Settings, quiet_third_parties
 from store.chroma import ChromaStore, embedded_client, server_client
 from store.chunking import Chunker
 from store.embedder import Embedder, LocalEmbedder, OpenAIEmbedder
 from store.errors import PaperNotFoundError
 from store.ingest import Ingest, IngestReport, Progress
+from store.lexical import LexicalIndex
 from store.paper import Chunk, Paper
 
 
@@ -34,6 +40,7 @@ class Library:
         settings: Settings | None = None,
         embedder: Embedder | None = None,
         client: ClientAPI | None = None,
+        chat: ChatModel | None = None,
     ):
         quiet_third_parties()
         settings = settings or Settings()
@@ -59,6 +66,33 @@ class Library:
             tokenizer=self.embedder.token_ids,
         )
         self.store.recover()
+        self.lexical = LexicalIndex(self._lexical_folder())
+        self.retriever = Retriever(self.store, self.lexical, self.embedder)
+        self._chat = chat
+
+    @cached_property
+    def chat(self) -> ChatModel | None:
+        """The chat model, or None for extractive mode (no endpoint, or mode=extractive)."""
+        if self._chat is not None:
+            return self._chat
+        conf = self.settings.llm
+        if conf.mode == "extractive" or not conf.base_url:
+            return None
+        return ChatModel(
+            base_url=conf.base_url,
+            model=conf.model,
+            api_key=conf.api_key.get_secret_value() if conf.api_key else None,
+            timeout=conf.timeout,
+            max_retries=conf.max_retries,
+            temperature=conf.temperature,
+            max_tokens=conf.max_tokens,
+        )
+
+    def _lexical_folder(self) -> Path:
+        conf = self.settings.chroma
+        if conf.mode == "server":  # one cache per server library, next to the local library folder
+            return self.path / f"lexical-{conf.host}-{conf.port}-{conf.prefix or 'default'}"
+        return self.path / "lexical"
 
     def _write_lock(self) -> FileLock:
         """One writer at a time for this library folder (threads and processes on this machine).
@@ -104,7 +138,9 @@ class Library:
             paths = [paths]
         ingest = Ingest(self.store, self.embedder, self.chunker, progress=progress)
         with self._write_lock():
-            return ingest.run(Path(p).expanduser() for p in paths)
+            report = ingest.run(Path(p).expanduser() for p in paths)
+        self.lexical.ensure_current(self.store)
+        return report
 
     def papers(self) -> list[Paper]:
         """All papers, in the order they were added."""
@@ -129,7 +165,39 @@ class Library:
             paper = self.store.remove(key)
         if paper is None:
             return self.get(key)  # raises PaperNotFoundError
+        self.lexical.ensure_current(self.store)
         return paper
+
+    # -- search and answers ----------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        *,
+        k: int = 5,
+        retriever: RetrieverName = "hybrid",
+        filters: Filters | Mapping[str, Any] | None = None,
+    ) -> list[Hit]:
+        """The papers that best match ``query``, one hit per paper, best first. ``filters``:
+        ``{"years": (2020, None), "keys": [...]}`` (or a ``Filters``)."""
+        return self.retriever.search(query, k=k, retriever=retriever, filters=filters)
+
+    def ask(
+        self,
+        question: str,
+        *,
+        k: int | None = None,
+        history: Sequence[Answer] | None = None,
+        stream: bool = False,
+        mode: Mode | None = None,
+        filters: Filters | Mapping[str, Any] | None = None,
+    ) -> Answer:
+        """Answer ``question`` from the library with checked citations. ``history``: the
+        conversation's earlier answers (a follow-up is made standalone; citation numbers carry
+        on). ``stream=True``: iterate the answer for text deltas. ``mode="extractive"`` never
+        calls a model; the default uses the configured endpoint if there is one."""
+        answerer = Answerer(self.retriever, self.embedder, self.chat, self.store.chunk_vectors)
+        return answerer.ask(question, k=k or 5, history=history, stream=stream, mode=mode, filters=filters)
 
     def __len__(self) -> int:
         return len(self.papers())

@@ -10,9 +10,10 @@ import importlib.util
 import os
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from platformdirs import user_data_path
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -44,13 +45,26 @@ class ChunkingSettings(BaseModel):
     chunk_overlap: int = Field(30, description="overlap between consecutive chunks, in tokens")
 
 
+OPENAI_URL = "https://api.openai.com/v1"
+
+
 class LLMSettings(BaseModel):
-    base_url: str | None = Field(None, description="OpenAI-compatible endpoint; unset means extractive mode")
+    base_url: str | None = Field(
+        None,
+        description="OpenAI-compatible endpoint (else $OPENAI_BASE_URL; else OpenAI's when a key is set; "
+        "else extractive mode)",
+    )
     model: str = Field("gpt-4o-mini", description="chat model name at the endpoint")
-    api_key: SecretStr | None = Field(None, description="key for the LLM endpoint")
+    api_key: SecretStr | None = Field(
+        None, description="key for the LLM endpoint (else $OPENAI_API_KEY, for OpenAI's own host only)"
+    )
+    mode: Literal["auto", "extractive"] = Field(
+        "auto", description="auto: use the endpoint when one is configured; extractive: never call a model"
+    )
     timeout: float = Field(60.0, description="seconds per request")
-    max_retries: int = Field(3, description="retries on 429/5xx and connection errors")
+    max_retries: int = Field(3, description="retries with backoff on 429/5xx and connection errors")
     temperature: float = Field(0.1, description="sampling temperature")
+    max_tokens: int = Field(600, description="longest answer, in the model's tokens")
 
 
 def default_library_path() -> Path:
@@ -67,6 +81,26 @@ class Settings(BaseSettings):
     embedder: EmbedderSettings = Field(default_factory=EmbedderSettings)
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
+
+    @model_validator(mode="after")
+    def _openai_environment(self) -> Settings:
+        """Honour the ecosystem's OPENAI_BASE_URL / OPENAI_API_KEY where ours are unset. The
+        OpenAI key goes only to the host it is meant for: OpenAI's own, or OPENAI_BASE_URL."""
+        env_url, env_key = os.environ.get("OPENAI_BASE_URL"), os.environ.get("OPENAI_API_KEY")
+        llm = self.llm
+        if llm.base_url is None and env_url:
+            llm.base_url = env_url
+        if llm.api_key is None and env_key:
+            if llm.base_url is None:
+                llm.base_url = OPENAI_URL
+            if _same_host(llm.base_url, env_url or OPENAI_URL):
+                llm.api_key = SecretStr(env_key)
+        return self
+
+
+def _same_host(url: str, other: str) -> bool:
+    a, b = urlsplit(url), urlsplit(other)
+    return (a.scheme, a.hostname, a.port) == (b.scheme, b.hostname, b.port)
 
 
 def quiet_third_parties() -> None:

@@ -14,16 +14,19 @@ The same code runs on an embedded ``PersistentClient`` and on a ``chroma run`` s
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import socket
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
 import chromadb
+import numpy as np
+import numpy.typing as npt
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 from chromadb.api.types import Where
@@ -158,7 +161,8 @@ class ChromaStore:
                 found[str(meta[field])] = (_paper(id_, meta, doc), str(meta["status"]))
         return found
 
-    def chunks(self, key: str) -> list[Chunk]:
+    def chunks(self, key: str, *, kind: str = "passage") -> list[Chunk]:
+        """A paper's chunks of one kind (passages, or the abstract's search windows), in order."""
         result = self.chunks_collection.get(where={"paper_key": key}, include=["metadatas", "documents"])
         chunks = [
             Chunk(
@@ -168,13 +172,73 @@ class ChromaStore:
                 ordinal=int(meta.get("ordinal", 0)),
                 section=meta.get("section"),
                 page=meta.get("page"),
+                kind=str(meta.get("kind", "passage")),
             )
             for id_, meta, doc in _rows(result)
+            if meta.get("kind", "passage") == kind
         ]
         return sorted(chunks, key=lambda c: c.ordinal)
 
     def count_chunks(self) -> int:
         return self.chunks_collection.count()
+
+    def fingerprint(self) -> str:
+        """Changes whenever the set of visible papers or their chunks changes: derived indexes
+        (the lexical one) compare it with the one they were built from."""
+        result = self.papers_collection.get(where={"status": "active"}, include=["metadatas"])
+        rows = sorted(
+            f"{key}:{meta.get('chunk_count')}:{meta.get('content_hash')}" for key, meta, _ in _rows(result)
+        )
+        return hashlib.sha1("\n".join(rows).encode()).hexdigest()
+
+    def iter_chunks(self, *, batch: int = 5000) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """Every chunk of an active paper: (id, text, metadata), in pages of ``batch``."""
+        active = {
+            key for key, _, _ in _rows(self.papers_collection.get(where={"status": "active"}, include=[]))
+        }
+        offset = 0
+        while True:
+            result = self.chunks_collection.get(
+                include=["documents", "metadatas"], limit=batch, offset=offset
+            )
+            if not result["ids"]:
+                return
+            for id_, meta, doc in _rows(result):
+                if meta.get("paper_key") in active:
+                    yield id_, doc or "", meta
+            offset += len(result["ids"])
+
+    def query_chunks(
+        self, vector: npt.NDArray[np.float32], n: int, where: dict[str, Any] | None = None
+    ) -> list[tuple[str, str, dict[str, Any], float]]:
+        """Nearest chunks: (id, text, metadata, cosine similarity), best first."""
+        count = self.chunks_collection.count()
+        if count == 0:
+            return []
+        result = self.chunks_collection.query(
+            query_embeddings=[vector.tolist()],
+            n_results=min(n, count),
+            where=_where(where) if where else None,
+            include=["documents", "metadatas", "distances"],
+        )
+        ids = result["ids"][0]
+        docs = (result.get("documents") or [[]])[0] or [""] * len(ids)
+        metas = (result.get("metadatas") or [[]])[0] or [{}] * len(ids)
+        dists = (result.get("distances") or [[]])[0] or [1.0] * len(ids)
+        return [
+            (i, d or "", dict(m or {}), 1.0 - float(x))
+            for i, d, m, x in zip(ids, docs, metas, dists, strict=True)
+        ]
+
+    def chunk_vectors(self, ids: Sequence[str]) -> dict[str, npt.NDArray[np.float32]]:
+        """The stored vectors of these chunks."""
+        if not ids:
+            return {}
+        result = self.chunks_collection.get(ids=list(ids), include=["embeddings"])
+        embeddings = result.get("embeddings")
+        if embeddings is None:
+            return {}
+        return {i: np.asarray(v, dtype=np.float32) for i, v in zip(result["ids"], embeddings, strict=True)}
 
     # -- the write protocol --------------------------------------------------------------------
 
@@ -307,7 +371,7 @@ def _paper(key: str, meta: dict[str, Any], document: str | None) -> Paper:
 
 
 def _chunk_metadata(chunk: Chunk, year: int | None) -> dict[str, Any]:
-    meta: dict[str, Any] = {"paper_key": chunk.paper_key, "ordinal": chunk.ordinal}
+    meta: dict[str, Any] = {"paper_key": chunk.paper_key, "ordinal": chunk.ordinal, "kind": chunk.kind}
     if chunk.section:
         meta["section"] = chunk.section
     if chunk.page is not None:

@@ -1,5 +1,9 @@
 """Split a paper into chunks: the abstract is always a chunk of its own, the body is split by
-llama-index's SentenceSplitter within each section, sizes counted in the embedder's tokens."""
+llama-index's SentenceSplitter within each section, sizes counted in the embedder's tokens.
+
+The abstract also gives search windows: runs of two sentences, so that a question about one
+detail of a paper meets that detail, not the whole abstract's average
+(tests/bench/bench_retrieval.py measures what they add)."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from store.paper import Chunk, Document
+from store.sentences import windows
 
 if TYPE_CHECKING:
     from llama_index.core.node_parser import SentenceSplitter
@@ -40,7 +45,7 @@ class Chunker:
                     pieces.append((text, section.heading, section.page))
         if not pieces and document.paper.title:
             pieces.append((document.paper.title, None, None))  # a title-only BibTeX entry
-        return [
+        chunks = [
             Chunk(
                 id=chunk_id(key, ordinal, text),
                 paper_key=key,
@@ -51,12 +56,27 @@ class Chunker:
             )
             for ordinal, (text, heading, page) in enumerate(pieces)
         ]
+        abstract_windows = windows(document.paper.abstract or "")
+        if len(abstract_windows) > 1:
+            chunks += [
+                Chunk(
+                    chunk_id(key, len(chunks) + i, text),
+                    key,
+                    text,
+                    len(chunks) + i,
+                    "Abstract",
+                    kind="window",
+                )
+                for i, text in enumerate(abstract_windows)
+            ]
+        return chunks
 
 
 def chunk_id(key: str, ordinal: int, text: str) -> str:
     return f"{key}:{ordinal:05d}:{hashlib.sha1(text.encode()).hexdigest()[:8]}"
 
 
-def embedding_text(title: str | None, text: str) -> str:
-    """What the embedder sees for a chunk: the paper's title, then the passage."""
-    return f"{title}\n\n{text}" if title else text
+def embedding_text(title: str | None, text: str, kind: str = "passage") -> str:
+    """What the embedder sees for a chunk: the paper's title, then the passage (windows are
+    embedded alone: the title would pull every window of a paper to the same place)."""
+    return f"{title}\n\n{text}" if title and kind == "passage" else text

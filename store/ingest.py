@@ -167,7 +167,7 @@ class Ingest:
             paper.sources = [source, *[s for s in paper.sources if s != source]]
             paper.added_at = datetime.now(UTC)
             chunks = self.chunker.chunks(document, paper.key)
-            paper.chunk_count = len(chunks)
+            paper.chunk_count = sum(c.kind == "passage" for c in chunks)
             self._unwritten.update(dict.fromkeys(_identities(paper), paper))
             self._group.append(_Planned(document, chunks))
             self.progress(IngestEvent("chunks", count=len(chunks), key=paper.key))
@@ -240,7 +240,7 @@ class Ingest:
         papers = [planned.document.paper for planned in group]
         chunks = [chunk for planned in group for chunk in planned.chunks]
         titles = {p.key: p.title for p in papers}
-        vectors = self._embed([embedding_text(titles[c.paper_key], c.text) for c in chunks])
+        vectors = self._embed([embedding_text(titles[c.paper_key], c.text, c.kind) for c in chunks])
         first = {c.paper_key: i for i, c in reversed(list(enumerate(chunks)))}
         paper_vectors = vectors[[first[p.key] for p in papers]]
         self.store.begin(papers, paper_vectors)

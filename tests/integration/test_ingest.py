@@ -12,6 +12,7 @@ import pytest
 from assistant import Library
 from store.paper import normalise
 from store.readers import read
+from store.sentences import windows
 from tests.conftest import PEER_DOCS, SEEDS
 
 pytestmark = pytest.mark.integration
@@ -23,10 +24,15 @@ def consistent(library: Library) -> None:
     """Every paper has all its chunks; no chunk lacks its paper; nothing is pending."""
     papers = library.papers()
     result = library.store.chunks_collection.get(include=["metadatas"])
-    keys = [str(m["paper_key"]) for m in result["metadatas"] or []]
+    metadatas = result["metadatas"] or []
+    keys = [str(m["paper_key"]) for m in metadatas if m.get("kind") == "passage"]
+    window_keys = [str(m["paper_key"]) for m in metadatas if m.get("kind") == "window"]
     assert set(keys) == {p.key for p in papers}, "orphan chunks or papers without chunks"
+    assert set(window_keys) <= set(keys), "orphan search windows"
     for paper in papers:
         assert keys.count(paper.key) == paper.chunk_count, paper.key
+        expected = windows(paper.abstract or "")
+        assert window_keys.count(paper.key) == (len(expected) if len(expected) > 1 else 0), paper.key
     statuses = library.store.papers_collection.get(where={"status": {"$in": ["pending", "removing"]}})
     assert statuses["ids"] == []
 

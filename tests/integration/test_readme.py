@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -36,8 +37,12 @@ def test_python_example(workdir: Path, capsys: pytest.CaptureFixture[str]) -> No
     (code,) = blocks("python")
     exec(compile(code, "README.md", "exec"), {})
     out = capsys.readouterr().out
-    assert "11 added, 0 skipped, 0 failed" in out
+    assert "61 added, 0 skipped, 0 failed" in out
     assert "PaSa: An LLM Agent for Comprehensive Academic Paper Search" in out
+    assert "extractive False" in out  # the extractive answer, not a refusal
+    assert "FineCLIPER" in out  # its reference
+    lines = out.splitlines()
+    assert "True" in lines  # the rain question is refused
 
 
 def test_command_line_examples(workdir: Path) -> None:
@@ -50,6 +55,24 @@ def test_command_line_examples(workdir: Path) -> None:
         result = subprocess.run(shlex.split(command), capture_output=True, text=True, env=env, timeout=300)
         assert result.returncode == 0, (command, result.stdout, result.stderr)
     assert "removed he2025pasa" in result.stdout
+
+
+def test_question_and_answer_examples(workdir: Path) -> None:
+    section = README.split("## Questions and answers", 1)[1]
+    commands = [line for line in blocks("sh", section)[0].splitlines() if line.startswith("litassist")]
+    assert len(commands) == 5
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LITASSIST_", "OPENAI_"))}
+    env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"
+    outputs = []
+    for command in commands:
+        result = subprocess.run(shlex.split(command), capture_output=True, text=True, env=env, timeout=300)
+        assert result.returncode == 0, (command, result.stdout, result.stderr)
+        outputs.append(result)
+    assert "Masked" in outputs[1].stdout  # masked image modeling papers found
+    hits = json.loads(outputs[2].stdout)
+    assert hits and all(h["year"] >= 2024 for h in hits)
+    assert "extractive answer" in outputs[3].stderr and "[1]" in outputs[3].stdout
+    assert json.loads(outputs[4].stdout)["refused"] is True
 
 
 def test_configuration_table_lists_every_setting() -> None:

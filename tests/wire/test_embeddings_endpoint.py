@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -12,13 +11,12 @@ from assistant import EmbedderMismatchError, EmbeddingError, Library, Settings
 from assistant.settings import EmbedderSettings
 from store.embedder import OpenAIEmbedder
 from tests.conftest import SEEDS, FakeEmbedder, free_port
-from tests.openai_server import DIMENSION, OpenAIServer, serve_in_thread
+from tests.openai_server import DIMENSION, OpenAIServer
 
 
 @pytest.fixture
-def server() -> Iterator[OpenAIServer]:
-    with serve_in_thread() as running:
-        yield running
+def server(openai_server: OpenAIServer) -> OpenAIServer:
+    return openai_server
 
 
 def embedder(server: OpenAIServer, **kwargs: object) -> OpenAIEmbedder:

@@ -1,0 +1,466 @@
+"""Cited answers: question → search → passages → model (or extractive) → checked ``Answer``.
+
+An ``Answer`` is finished when it is made (``stream=False``) or when its text deltas have been
+iterated (``stream=True``); reading any checked field of an unfinished answer finishes it first
+(simonw/llm's ``Response`` works the same way).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+import prompts
+from assistant import citations
+from assistant.citations import Numbering, SentenceSupport
+from assistant.errors import ContextTooLongError
+from assistant.llm import ChatModel, Usage
+from assistant.retrieval import Evidence, Filters, Hit, Passage, Retriever
+from store.embedder import Embedder, Vectors
+from store.paper import Paper
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["llm", "extractive"]
+
+# the passages a model reads: the best passage of each paper found, then its other strong ones
+MAX_PASSAGES = 12
+MAX_PROMPT_WORDS = 2400
+HISTORY_TURNS = 3
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One cited paper in one sentence: the passage it points to and how well it backs it."""
+
+    key: str
+    number: int
+    passage: Passage
+    support: float
+    sentence: int
+
+
+@dataclass(frozen=True)
+class Reference:
+    number: int
+    paper: Paper
+
+    def __str__(self) -> str:
+        return f"[{self.number}] {self.paper.label}"
+
+
+@dataclass
+class _Result:
+    raw_text: str = ""
+    text: str = ""
+    citations: list[Citation] = field(default_factory=list)
+    references: list[Reference] = field(default_factory=list)
+    dropped_citations: list[str] = field(default_factory=list)
+    sentences: list[SentenceSupport] = field(default_factory=list)
+    refused: bool = False
+    usage: Usage = field(default_factory=Usage)
+
+
+class Answer:
+    """A cited answer. Iterate it for text deltas (citations already rendered as numbers);
+    the checked fields are ready once it is finished."""
+
+    def __init__(
+        self,
+        *,
+        question: str,
+        search_query: str,
+        mode: Mode,
+        passages: Sequence[Passage],
+        papers: dict[str, Paper],
+        numbering: Numbering,
+        evidence: Evidence | None,
+        finish: Callable[[Answer, str], _Result],
+        deltas: Iterator[str] | None = None,
+        raw_text: str | None = None,
+        usage: Callable[[], Usage] | None = None,
+    ):
+        self.question = question
+        self.search_query = search_query
+        self.mode: Mode = mode
+        self.passages = list(passages)
+        self.papers = papers
+        self.numbering = numbering
+        self.evidence = evidence
+        self._finish_with = finish
+        self._deltas = deltas
+        self._raw_parts: list[str] = [] if raw_text is None else [raw_text]
+        self._usage = usage
+        self._renderer = citations.StreamRenderer(self.allowed_keys, numbering)
+        self._result: _Result | None = None
+        if deltas is None:
+            self._finish()
+
+    @property
+    def allowed_keys(self) -> set[str]:
+        return {p.key for p in self.passages}
+
+    # -- streaming -------------------------------------------------------------------------------
+
+    def __iter__(self) -> Iterator[str]:
+        if self._result is not None or self._deltas is None:
+            yield self.text
+            return
+        for delta in self._deltas:
+            self._raw_parts.append(delta)
+            piece = self._renderer.feed(delta)
+            if piece:
+                yield piece
+        self._deltas = None
+        tail = self._renderer.close()
+        if tail:
+            yield tail
+        self._finish()
+
+    def _finish(self) -> _Result:
+        if self._result is None:
+            if self._deltas is not None:
+                for _ in self:  # consumes the stream, then finishes
+                    pass
+            else:
+                self._result = self._finish_with(self, "".join(self._raw_parts))
+                if self._usage is not None:
+                    self._result.usage = self._usage()
+        assert self._result is not None
+        return self._result
+
+    # -- the checked answer ----------------------------------------------------------------------
+
+    @property
+    def text(self) -> str:
+        """The answer with citations rendered as reference numbers; invented keys removed."""
+        return self._finish().text
+
+    @property
+    def raw_text(self) -> str:
+        """What the model wrote (or the extractive sentences), citations as ``[@key]``."""
+        return self._finish().raw_text
+
+    @property
+    def citations(self) -> list[Citation]:
+        return self._finish().citations
+
+    @property
+    def references(self) -> list[Reference]:
+        """The cited papers, numbered by first appearance (across a conversation)."""
+        return self._finish().references
+
+    @property
+    def dropped_citations(self) -> list[str]:
+        """Keys the model cited that were not among its passages; removed from ``text``."""
+        return self._finish().dropped_citations
+
+    @property
+    def sentences(self) -> list[SentenceSupport]:
+        """Each sentence with its cited keys and support score (``weak`` when poorly backed)."""
+        return self._finish().sentences
+
+    @property
+    def refused(self) -> bool:
+        return self._finish().refused
+
+    @property
+    def grounded(self) -> bool:
+        """Whether the answer cites at least one passage. An ungrounded answer that is not a
+        refusal came from the model's own memory: show it with a warning, or not at all."""
+        return bool(self.citations) or self.refused
+
+    @property
+    def usage(self) -> Usage:
+        return self._finish().usage
+
+    def to_dict(self) -> dict[str, object]:
+        """The finished answer as JSON-ready data."""
+        return {
+            "question": self.question,
+            "search_query": self.search_query,
+            "mode": self.mode,
+            "refused": self.refused,
+            "text": self.text,
+            "raw_text": self.raw_text,
+            "references": [
+                {"number": r.number, "key": r.paper.key, "title": r.paper.title, "year": r.paper.year}
+                for r in self.references
+            ],
+            "citations": [
+                {
+                    "key": c.key,
+                    "number": c.number,
+                    "sentence": c.sentence,
+                    "support": c.support,
+                    "chunk_id": c.passage.chunk_id,
+                    "passage": c.passage.text,
+                }
+                for c in self.citations
+            ],
+            "dropped_citations": self.dropped_citations,
+            "grounded": self.grounded,
+            "sentences": [
+                {"text": s.text, "keys": list(s.keys), "support": s.score, "weak": s.weak}
+                for s in self.sentences
+            ],
+            "evidence": None
+            if self.evidence is None
+            else {
+                "answerable": self.evidence.answerable,
+                "score": self.evidence.score,
+                "reason": self.evidence.reason,
+            },
+            "usage": {
+                "prompt_tokens": self.usage.prompt_tokens,
+                "completion_tokens": self.usage.completion_tokens,
+                "total_tokens": self.usage.total_tokens,
+            },
+        }
+
+    def markdown(self) -> str:
+        """The answer followed by its numbered references."""
+        lines = [self.text]
+        if self.references:
+            lines += ["", *(f"{r}" for r in self.references)]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        state = "finished" if self._result is not None else "streaming"
+        return f"<Answer {self.mode} {state}: {self.question!r}>"
+
+
+class Answerer:
+    """Asks: the retriever finds passages, the chat model (if any) writes, the code checks."""
+
+    def __init__(
+        self,
+        retriever: Retriever,
+        embedder: Embedder,
+        chat: ChatModel | None,
+        chunk_vectors: Callable[[Sequence[str]], dict[str, np.ndarray]],
+    ):
+        self.retriever = retriever
+        self.embedder = embedder
+        self.chat = chat
+        self._chunk_vectors = chunk_vectors
+
+    def ask(
+        self,
+        question: str,
+        *,
+        k: int = 5,
+        history: Sequence[Answer] | None = None,
+        stream: bool = False,
+        mode: Mode | None = None,
+        filters: Filters | Mapping[str, Any] | None = None,
+    ) -> Answer:
+        mode = mode or ("llm" if self.chat is not None else "extractive")
+        if mode == "llm" and self.chat is None:
+            raise ValueError(
+                "no chat endpoint is configured; set LITASSIST_LLM__BASE_URL or ask extractively"
+            )
+        history = list(history or [])
+        numbering = Numbering(dict(history[-1].numbering.numbers)) if history else Numbering()
+        query = self._standalone(question, history, mode)
+        retrieval = self.retriever.retrieve(query, k=k, filters=filters)
+        hits, evidence = retrieval.hits, retrieval.evidence
+        papers = {h.paper.key: h.paper for h in hits}
+        common = dict(
+            question=question, search_query=query, papers=papers, numbering=numbering, evidence=evidence
+        )
+        if not evidence.answerable:
+            return Answer(mode=mode, passages=[], finish=self._check, raw_text=prompts.REFUSAL, **common)  # type: ignore[arg-type]
+        passages = select_passages(hits)
+        if mode == "extractive":
+            text = self._extract(query, hits)
+            return Answer(mode=mode, passages=passages, finish=self._check, raw_text=text, **common)  # type: ignore[arg-type]
+        assert self.chat is not None
+        chat = self.chat
+        for attempt in (0, 1):
+            messages = prompts.load("answer").messages(
+                question=query, passages=[_shown(p, papers) for p in passages]
+            )
+            try:
+                if stream:
+                    chat_stream = chat.stream(messages)
+                    return Answer(
+                        mode=mode,
+                        passages=passages,
+                        finish=self._check,
+                        deltas=iter(chat_stream),
+                        usage=lambda s=chat_stream: s.usage,  # type: ignore[misc]
+                        **common,  # type: ignore[arg-type]
+                    )
+                completion = chat.complete(messages)
+                return Answer(
+                    mode=mode,
+                    passages=passages,
+                    finish=self._check,
+                    raw_text=completion.text,
+                    usage=lambda c=completion: c.usage,  # type: ignore[misc]
+                    **common,  # type: ignore[arg-type]
+                )
+            except ContextTooLongError:
+                if attempt == 1 or len(passages) <= 1:
+                    raise
+                log.info("prompt too long for %s; retrying with half the passages", chat.describe())
+                passages = _trim(passages)
+        raise AssertionError("unreachable")
+
+    # -- conversation ----------------------------------------------------------------------------
+
+    def _standalone(self, question: str, history: list[Answer], mode: Mode) -> str:
+        """A follow-up rewritten into a question that can be searched on its own: by the model
+        when there is one, else the previous question's words carried along."""
+        if not history:
+            return question
+        if mode == "llm" and self.chat is not None:
+            turns = [
+                {
+                    "question": a.question,
+                    "answer": citations.strip_citations(a.raw_text, a.allowed_keys)[:600],
+                }
+                for a in history[-HISTORY_TURNS:]
+            ]
+            messages = prompts.load("rewrite").messages(history=turns, question=question)
+            rewritten = self.chat.complete(messages, max_tokens=80).text.strip().strip('"')
+            rewritten = rewritten.splitlines()[0].strip() if rewritten else ""
+            if 3 <= len(rewritten.split()) <= 60:
+                return rewritten
+            return f"{history[-1].search_query} {question}"
+        return f"{history[-1].search_query} {question}"
+
+    # -- extractive mode -------------------------------------------------------------------------
+
+    def _extract(self, query: str, hits: Sequence[Hit]) -> str:
+        """The best evidence sentences, each cited: per paper its sentence closest to the
+        question, for the papers whose best sentence comes close to the best overall."""
+        candidates: list[tuple[int, str, str]] = []
+        for rank, hit in enumerate(hits):
+            for passage in hit.passages[:2]:
+                for a, b in citations.sentences(passage.text):
+                    sentence = passage.text[a:b].strip()
+                    if 6 <= len(sentence.split()) <= 80:
+                        candidates.append((rank, hit.paper.key, sentence))
+        if not candidates:
+            return prompts.REFUSAL
+        vectors = self.embedder.embed([query, *(s for _, _, s in candidates)])
+        scores = vectors[1:] @ vectors[0]
+        best_per_paper: dict[str, tuple[float, int, str]] = {}
+        for (rank, key, sentence), score in zip(candidates, scores, strict=True):
+            if key not in best_per_paper or score > best_per_paper[key][0]:
+                best_per_paper[key] = (float(score), rank, sentence)
+        top = max(s for s, _, _ in best_per_paper.values())
+        chosen = sorted(
+            ((rank, key, sentence) for key, (s, rank, sentence) in best_per_paper.items() if s >= 0.75 * top),
+        )[:5]
+        return " ".join(f"{_as_claim(sentence)} [@{key}]." for _, key, sentence in chosen)
+
+    # -- the check -------------------------------------------------------------------------------
+
+    def _check(self, answer: Answer, raw: str) -> _Result:
+        allowed = answer.allowed_keys
+        result = _Result(raw_text=raw)
+        result.dropped_citations = citations.dropped_keys(raw, allowed)
+        if result.dropped_citations:
+            log.warning(
+                "removed citations of keys that were not given: %s", ", ".join(result.dropped_citations)
+            )
+        kept = citations.cited_keys(raw, allowed)
+        result.refused = _says_refusal(raw) and not kept
+        if result.refused:
+            result.text = prompts.REFUSAL
+            return result
+        # a streamed answer has numbered its citations already; the numbering gives them again
+        result.text = citations.render(raw, allowed, answer.numbering)
+        vectors = self._chunk_vectors([p.chunk_id for p in answer.passages if p.key in kept])
+        evidence: dict[str, list[tuple[str, Vectors]]] = {}
+        for p in answer.passages:
+            if p.key in kept and p.chunk_id in vectors:
+                evidence.setdefault(p.key, []).append((p.text, vectors[p.chunk_id]))
+        result.sentences = citations.support(raw, allowed, evidence, self.embedder.embed)
+        by_key = {p.key: p for p in reversed(answer.passages)}  # the best passage of each key
+        for index, sentence in enumerate(result.sentences):
+            for key in sentence.keys:
+                passage = _best_passage(sentence, key, answer.passages, evidence) or by_key[key]
+                result.citations.append(
+                    Citation(key, answer.numbering.number(key), passage, sentence.score or 0.0, index)
+                )
+        result.references = [
+            Reference(answer.numbering.number(key), answer.papers[key])
+            for key in kept
+            if key in answer.papers
+        ]
+        return result
+
+
+def _best_passage(
+    sentence: SentenceSupport,
+    key: str,
+    passages: Sequence[Passage],
+    evidence: dict[str, list[tuple[str, Vectors]]],
+) -> Passage | None:
+    texts = {t for t, _ in evidence.get(key, [])}
+    candidates = [p for p in passages if p.key == key and p.text in texts]
+    if not candidates:
+        return None
+    words = set(re.findall(r"\w+", sentence.text.lower()))
+    return max(candidates, key=lambda p: len(words & set(re.findall(r"\w+", p.text.lower()))))
+
+
+def select_passages(
+    hits: Sequence[Hit], *, limit: int = MAX_PASSAGES, words: int = MAX_PROMPT_WORDS
+) -> list[Passage]:
+    """The best passage of every hit first (in rank order), then the hits' other strong
+    passages, within a word budget."""
+    chosen: list[Passage] = []
+    budget = words
+    rounds = max((len(h.passages) for h in hits), default=0)
+    for depth in range(rounds):
+        for hit in hits:
+            if depth < len(hit.passages) and len(chosen) < limit:
+                passage = hit.passages[depth]
+                size = len(passage.text.split())
+                if size <= budget or not chosen:
+                    chosen.append(passage)
+                    budget -= size
+    return chosen
+
+
+def _trim(passages: list[Passage]) -> list[Passage]:
+    """Half the passages, keeping every paper's best one as long as possible."""
+    seen: set[str] = set()
+    firsts = [p for p in passages if not (p.key in seen or seen.add(p.key))]  # type: ignore[func-returns-value]
+    keep = max(1, len(passages) // 2)
+    rest = [p for p in passages if p not in firsts]
+    return (firsts + rest)[:keep]
+
+
+def _shown(passage: Passage, papers: dict[str, Paper]) -> dict[str, object]:
+    paper = papers.get(passage.key)
+    return {
+        "key": passage.key,
+        "title": paper.title if paper and paper.title else passage.key,
+        "year": paper.year if paper else None,
+        "text": passage.text,
+    }
+
+
+def _as_claim(sentence: str) -> str:
+    return sentence.rstrip().rstrip(".").strip()
+
+
+def _says_refusal(raw: str) -> bool:
+    def norm(s: str) -> str:
+        return re.sub(r"[^a-z]+", " ", s.lower()).strip()
+
+    return norm(prompts.REFUSAL) in norm(raw) or not raw.strip()

@@ -1,0 +1,223 @@
+"""The chat model: any OpenAI-compatible endpoint (OpenAI, vLLM, llama.cpp's server, Ollama),
+through the ``openai`` package.
+
+The client retries 429/5xx and connection errors with exponential backoff (honouring
+``Retry-After``); what is left after the retries becomes one of the specific ``LLMError``\\ s, whose
+message names the endpoint and the fix. The key lives in the client only: it is never logged, and
+it goes only to the configured base URL (the settings decide which key belongs to which host).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from assistant.errors import (
+    ContextTooLongError,
+    EndpointAuthError,
+    EndpointResponseError,
+    EndpointUnreachableError,
+    LLMError,
+    ModelNotFoundError,
+)
+
+if TYPE_CHECKING:
+    import openai
+
+log = logging.getLogger(__name__)
+
+Messages = list[dict[str, str]]
+
+_CONTEXT_WORDS = ("context length", "context window", "maximum context", "context size", "too many tokens")
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Tokens, as the server reports them (``None`` where it does not)."""
+
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+    @property
+    def total_tokens(self) -> int | None:
+        if self.prompt_tokens is None and self.completion_tokens is None:
+            return None
+        return (self.prompt_tokens or 0) + (self.completion_tokens or 0)
+
+    def __add__(self, other: Usage) -> Usage:
+        def add(a: int | None, b: int | None) -> int | None:
+            return None if a is None and b is None else (a or 0) + (b or 0)
+
+        return Usage(
+            add(self.prompt_tokens, other.prompt_tokens), add(self.completion_tokens, other.completion_tokens)
+        )
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    usage: Usage
+    finish_reason: str | None
+
+
+class ChatStream:
+    """Text deltas as they arrive; ``usage`` and ``finish_reason`` are known once it is exhausted.
+    A stream that breaks off, or carries something that is not the API's, raises
+    ``EndpointResponseError``."""
+
+    def __init__(self, model: ChatModel, chunks: Iterator[Any]):
+        self._model = model
+        self._chunks = chunks
+        self.usage = Usage()
+        self.finish_reason: str | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        import openai
+
+        where = self._model.describe()
+        try:
+            for chunk in self._chunks:
+                if getattr(chunk, "usage", None):
+                    self.usage = _usage(chunk.usage)
+                choices = getattr(chunk, "choices", None)
+                if choices is None:
+                    raise EndpointResponseError(f"{where} streamed a chunk that is not a chat completion")
+                for choice in choices:
+                    if choice.finish_reason:
+                        self.finish_reason = choice.finish_reason
+                    delta = choice.delta.content if choice.delta else None
+                    if delta:
+                        yield delta
+        except openai.APIError as e:
+            raise self._model.translate(e) from e
+        except (AttributeError, TypeError, ValueError) as e:  # a chunk the client could not parse
+            raise EndpointResponseError(f"{where} sent a malformed stream ({e})") from e
+        except Exception as e:  # httpx transport errors mid-stream: the connection dropped
+            if type(e).__module__.split(".")[0].startswith("httpx"):
+                raise EndpointResponseError(f"{where} broke off the stream ({e})") from e
+            raise
+        if self.finish_reason is None:
+            raise EndpointResponseError(
+                f"{where} ended the stream before the answer was complete (no finish reason)"
+            )
+
+
+class ChatModel:
+    """One model at one OpenAI-compatible endpoint. ``client`` may be injected (tests, proxies)."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        model: str,
+        api_key: str | None = None,
+        timeout: float = 60.0,
+        max_retries: int = 3,
+        temperature: float = 0.1,
+        max_tokens: int = 600,
+        client: openai.OpenAI | None = None,
+    ):
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self._key_configured = bool(api_key)
+        self.client = client or self._create_client(api_key, timeout, max_retries)
+
+    def _create_client(self, api_key: str | None, timeout: float, max_retries: int) -> openai.OpenAI:
+        import openai
+
+        # an explicit key, so that the client never falls back to $OPENAI_API_KEY by itself;
+        # local servers want none, and get a placeholder that means nothing anywhere
+        return openai.OpenAI(
+            base_url=self.base_url, api_key=api_key or "no-key", timeout=timeout, max_retries=max_retries
+        )
+
+    def describe(self) -> str:
+        return f"model {self.model!r} at {self.base_url}"
+
+    def __repr__(self) -> str:
+        return f"<ChatModel {self.describe()}>"  # never the key
+
+    def complete(self, messages: Messages, *, max_tokens: int | None = None) -> Completion:
+        import openai
+
+        try:
+            response = self.client.chat.completions.create(
+                model=self.model,
+                messages=messages,  # type: ignore[arg-type]
+                temperature=self.temperature,
+                max_tokens=max_tokens or self.max_tokens,
+            )
+        except openai.APIError as e:
+            raise self.translate(e) from e
+        choices = getattr(response, "choices", None)
+        if not isinstance(choices, list) or not choices or choices[0].message is None:
+            raise EndpointResponseError(f"{self.describe()} answered something that is not a chat completion")
+        choice = choices[0]
+        return Completion(choice.message.content or "", _usage(response.usage), choice.finish_reason)
+
+    def stream(self, messages: Messages, *, max_tokens: int | None = None) -> ChatStream:
+        """Start a streamed completion. Connection, key, model and context errors are raised
+        here, before the first delta."""
+        import openai
+
+        try:
+            chunks = self.client.chat.completions.create(  # type: ignore[call-overload]
+                model=self.model,
+                messages=messages,
+                temperature=self.temperature,
+                max_tokens=max_tokens or self.max_tokens,
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+        except openai.APIError as e:
+            raise self.translate(e) from e
+        return ChatStream(self, iter(chunks))
+
+    def translate(self, error: openai.APIError) -> LLMError:
+        """The openai package's error as ours, with a message that says what to do."""
+        import openai
+
+        where = self.describe()
+        if isinstance(error, openai.APITimeoutError):
+            return EndpointUnreachableError(
+                f"{where} did not answer in time; raise LITASSIST_LLM__TIMEOUT or check the server"
+            )
+        if isinstance(error, openai.APIConnectionError):
+            return EndpointUnreachableError(
+                f"nothing answers at {self.base_url} ({error.__cause__ or error}); start the server "
+                "or fix LITASSIST_LLM__BASE_URL"
+            )
+        if isinstance(error, openai.AuthenticationError | openai.PermissionDeniedError):
+            hint = "the key is wrong" if self._key_configured else "it needs a key"
+            return EndpointAuthError(
+                f"{self.base_url} refused the request ({error.status_code}): {hint}; "
+                "set LITASSIST_LLM__API_KEY"
+            )
+        if isinstance(error, openai.NotFoundError):
+            return ModelNotFoundError(
+                f"{self.base_url} does not serve model {self.model!r} (404: {error.message}); "
+                "set LITASSIST_LLM__MODEL to one the server lists at /v1/models"
+            )
+        if isinstance(error, openai.APIStatusError):
+            message = str(error.message).lower()
+            code = str(getattr(error, "code", "") or "")
+            if error.status_code in (400, 413) and (
+                code == "context_length_exceeded" or any(w in message for w in _CONTEXT_WORDS)
+            ):
+                return ContextTooLongError(f"the prompt is too long for {where}: {error.message}")
+            if isinstance(error, openai.RateLimitError):
+                return EndpointResponseError(
+                    f"{where} is rate-limiting (429) and still was after the retries; wait and ask again"
+                )
+            return EndpointResponseError(f"{where} answered {error.status_code}: {error.message}")
+        return EndpointResponseError(f"{where} answered something that is not the API's ({error})")
+
+
+def _usage(usage: Any) -> Usage:
+    if usage is None:
+        return Usage()
+    return Usage(getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None))

@@ -1,0 +1,423 @@
+"""Hybrid search: dense passages and abstract windows from Chroma and BM25 passages and sentences
+from the lexical index, fused by per-query z-scores at the paper level, one hit per paper with its
+strong passages.
+
+Also the evidence judgement that decides whether a question can be answered from the library at
+all (refusal without calling a model).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from store.chroma import ChromaStore
+from store.embedder import Embedder
+from store.lexical import LexicalIndex, tokens
+from store.paper import Paper
+from store.sentences import split_sentences
+
+log = logging.getLogger(__name__)
+
+Vector = npt.NDArray[np.float32]
+RetrieverName = Literal["hybrid", "dense", "lexical"]
+RETRIEVERS: tuple[RetrieverName, ...] = ("hybrid", "dense", "lexical")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which papers a search may return: a year range (inclusive; papers without a year are
+    left out when one is given) and/or a set of keys."""
+
+    years: tuple[int | None, int | None] | None = None
+    keys: frozenset[str] | None = None
+
+    @classmethod
+    def of(cls, value: Filters | Mapping[str, Any] | None) -> Filters:
+        if value is None:
+            return cls()
+        if isinstance(value, Filters):
+            return value
+        unknown = set(value) - {"years", "year_from", "year_to", "keys"}
+        if unknown:
+            raise ValueError(
+                f"unknown filters {sorted(unknown)}; use years=(from, to), year_from, year_to, keys"
+            )
+        years = value.get("years")
+        if years is None and ("year_from" in value or "year_to" in value):
+            years = (value.get("year_from"), value.get("year_to"))
+        keys = value.get("keys")
+        return cls(
+            years=tuple(years) if years is not None else None,
+            keys=frozenset(keys) if keys is not None else None,
+        )
+
+    def where(self) -> dict[str, Any] | None:
+        clauses: list[dict[str, Any]] = []
+        if self.years is not None:
+            low, high = self.years
+            if low is not None:
+                clauses.append({"year": {"$gte": int(low)}})
+            if high is not None:
+                clauses.append({"year": {"$lte": int(high)}})
+        if self.keys is not None:
+            clauses.append({"paper_key": {"$in": sorted(self.keys)}})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A chunk of a paper shown to a model or a reader."""
+
+    key: str
+    chunk_id: str
+    text: str
+    section: str | None = None
+    page: int | None = None
+    score: float = 0.0
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One paper found by a search: its best passage (``text``, ``chunk_id``) and its other
+    strong passages (``passages``, best first, the best included)."""
+
+    paper: Paper
+    text: str
+    score: float
+    chunk_id: str
+    passages: tuple[Passage, ...] = ()
+    similarity: float = 0.0  # the best passage's cosine with the query (dense side)
+    lexical: float = 0.0  # the best passage's BM25 score
+
+    @property
+    def key(self) -> str:
+        return self.paper.key
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.paper.key,
+            "title": self.paper.title,
+            "year": self.paper.year,
+            "score": self.score,
+            "chunk_id": self.chunk_id,
+            "text": self.text,
+            "similarity": round(self.similarity, 4),
+            "lexical": round(self.lexical, 4),
+            "passages": [
+                {"chunk_id": p.chunk_id, "text": p.text, "section": p.section} for p in self.passages
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Whether the hits can answer the question, and on what grounds."""
+
+    answerable: bool
+    score: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class RetrievalParameters:
+    """How search ranks and when it refuses; the defaults come from the development questions
+    (tests/bench/bench_retrieval.py prints what they give)."""
+
+    candidates: int = 100  # passages fetched from Chroma per query
+    window_candidates: int = 400  # abstract windows fetched per query (several per paper)
+    lexical_weight: float = 0.5  # hybrid = z(dense) + weight * z(lexical)
+    passages_per_hit: int = 3
+    # refuse when no single abstract sentence comes this close to the question as asked
+    # (cosine; the sentences of the windows nearest to it are embedded at query time) ...
+    min_similarity: float = 0.48
+    refusal_windows: int = 8  # windows whose sentences are embedded for that cosine ...
+    refusal_abstracts: int = 2  # ... and whole abstracts
+    # ... and the best paper's BM25 score does not stand out from the rest (z-score)
+    min_lexical_z: float = 4.0
+    min_coverage: float = 0.5  # ... for a paper holding at least this share of the question's words
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    hits: list[Hit]
+    evidence: Evidence
+
+
+class Retriever:
+    """Ranks papers by fusing four signals, each z-normalised over the papers of the query: the
+    cosine of the best passage (title and abstract, or a body chunk) and of the best abstract
+    window with the question (dense), and the BM25 score of the best passage and of the best
+    window (lexical). Per-query z-scores put cosines and BM25 on one scale, and a paper that
+    stands out on several signals rises above one that is only close on one."""
+
+    def __init__(
+        self,
+        store: ChromaStore,
+        lexical: LexicalIndex,
+        embedder: Embedder,
+        parameters: RetrievalParameters | None = None,
+    ):
+        self.store = store
+        self.lexical = lexical
+        self.embedder = embedder
+        self.parameters = parameters or RetrievalParameters()
+
+    def search(
+        self,
+        query: str,
+        *,
+        k: int = 5,
+        retriever: RetrieverName = "hybrid",
+        filters: Filters | Mapping[str, Any] | None = None,
+    ) -> list[Hit]:
+        return self._retrieve(query, k, retriever, Filters.of(filters), judge=False).hits
+
+    def judge(self, query: str, hits: Sequence[Hit]) -> Evidence:
+        """Whether the library can answer ``query`` (``hits`` are not needed: the judgement
+        looks at the whole library's scores)."""
+        return self.retrieve(query, k=1).evidence
+
+    def retrieve(
+        self,
+        query: str,
+        *,
+        k: int = 5,
+        retriever: RetrieverName = "hybrid",
+        filters: Filters | Mapping[str, Any] | None = None,
+    ) -> Retrieval:
+        return self._retrieve(query, k, retriever, Filters.of(filters), judge=True)
+
+    def _retrieve(
+        self, query: str, k: int, retriever: RetrieverName, chosen: Filters, *, judge: bool
+    ) -> Retrieval:
+        """The hits, and (when ``judge``) the evidence judgement; plain searches skip it."""
+        if retriever not in RETRIEVERS:
+            raise ValueError(f"unknown retriever {retriever!r}; choose one of {', '.join(RETRIEVERS)}")
+        if not query.strip():
+            return Retrieval([], Evidence(False, 0.0, "the question is empty"))
+        params = self.parameters
+        passages: dict[str, dict[str, tuple[float, str | None, dict[str, Any] | None]]] = defaultdict(dict)
+        dense_passage: dict[str, float] = {}
+        dense_window: dict[str, float] = {}
+        stripped = strip_question(query)
+        # the stripped question ranks; the question as asked decides refusal
+        vectors = self.embedder.embed([stripped, query] if judge and stripped != query else [stripped])
+        vector, asked = vectors[0], vectors[-1]
+        for kind, best, n in (
+            ("passage", dense_passage, params.candidates),
+            ("window", dense_window, params.window_candidates),
+        ):
+            where = _and(chosen.where(), {"kind": kind})
+            for rank, (chunk_id, text, meta, similarity) in enumerate(
+                self.store.query_chunks(vector, n, where), 1
+            ):
+                key = str(meta.get("paper_key"))
+                best[key] = max(best.get(key, -1.0), similarity)
+                if kind == "passage":
+                    _credit(passages[key], chunk_id, text, meta, 1 / (10 + rank))
+        self.lexical.ensure_current(self.store)
+        lexical = self.lexical.scores(query, keys=chosen.keys, years=chosen.years)
+        lexical_z = 0.0
+        universe = set(dense_passage)
+        lex_passage: dict[str, float] = {}
+        lex_window: dict[str, float] = {}
+        if lexical is not None:
+            allowed = np.flatnonzero(lexical.allowed)
+            lex_passage = {lexical.papers[i]: float(lexical.passage[i]) for i in allowed}
+            lex_window = {lexical.papers[i]: float(lexical.window[i]) for i in allowed}
+            values = np.array(list(lex_passage.values()) or [0.0])
+            lexical_z = float((values.max() - values.mean()) / (values.std() + 1e-9))
+            if retriever != "dense":
+                universe |= {key for key, score in lex_passage.items() if score > 0}
+                for rank, (chunk_id, key, _score) in enumerate(lexical.top_passages(params.candidates), 1):
+                    _credit(passages[key], chunk_id, None, None, 1 / (10 + rank))
+        dense_z = _mean_z([dense_passage, dense_window], universe)
+        lex_z = _mean_z([lex_passage, lex_window], universe)
+        if retriever == "dense":
+            fused = dense_z
+        elif retriever == "lexical":
+            fused = {key: score for key, score in lex_z.items() if lex_passage.get(key, 0) > 0}
+        else:
+            fused = {
+                key: dense_z.get(key, 0.0) + params.lexical_weight * lex_z.get(key, 0.0) for key in universe
+            }
+        hits = self._hits(fused, passages, dense_passage, lex_passage, k)
+        if not judge:
+            return Retrieval(hits, Evidence(bool(hits), 0.0, "not judged"))
+        return Retrieval(hits, self._evidence(query, asked, chosen, lexical_z, hits))
+
+    def _hits(
+        self,
+        fused: Mapping[str, float],
+        passages: Mapping[str, dict[str, tuple[float, str | None, dict[str, Any] | None]]],
+        dense: Mapping[str, float],
+        lexical: Mapping[str, float],
+        k: int,
+    ) -> list[Hit]:
+        hits: list[Hit] = []
+        for key, score in sorted(fused.items(), key=lambda kv: (-kv[1], kv[0])):
+            paper = self.store.get(key)
+            if paper is None:  # pending or removed meanwhile
+                continue
+            shown = self._passages(key, passages.get(key, {}))
+            if not shown:
+                continue
+            hits.append(
+                Hit(
+                    paper=paper,
+                    text=shown[0].text,
+                    score=round(score, 4),
+                    chunk_id=shown[0].chunk_id,
+                    passages=shown,
+                    similarity=dense.get(key, 0.0),
+                    lexical=lexical.get(key, 0.0),
+                )
+            )
+            if len(hits) == k:
+                break
+        return hits
+
+    def _passages(
+        self, key: str, found: dict[str, tuple[float, str | None, dict[str, Any] | None]]
+    ) -> tuple[Passage, ...]:
+        """The paper's strongest passages (found by either side), best first; its first passage
+        when a search found it only through an abstract window."""
+        missing = [cid for cid, (_, text, _) in found.items() if text is None]
+        if missing:
+            texts = self._texts(missing)
+            for cid in missing:
+                text, meta = texts.get(cid, ("", {}))
+                found[cid] = (found[cid][0], text, meta)
+        ranked = sorted(found.items(), key=lambda kv: -kv[1][0])[: self.parameters.passages_per_hit]
+        if not ranked:
+            first = self.store.chunks(key)[:1]
+            return tuple(Passage(key, c.id, c.text, c.section, c.page, 0.0) for c in first)
+        return tuple(
+            Passage(key, cid, text or "", (meta or {}).get("section"), (meta or {}).get("page"), round(s, 4))
+            for cid, (s, text, meta) in ranked
+        )
+
+    def _texts(self, chunk_ids: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+        result = self.store.chunks_collection.get(ids=list(chunk_ids), include=["documents", "metadatas"])
+        return {
+            i: (d or "", dict(m or {}))
+            for i, d, m in zip(
+                result["ids"], result["documents"] or [], result["metadatas"] or [], strict=False
+            )
+        }
+
+    def _evidence(
+        self, query: str, asked: Vector, chosen: Filters, lexical_z: float, hits: Sequence[Hit]
+    ) -> Evidence:
+        """Answerable when one paper's words stand out for the question, or else when a single
+        abstract sentence is close to the question as asked. Neither signal alone separates
+        unanswerable questions: wordy paraphrases have low cosines, and related-but-wrong papers
+        share words. A sentence is sharper than a window or a whole abstract: an off-topic
+        question still shares a theme with a window's other sentence."""
+        params = self.parameters
+        if not hits:
+            return Evidence(False, 0.0, "no paper in the library matches the question")
+        # one rare word is not a topic: the lexical signal counts only for a paper that holds
+        # most of the question's words ("boiling point of ethanol" vs a paper on point clouds)
+        coverage = _coverage(query, hits[:3])
+        lexical = lexical_z / params.min_lexical_z if coverage >= params.min_coverage else 0.0
+        reason = f"best paper's BM25 z-score {lexical_z:.1f}, {coverage:.0%} of the question's words"
+        if lexical >= 1.0:  # the words settle it; no need to embed sentences
+            return Evidence(True, round(lexical, 3), reason)
+        similarity = self._sentence_similarity(asked, chosen)
+        score = max(similarity / params.min_similarity, lexical)
+        return Evidence(
+            score >= 1.0, round(score, 3), f"closest abstract sentence {similarity:.2f} cosine; {reason}"
+        )
+
+    def _sentence_similarity(self, vector: Vector, chosen: Filters) -> float:
+        """The best cosine of ``vector`` with a single sentence of the abstract windows nearest
+        to it (embedded now: the library stores windows, not sentences)."""
+        params = self.parameters
+        windows = _and(chosen.where(), {"kind": "window"})
+        # papers whose abstract is too short for windows have only the abstract passage
+        abstracts = _and(_and(chosen.where(), {"kind": "passage"}), {"section": "Abstract"})
+        nearest = [
+            *self.store.query_chunks(vector, params.refusal_windows, windows),
+            *self.store.query_chunks(vector, params.refusal_abstracts, abstracts),
+        ]
+        sentences = list(dict.fromkeys(s for _, text, _, _ in nearest for s in split_sentences(text)))
+        if not sentences:
+            return -1.0
+        return float(np.max(self.embedder.embed(sentences) @ vector))
+
+
+def _coverage(query: str, hits: Sequence[Hit]) -> float:
+    """The largest share of the question's content words (stemmed) found in one hit's title
+    and passages."""
+    asked = set(tokens(query, query=True))
+    if not asked:
+        return 0.0
+    best = 0.0
+    for hit in hits:
+        words = set(tokens(" ".join([hit.paper.title or "", *(p.text for p in hit.passages)])))
+        best = max(best, len(asked & words) / len(asked))
+    return best
+
+
+def strip_question(query: str) -> str:
+    """The question without the words that only ask ("Which papers ...", "Is there a ..."),
+    for the embedder: they pull every question towards every abstract alike."""
+    stripped = _ASKING.sub("", query.strip(), count=1)
+    stripped = _IS_THERE.sub("", stripped, count=1)
+    return stripped[:1].upper() + stripped[1:] if stripped else query
+
+
+_ASKING = re.compile(
+    r"^(which|what)\s+(papers|works|studies|articles|methods|approaches|publications)"
+    r"(\s+in\s+the\s+(collection|library|corpus))?(\s+(are|do|does|that|which))?\s+",
+    re.IGNORECASE,
+)
+_IS_THERE = re.compile(r"^(is|are)\s+there\s+(a|an|any)?\s*", re.IGNORECASE)
+
+
+def _and(a: dict[str, Any] | None, b: dict[str, Any]) -> dict[str, Any]:
+    if a is None:
+        return b
+    if "$and" in a:
+        return {"$and": [*a["$and"], b]}
+    return {"$and": [a, b]}
+
+
+def _credit(
+    found: dict[str, tuple[float, str | None, dict[str, Any] | None]],
+    chunk_id: str,
+    text: str | None,
+    meta: dict[str, Any] | None,
+    amount: float,
+) -> None:
+    score, old_text, old_meta = found.get(chunk_id, (0.0, None, None))
+    found[chunk_id] = (score + amount, text if text is not None else old_text, meta or old_meta or {})
+
+
+def _mean_z(sides: Sequence[Mapping[str, float]], universe: set[str]) -> dict[str, float]:
+    """The mean of each signal's z-score over ``universe``; a paper a signal did not reach gets
+    that signal's lowest value."""
+    if not universe:
+        return {}
+    keys = sorted(universe)
+    total = np.zeros(len(keys))
+    used = 0
+    for side in sides:
+        if not side:
+            continue
+        floor = min(side.values())
+        values = np.array([side.get(k, floor) for k in keys], dtype=np.float64)
+        total += (values - values.mean()) / (values.std() + 1e-9)
+        used += 1
+    return dict(zip(keys, (total / max(used, 1)).tolist(), strict=True))

@@ -1,0 +1,115 @@
+"""Citation parsing, checking, numbering and support scores (pure functions)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from assistant.citations import (
+    Numbering,
+    StreamRenderer,
+    cited_keys,
+    dropped_keys,
+    find_citations,
+    render,
+    sentences,
+    support,
+    unsupported,
+)
+from tests.conftest import FakeEmbedder
+
+ALLOWED = {"smith2020deep", "colormae2024", "fer-yolo-mamba", "Doe:2019"}
+
+
+@pytest.mark.parametrize(
+    ("text", "kept", "dropped"),
+    [
+        ("A claim [@smith2020deep].", ["smith2020deep"], []),
+        ("Two [@smith2020deep; @colormae2024].", ["smith2020deep", "colormae2024"], []),
+        ("Comma form [@smith2020deep, @colormae2024].", ["smith2020deep", "colormae2024"], []),
+        ("Bare keys [smith2020deep; colormae2024].", ["smith2020deep", "colormae2024"], []),
+        ("A slug key [fer-yolo-mamba] and a BibTeX one [@Doe:2019].", ["fer-yolo-mamba", "Doe:2019"], []),
+        ("In-text @smith2020deep shows it.", ["smith2020deep"], []),
+        ("Invented [@jones2021fake] and kept [@colormae2024].", ["colormae2024"], ["jones2021fake"]),
+        ("Mixed [@smith2020deep; @nope].", ["smith2020deep"], ["nope"]),
+        ("Bare invented key-shaped [lee2022vision].", [], ["lee2022vision"]),
+        ("In-text invented @lee2022vision.", [], ["lee2022vision"]),
+    ],
+)
+def test_every_citation_form(text: str, kept: list[str], dropped: list[str]) -> None:
+    assert cited_keys(text, ALLOWED) == kept
+    assert dropped_keys(text, ALLOWED) == dropped
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "as shown in [12] and [3, 4]",
+        "prior work [5-7] and [8–9]",
+        "the word [sic] and a mail a@b.com",
+        "a footnote [1; 2]",
+    ],
+)
+def test_reference_markers_and_words_are_not_citations(text: str) -> None:
+    assert find_citations(text, ALLOWED) == []
+    assert render(text, ALLOWED, Numbering()) == text
+
+
+def test_render_numbers_by_first_appearance_and_removes_invented() -> None:
+    numbering = Numbering()
+    text = "A [@colormae2024]. B [@smith2020deep; @fake2021x]. C [@fake2021x]. D [@colormae2024]."
+    assert render(text, ALLOWED, numbering) == "A [1]. B [2]. C. D [1]."
+    # a conversation keeps the numbers: a later answer citing smith2020deep again gets 2
+    assert render("E [@smith2020deep].", ALLOWED, numbering) == "E [2]."
+
+
+def test_stream_renderer_matches_batch_rendering_at_every_split() -> None:
+    text = (
+        "ColorMAE masks colours [@colormae2024]. Others use [12] refs [@smith2020deep; @jones2021fake]. "
+        "Bare [fer-yolo-mamba], in-text @smith2020deep, invented [@nope]."
+    )
+    expected = render(text, ALLOWED, Numbering())
+    for size in (1, 2, 3, 5, 8, 13):
+        renderer = StreamRenderer(ALLOWED, Numbering())
+        pieces = [renderer.feed(text[i : i + size]) for i in range(0, len(text), size)]
+        assert "".join(pieces) + renderer.close() == expected
+
+
+def test_stream_renderer_never_emits_half_a_citation() -> None:
+    renderer = StreamRenderer(ALLOWED, Numbering())
+    assert renderer.feed("Masked colours [@color") == "Masked colours"
+    assert renderer.feed("mae2024] work.") == " [1] work."
+
+
+def test_sentences_keep_their_citations_and_abbreviations() -> None:
+    text = "We use e.g. CLIP here [@a]. It gets 93.5% on X. [@b] Done."
+    assert [text[a:b] for a, b in sentences(text)] == [
+        "We use e.g. CLIP here [@a].",
+        "It gets 93.5% on X. [@b]",
+        "Done.",
+    ]
+
+
+def test_unsupported_numbers_and_names() -> None:
+    evidence = "FMP reaches 93.5 % accuracy with 1,000 images on CIFAR10."
+    assert unsupported("FMP reaches 93.5% with 1000 images on CIFAR10", evidence) == ((), ())
+    assert unsupported("FooNet reaches 95.1% on CIFAR10", evidence) == (("95.1%",), ("FooNet",))
+
+
+def test_support_scores_sentences_against_cited_passages() -> None:
+    embedder = FakeEmbedder()
+    passage = "Masked colour modelling pretrains vision transformers on unlabeled images."
+    vector = embedder.embed([passage])[0]
+    evidence = {"colormae2024": [(passage, vector)]}
+    text = (
+        "Masked colour modelling pretrains vision transformers [@colormae2024]. "
+        "It reaches 99.9% on ImageNet [@colormae2024]. Nothing cited here."
+    )
+    scored = support(text, ALLOWED, evidence, embedder.embed)
+    assert [s.keys for s in scored] == [("colormae2024",), ("colormae2024",), ()]
+    first, second, third = scored
+    assert first.score is not None and first.score > 0.7 and not first.weak
+    assert second.missing_numbers == ("99.9%",) and second.missing_names == ("ImageNet",)
+    assert second.score is not None and second.score < first.score and second.weak
+    assert third.score is None and not third.cited
+    assert np.isclose(first.similarity or 0, first.score or 0)

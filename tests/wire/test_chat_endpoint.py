@@ -1,0 +1,247 @@
+"""Cited answers through the real `openai` client against a real (scripted) HTTP server:
+streaming, invented keys, refusals, faults, bad configuration and where the key goes."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+import prompts
+from assistant import Library, Settings
+from assistant.errors import (
+    ContextTooLongError,
+    EndpointAuthError,
+    EndpointResponseError,
+    EndpointUnreachableError,
+    ModelNotFoundError,
+)
+from assistant.llm import ChatModel
+from assistant.settings import LLMSettings
+from tests.conftest import FakeEmbedder, free_port
+from tests.openai_server import OpenAIServer, serve_in_thread
+
+PAPERS = {
+    "tryon2024": (
+        "Texture Preserving Virtual Try-On",
+        "Virtual try-on transfers a garment onto a person image. "
+        "Our diffusion model preserves garment texture with 94.1 percent fidelity.",
+    ),
+    "lane2024": (
+        "Lane Topology From Maps",
+        "Lane topology reasoning for autonomous driving uses map priors. "
+        "The model improves lane topology on OpenLane-V2.",
+    ),
+    "mae2023": (
+        "Masked Colour Modelling",
+        "Masked image modelling pretrains vision transformers. We mask colour channels instead of patches.",
+    ),
+}
+QUESTION = "Which virtual try-on model preserves garment texture?"
+SECRET = "sk-secret-test-key-123"
+
+
+@pytest.fixture
+def papers(tmp_path: Path) -> Path:
+    bib = "".join(
+        f"@article{{{key},\n  title={{{title}}},\n  author={{Doe, Jane}},\n  year=2024,\n"
+        f"  abstract={{{abstract}}}\n}}\n"
+        for key, (title, abstract) in PAPERS.items()
+    )
+    path = tmp_path / "papers.bib"
+    path.write_text(bib)
+    return path
+
+
+def library_at(tmp_path: Path, server: OpenAIServer, papers: Path | None = None, **llm: object) -> Library:
+    settings = Settings(
+        llm=LLMSettings(base_url=server.url, model="fake-chat", api_key=SECRET, max_retries=2, **llm)  # type: ignore[arg-type]
+    )
+    library = Library(tmp_path / "library", settings=settings, embedder=FakeEmbedder())
+    if papers is not None:
+        assert library.add(papers).ok
+    return library
+
+
+@pytest.fixture
+def library(tmp_path: Path, openai_server: OpenAIServer, papers: Path) -> Library:
+    return library_at(tmp_path, openai_server, papers)
+
+
+def test_streamed_answer_is_cited_and_checked(library: Library, openai_server: OpenAIServer) -> None:
+    answer = library.ask(QUESTION, stream=True)
+    deltas = list(answer)
+    assert len(deltas) > 3  # it streamed
+    assert answer.mode == "llm" and not answer.refused
+    assert "".join(deltas) == answer.text
+    assert "[@" not in answer.text and "[1]" in answer.text
+    given = {p.chunk_id: p for p in answer.passages}
+    assert answer.citations and all(c.passage.chunk_id in given for c in answer.citations)
+    assert [r.number for r in answer.references] == list(range(1, len(answer.references) + 1))
+    assert answer.references[0].paper.key == "tryon2024"
+    assert answer.usage.prompt_tokens == 100 and answer.usage.completion_tokens
+    # the model saw the passages labelled with their keys
+    prompt = openai_server.chat_requests()[0]["body"]["messages"][1]["content"]
+    assert "[@tryon2024]" in prompt
+    assert openai_server.chat_requests()[0]["body"]["stream"] is True
+
+
+def test_invented_keys_and_titles_are_removed_and_reported(
+    library: Library, openai_server: OpenAIServer
+) -> None:
+    openai_server.replies = [
+        "Texture is preserved by a diffusion model [@tryon2024; @smith2021made]. "
+        "A famous study agrees [@Made-Up Paper]. Another one does too [jones2020fake]. Lanes [@lane2024]."
+    ]
+    answer = library.ask(QUESTION)
+    assert answer.dropped_citations == ["smith2021made", "jones2020fake"]
+    assert "smith2021made" not in answer.text and "jones2020fake" not in answer.text
+    assert {c.key for c in answer.citations} <= {p.key for p in answer.passages}
+    # "[@Made-Up Paper]" is not a key at all: it stays visible text, never a reference
+    assert {r.paper.key for r in answer.references} <= {"tryon2024", "lane2024"}
+
+
+def test_model_refusal_sentinel(library: Library, openai_server: OpenAIServer) -> None:
+    openai_server.replies = [prompts.REFUSAL]
+    answer = library.ask(QUESTION)
+    assert answer.refused and answer.text == prompts.REFUSAL and not answer.references
+
+
+def test_off_topic_question_is_refused_without_calling_the_model(
+    library: Library, openai_server: OpenAIServer
+) -> None:
+    answer = library.ask("How do quantum error correcting codes protect qubits?")
+    assert answer.refused and answer.text == prompts.REFUSAL
+    assert openai_server.chat_requests() == []
+
+
+def test_extractive_mode_cites_evidence_sentences(library: Library, openai_server: OpenAIServer) -> None:
+    answer = library.ask(QUESTION, mode="extractive")
+    assert answer.mode == "extractive" and not answer.refused
+    assert answer.citations and answer.references[0].paper.key == "tryon2024"
+    assert openai_server.chat_requests() == []
+    for sentence in answer.sentences:
+        assert sentence.keys  # every extractive sentence is cited
+        assert sentence.text.replace(f" [@{sentence.keys[0]}]", "").rstrip(".") in PAPERS[sentence.keys[0]][1]
+
+
+@pytest.mark.parametrize("status", [429, 500, 503])
+def test_transient_errors_are_retried(library: Library, openai_server: OpenAIServer, status: int) -> None:
+    openai_server.faults = [status]
+    answer = library.ask(QUESTION, stream=True)
+    assert "".join(answer) and answer.citations
+    assert len(openai_server.chat_requests()) == 2
+
+
+def test_persistent_rate_limit_is_a_clear_error(library: Library, openai_server: OpenAIServer) -> None:
+    openai_server.faults = [429] * 3
+    with pytest.raises(EndpointResponseError, match=r"rate-limiting"):
+        library.ask(QUESTION)
+    assert len(openai_server.chat_requests()) == 3  # the first try and two retries
+
+
+def test_slow_server_times_out(tmp_path: Path, openai_server: OpenAIServer, papers: Path) -> None:
+    library = library_at(tmp_path, openai_server, papers, timeout=0.3)
+    library.chat.client = library.chat.client.with_options(max_retries=0)  # type: ignore[union-attr]
+    openai_server.faults, openai_server.delay = ["slow"], 1.5
+    with pytest.raises(EndpointUnreachableError, match=r"did not answer in time"):
+        library.ask(QUESTION)
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"), [("malformed", "malformed stream"), ("truncated", "before the answer")]
+)
+def test_broken_streams_are_clear_errors(
+    library: Library, openai_server: OpenAIServer, fault: str, message: str
+) -> None:
+    openai_server.faults = [fault]
+    answer = library.ask(QUESTION, stream=True)
+    with pytest.raises(EndpointResponseError, match=message):
+        list(answer)
+
+
+def test_garbage_body_is_a_clear_error(library: Library, openai_server: OpenAIServer) -> None:
+    openai_server.faults = ["garbage"]
+    with pytest.raises(EndpointResponseError, match=r"not a chat completion|not the API"):
+        library.ask(QUESTION)
+
+
+def test_context_too_long_trims_passages_and_retries_once(
+    library: Library, openai_server: OpenAIServer
+) -> None:
+    openai_server.faults = ["context"]
+    answer = library.ask(QUESTION, stream=True)
+    assert "".join(answer)
+    first, second = (r["body"]["messages"][1]["content"] for r in openai_server.chat_requests())
+    assert second.count("[@") < first.count("[@")
+    assert "[@tryon2024]" in second  # the best paper's passage survives the trim
+    openai_server.faults = ["context", "context"]
+    with pytest.raises(ContextTooLongError, match=r"too long"):
+        library.ask(QUESTION)
+
+
+def test_wrong_key_unknown_model_and_no_server(
+    tmp_path: Path, openai_server: OpenAIServer, papers: Path
+) -> None:
+    library = library_at(tmp_path, openai_server, papers)
+    openai_server.faults = [401]
+    with pytest.raises(EndpointAuthError, match=r"key is wrong.*LITASSIST_LLM__API_KEY"):
+        library.ask(QUESTION)
+    library.chat.model = "no-such-model"  # type: ignore[union-attr]
+    with pytest.raises(
+        ModelNotFoundError, match=r"does not serve model 'no-such-model'.*LITASSIST_LLM__MODEL"
+    ):
+        library.ask(QUESTION)
+    nowhere = ChatModel(base_url=f"http://127.0.0.1:{free_port()}/v1", model="m", max_retries=0)
+    library = Library(tmp_path / "library", embedder=FakeEmbedder(), chat=nowhere)
+    with pytest.raises(EndpointUnreachableError, match=r"nothing answers at .*LITASSIST_LLM__BASE_URL"):
+        library.ask(QUESTION)
+
+
+def test_the_key_goes_only_to_the_configured_host(
+    library: Library, openai_server: OpenAIServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    with serve_in_thread() as elsewhere:
+        openai_server.faults = [("redirect", f"{elsewhere.url}/chat/completions")]
+        library.ask(QUESTION)
+        assert elsewhere.chat_requests(), "the redirect was followed"
+        assert all("authorization" not in r["headers"] for r in elsewhere.requests)
+    assert openai_server.requests[-1]["headers"].get("authorization") == f"Bearer {SECRET}"
+    assert SECRET not in caplog.text and SECRET not in repr(library.chat)
+
+
+def test_openai_key_is_not_sent_to_another_base_url(
+    tmp_path: Path, openai_server: OpenAIServer, papers: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    monkeypatch.setenv("LITASSIST_LLM__BASE_URL", openai_server.url)
+    monkeypatch.setenv("LITASSIST_LLM__MODEL", "fake-chat")
+    library = Library(tmp_path / "library", embedder=FakeEmbedder())
+    library.add(papers)
+    library.ask(QUESTION)
+    assert openai_server.chat_requests()[0]["headers"]["authorization"] != f"Bearer {SECRET}"
+    # OPENAI_BASE_URL is where OPENAI_API_KEY belongs
+    monkeypatch.delenv("LITASSIST_LLM__BASE_URL")
+    monkeypatch.setenv("OPENAI_BASE_URL", openai_server.url)
+    Library(tmp_path / "library", embedder=FakeEmbedder()).ask(QUESTION)
+    assert openai_server.chat_requests()[-1]["headers"]["authorization"] == f"Bearer {SECRET}"
+
+
+def test_follow_up_is_rewritten_and_numbers_carry_on(library: Library, openai_server: OpenAIServer) -> None:
+    first = library.ask(QUESTION)
+    assert first.references[0].paper.key == "tryon2024"
+    openai_server.replies = [
+        "Which lane topology model uses map priors for autonomous driving?",  # the rewrite
+        "Map priors help lane topology [@lane2024]. Texture is kept too [@tryon2024].",
+    ]
+    second = library.ask("And which one does it for driving?", history=[first])
+    rewrite = openai_server.chat_requests()[-2]["body"]["messages"][1]["content"]
+    assert QUESTION in rewrite and "And which one does it for driving?" in rewrite
+    assert second.search_query == "Which lane topology model uses map priors for autonomous driving?"
+    numbers = {r.paper.key: r.number for r in second.references}
+    assert numbers["tryon2024"] == first.references[0].number  # same paper, same number
+    assert numbers["lane2024"] == max(r.number for r in first.references) + 1 or numbers["lane2024"] in {
+        r.number for r in first.references if r.paper.key == "lane2024"
+    }
