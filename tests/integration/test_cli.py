@@ -121,3 +121,30 @@ def test_sigkill_mid_ingest_then_resume(backend: str, request: pytest.FixtureReq
     assert len(papers) == 12
     assert all(p.chunk_count > 10 for p in papers)
     consistent(library)
+
+
+def test_ask_streams_prints_references_and_reports_what_failed(tmp_path: Path) -> None:
+    """`litassist ask` against the scripted OpenAI-compatible server: the streamed answer with
+    numbered citations, the references after it, removed citations reported; an endpoint that
+    is down is a one-line error with exit status 2."""
+    from tests.openai_server import serve_in_thread
+
+    library = str(tmp_path / "lib")
+    assert run("--library", library, "add", str(SEEDS / "002_47b77621b76a6c7c.txt")).returncode == 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LITASSIST_", "OPENAI_"))}
+    question = "How does FineCLIPER recognise dynamic facial expressions?"
+    with serve_in_thread() as server:
+        env.update(LITASSIST_LLM__BASE_URL=server.url, LITASSIST_LLM__MODEL="fake-chat")
+        server.replies = ["FineCLIPER uses adapters [@finecliper2024]. Made up [@nobody2020fake]."]
+        result = run("--library", library, "ask", question, env=env)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith("FineCLIPER uses adapters [1]. Made up.")
+        assert "[1] " in result.stdout and "FineCLIPER: Multi-modal" in result.stdout
+        assert "finecliper2024" in result.stdout  # the key, for the user's own .bib
+        assert "removed citations" in result.stderr and "nobody2020fake" in result.stderr
+        assert server.chat_requests()[0]["body"]["stream"] is True
+        extractive = run("--library", library, "ask", "--extractive", question, env=env)
+        assert "extractive answer" in extractive.stderr and len(server.chat_requests()) == 1
+    down = run("--library", library, "ask", question, env=env)  # the server is gone now
+    assert down.returncode == 2
+    assert "nothing answers at" in down.stderr and "Traceback" not in down.stderr
