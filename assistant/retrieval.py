@@ -213,10 +213,11 @@ class Retriever:
         # the stripped question ranks; the question as asked decides refusal
         vectors = self.embedder.embed([stripped, query] if judge and stripped != query else [stripped])
         vector, asked = vectors[0], vectors[-1]
-        for kind, best, n in (
+        dense_sides = (
             ("passage", dense_passage, params.candidates),
             ("window", dense_window, params.window_candidates),
-        ):
+        )
+        for kind, best, n in dense_sides if retriever != "lexical" else ():
             where = _and(chosen.where(), {"kind": kind})
             for rank, (chunk_id, text, meta, similarity) in enumerate(
                 self.store.query_chunks(vector, n, where), 1
@@ -238,7 +239,8 @@ class Retriever:
             values = np.array(list(lex_passage.values()) or [0.0])
             lexical_z = float((values.max() - values.mean()) / (values.std() + 1e-9))
             if retriever != "dense":
-                universe |= {key for key, score in lex_passage.items() if score > 0}
+                lexical_papers = {key for key, score in lex_passage.items() if score > 0}
+                universe = lexical_papers if retriever == "lexical" else universe | lexical_papers
                 for rank, (chunk_id, key, _score) in enumerate(lexical.top_passages(params.candidates), 1):
                     _credit(passages[key], chunk_id, None, None, 1 / (10 + rank))
         dense_z = _mean_z([dense_passage, dense_window], universe)
@@ -294,7 +296,7 @@ class Retriever:
         when a search found it only through an abstract window."""
         missing = [cid for cid, (_, text, _) in found.items() if text is None]
         if missing:
-            texts = self._texts(missing)
+            texts = self.store.chunk_texts(missing)
             for cid in missing:
                 text, meta = texts.get(cid, ("", {}))
                 found[cid] = (found[cid][0], text, meta)
@@ -306,15 +308,6 @@ class Retriever:
             Passage(key, cid, text or "", (meta or {}).get("section"), (meta or {}).get("page"), round(s, 4))
             for cid, (s, text, meta) in ranked
         )
-
-    def _texts(self, chunk_ids: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
-        result = self.store.chunks_collection.get(ids=list(chunk_ids), include=["documents", "metadatas"])
-        return {
-            i: (d or "", dict(m or {}))
-            for i, d, m in zip(
-                result["ids"], result["documents"] or [], result["metadatas"] or [], strict=False
-            )
-        }
 
     def _evidence(
         self, query: str, asked: Vector, chosen: Filters, lexical_z: float, hits: Sequence[Hit]

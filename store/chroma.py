@@ -230,6 +230,13 @@ class ChromaStore:
             for i, d, m, x in zip(ids, docs, metas, dists, strict=True)
         ]
 
+    def chunk_texts(self, ids: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+        """Text and metadata of these chunks."""
+        if not ids:
+            return {}
+        result = self.chunks_collection.get(ids=list(ids), include=["documents", "metadatas"])
+        return {id_: (doc or "", meta) for id_, meta, doc in _rows(result)}
+
     def chunk_vectors(self, ids: Sequence[str]) -> dict[str, npt.NDArray[np.float32]]:
         """The stored vectors of these chunks."""
         if not ids:

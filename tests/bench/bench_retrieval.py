@@ -16,6 +16,7 @@ import json
 import re
 import sys
 import tempfile
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -53,12 +54,15 @@ def slug_map(library: Library) -> dict[str, str]:
 
 def evaluate(library: Library, questions: list[dict], slugs: dict[str, str], details: bool) -> dict:
     scores: dict[str, dict[str, list[tuple[float, float]]]] = {r: defaultdict(list) for r in RETRIEVERS}
+    seconds: dict[str, list[float]] = defaultdict(list)
     refusals: dict[str, list[bool]] = {"negative": [], "answerable": []}
     for q in questions:
         if q["type"] != "negative":
             gold = set(q["gold"])
             for retriever in RETRIEVERS:
+                start = time.perf_counter()
                 hits = library.search(q["question"], k=10, retriever=retriever)
+                seconds[retriever].append(time.perf_counter() - start)
                 ranked = [slugs.get(h.key, h.key) for h in hits]
                 found = gold & set(ranked[:K])
                 recall = len(found) / len(gold) if q["type"] == "multi" else float(bool(found))
@@ -66,13 +70,14 @@ def evaluate(library: Library, questions: list[dict], slugs: dict[str, str], det
                 scores[retriever][q["type"]].append((recall, rr))
                 if details and retriever == "hybrid" and (recall < 1 or rr < 1):
                     print(f"  {q['id']} {q['type']}: gold {sorted(gold)} ranked {ranked[:K]}")
-        hits = library.search(q["question"], k=K)
-        evidence = library.retriever.judge(q["question"], hits)
+        start = time.perf_counter()
+        evidence = library.retriever.retrieve(q["question"], k=K).evidence
+        seconds["hybrid + refusal judgement"].append(time.perf_counter() - start)
         group = "negative" if q["type"] == "negative" else "answerable"
         refusals[group].append(not evidence.answerable)
         if details and (not evidence.answerable) != (group == "negative"):
             print(f"  refusal wrong on {q['id']} ({q['type']}): {evidence.reason}")
-    return {"scores": scores, "refusals": refusals}
+    return {"scores": scores, "refusals": refusals, "seconds": seconds}
 
 
 def mean(values: list[float]) -> float:
@@ -102,6 +107,14 @@ def report(result: dict, console: Console) -> None:
     refusal.add_column("false refusals", justify="right")
     refusal.add_row(f"{sum(neg)}/{len(neg)} = {mean(neg):.0%}", f"{sum(ans)}/{len(ans)} = {mean(ans):.1%}")
     console.print(refusal)
+    latency = Table(title="Latency per query (95 papers, embedded Chroma, query embedding included)")
+    for column in ("", "p50 ms", "p95 ms"):
+        latency.add_column(column, justify="right" if column else "left")
+    for name, values in result["seconds"].items():
+        ordered = sorted(values)
+        p50, p95 = ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+        latency.add_row(name, f"{1000 * p50:.0f}", f"{1000 * p95:.0f}")
+    console.print(latency)
 
 
 def main() -> None:

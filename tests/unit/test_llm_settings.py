@@ -55,7 +55,9 @@ def test_our_settings_win(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "sk-mine" not in repr(settings) and "sk-mine" not in str(settings.model_dump())
 
 
-def test_extractive_mode_setting_never_makes_a_chat_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_extractive_mode_setting_never_makes_a_chat_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("LITASSIST_LLM__BASE_URL", "http://mine/v1")
     monkeypatch.setenv("LITASSIST_LLM__MODE", "extractive")
     assert Library(tmp_path / "lib", embedder=FakeEmbedder()).chat is None
