@@ -11,6 +11,7 @@ import logging
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
@@ -19,7 +20,7 @@ import prompts
 from assistant import citations
 from assistant.citations import Numbering, SentenceSupport
 from assistant.errors import ContextTooLongError
-from assistant.llm import ChatModel, Usage
+from assistant.llm import ChatModel, ChatStream, Completion, Usage
 from assistant.retrieval import Evidence, Filters, Hit, Passage, Retriever, strip_question
 from store.embedder import Embedder, Vectors
 from store.paper import Paper
@@ -89,7 +90,7 @@ class Answer:
         finish: Callable[[Answer, str], _Result],
         deltas: Iterator[str] | None = None,
         raw_text: str | None = None,
-        usage: Callable[[], Usage] | None = None,
+        usage: Completion | ChatStream | None = None,
     ):
         self.question = question
         self.search_query = search_query
@@ -135,8 +136,8 @@ class Answer:
                     pass
             else:
                 self._result = self._finish_with(self, "".join(self._raw_parts))
-                if self._usage is not None:
-                    self._result.usage = self._usage()
+                if self._usage is not None:  # a stream knows its usage once it is exhausted
+                    self._result.usage = self._usage.usage
         assert self._result is not None
         return self._result
 
@@ -280,15 +281,21 @@ class Answerer:
         retrieval = self.retriever.retrieve(query, k=k, filters=filters)
         hits, evidence = retrieval.hits, retrieval.evidence
         papers = {h.paper.key: h.paper for h in hits}
-        common = dict(
-            question=question, search_query=query, papers=papers, numbering=numbering, evidence=evidence
+        answer = partial(
+            Answer,
+            question=question,
+            search_query=query,
+            mode=mode,
+            papers=papers,
+            numbering=numbering,
+            evidence=evidence,
+            finish=self._check,
         )
         if not evidence.answerable:
-            return Answer(mode=mode, passages=[], finish=self._check, raw_text=prompts.REFUSAL, **common)  # type: ignore[arg-type]
+            return answer(passages=[], raw_text=prompts.REFUSAL)
         passages = select_passages(hits)
         if mode == "extractive":
-            text = self._extract(query, hits)
-            return Answer(mode=mode, passages=passages, finish=self._check, raw_text=text, **common)  # type: ignore[arg-type]
+            return answer(passages=passages, raw_text=self._extract(query, hits))
         assert self.chat is not None
         chat = self.chat
         for attempt in (0, 1):
@@ -298,23 +305,9 @@ class Answerer:
             try:
                 if stream:
                     chat_stream = chat.stream(messages)
-                    return Answer(
-                        mode=mode,
-                        passages=passages,
-                        finish=self._check,
-                        deltas=iter(chat_stream),
-                        usage=lambda s=chat_stream: s.usage,  # type: ignore[misc]
-                        **common,  # type: ignore[arg-type]
-                    )
+                    return answer(passages=passages, deltas=iter(chat_stream), usage=chat_stream)
                 completion = chat.complete(messages)
-                return Answer(
-                    mode=mode,
-                    passages=passages,
-                    finish=self._check,
-                    raw_text=completion.text,
-                    usage=lambda c=completion: c.usage,  # type: ignore[misc]
-                    **common,  # type: ignore[arg-type]
-                )
+                return answer(passages=passages, raw_text=completion.text, usage=completion)
             except ContextTooLongError:
                 if attempt == 1 or len(passages) <= 1:
                     raise
@@ -342,8 +335,10 @@ class Answerer:
             rewritten = rewritten.splitlines()[0].strip() if rewritten else ""
             if 3 <= len(rewritten.split()) <= 60:
                 return rewritten
-            return f"{history[-1].search_query} {question}"
-        return f"{history[-1].search_query} {question}"
+        # the previous search's words carried along (its last 40: a long conversation must not
+        # drown the follow-up)
+        carried = " ".join(history[-1].search_query.split()[-40:])
+        return f"{carried} {question}"
 
     # -- extractive mode -------------------------------------------------------------------------
 
@@ -448,11 +443,12 @@ def select_passages(
 
 def _trim(passages: list[Passage]) -> list[Passage]:
     """Half the passages, keeping every paper's best one as long as possible."""
-    seen: set[str] = set()
-    firsts = [p for p in passages if not (p.key in seen or seen.add(p.key))]  # type: ignore[func-returns-value]
-    keep = max(1, len(passages) // 2)
+    firsts: list[Passage] = []
+    for passage in passages:
+        if all(p.key != passage.key for p in firsts):
+            firsts.append(passage)
     rest = [p for p in passages if p not in firsts]
-    return (firsts + rest)[:keep]
+    return (firsts + rest)[: max(1, len(passages) // 2)]
 
 
 def _shown(passage: Passage, papers: dict[str, Paper]) -> dict[str, object]:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -208,9 +209,8 @@ def search(
         out.print("no matching papers")
         return
     for rank, hit in enumerate(hits, 1):
-        out.print(
-            f"[bold]{rank}. {hit.paper.label}[/bold] [dim]({hit.key}, {hit.paper.year or 'n.d.'})[/dim]"
-        )
+        year = hit.paper.year or "n.d."
+        out.print(f"[bold]{rank}. {escape(hit.paper.label)}[/bold] [dim]({hit.key}, {year})[/dim]")
         text = " ".join(hit.text.split())
         out.print(f"   {text[:300]}{'…' if len(text) > 300 else ''}", highlight=False)
 
