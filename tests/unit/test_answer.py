@@ -1,0 +1,55 @@
+"""Answers without a model (extractive) on a small library with the fake embedder: conversation,
+numbering, streaming, and what needs a model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import prompts
+from assistant import Library
+
+BIB = """
+@article{tryon2024,
+  title={Texture Preserving Virtual Try-On}, author={Doe, Jane}, year=2024,
+  abstract={Virtual try-on transfers a garment onto a person image. Our diffusion model preserves garment texture.}
+}
+@article{lane2024,
+  title={Lane Topology From Maps}, author={Roe, Ann}, year=2023,
+  abstract={Lane topology reasoning for autonomous driving uses map priors. The model improves lane topology.}
+}
+"""
+
+
+@pytest.fixture
+def library(fake_library: Library, tmp_path: Path) -> Library:
+    path = tmp_path / "refs.bib"
+    path.write_text(BIB)
+    assert fake_library.add(path).ok
+    return fake_library
+
+
+def test_extractive_answer_streams_and_numbers_carry_over(library: Library) -> None:
+    first = library.ask("Which virtual try-on model preserves garment texture?", stream=True)
+    assert "".join(first) == first.text and first.mode == "extractive"
+    assert [r.paper.key for r in first.references][:1] == ["tryon2024"]
+    second = library.ask("And lane topology for autonomous driving with map priors?", history=[first])
+    assert second.search_query.startswith("Which virtual try-on model")  # the context carried along
+    numbers = {r.paper.key: r.number for r in second.references}
+    assert numbers.get("tryon2024", 1) == 1  # a paper keeps its number in the conversation
+    if "lane2024" in numbers:
+        assert numbers["lane2024"] == 2
+
+
+def test_refusal_needs_no_model_and_llm_mode_needs_one(library: Library) -> None:
+    refused = library.ask("What is the boiling point of ethanol?")
+    assert refused.refused and refused.text == prompts.REFUSAL and refused.citations == []
+    assert refused.to_dict()["refused"] is True and refused.grounded
+    with pytest.raises(ValueError, match="no chat endpoint is configured"):
+        library.ask("Which virtual try-on model preserves garment texture?", mode="llm")
+
+
+def test_empty_library_refuses(fake_library: Library) -> None:
+    answer = fake_library.ask("Anything at all?")
+    assert answer.refused and "no paper" in (answer.evidence.reason if answer.evidence else "")
