@@ -13,7 +13,8 @@ from assistant import Library
 BIB = """
 @article{tryon2024,
   title={Texture Preserving Virtual Try-On}, author={Doe, Jane}, year=2024,
-  abstract={Virtual try-on transfers a garment onto a person image. Our diffusion model preserves garment texture.}
+  abstract={Virtual try-on transfers a garment onto a person image.
+            Our diffusion model preserves garment texture.}
 }
 @article{lane2024,
   title={Lane Topology From Maps}, author={Roe, Ann}, year=2023,
