@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -308,6 +309,11 @@ def main() -> None:
         app()
     except LitassistError as e:
         err.print(f"[red]error:[/red] {e}")
+        sys.exit(2)
+    except ValidationError as e:  # a setting from the environment or .env that does not parse
+        for problem in e.errors():
+            name = "LITASSIST_" + "__".join(str(part) for part in problem["loc"]).upper()
+            err.print(f"[red]invalid setting {name}:[/red] {escape(problem['msg'])}", highlight=False)
         sys.exit(2)
     except Exception as e:  # no stack trace for users; -vv logs it
         logging.getLogger("litassist").debug("unexpected error", exc_info=True)

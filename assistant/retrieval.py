@@ -135,7 +135,11 @@ class RetrievalParameters:
 
     candidates: int = 100  # passages fetched from Chroma per query
     window_candidates: int = 400  # abstract windows fetched per query (several per paper)
-    lexical_weight: float = 0.5  # hybrid = z(dense) + weight * z(lexical)
+    # zscore: hybrid = z(dense) + weight * z(lexical), each side the mean z-score of its two
+    # signals; rrf: reciprocal-rank fusion of the four signals' paper rankings (k=60), kept for
+    # comparison: it ranks worse on the development questions (bench_retrieval.py --fusion rrf)
+    fusion: Literal["zscore", "rrf"] = "zscore"
+    lexical_weight: float = 0.5
     passages_per_hit: int = 3
     # refuse when no single abstract sentence comes this close to the question as asked
     # (cosine; the sentences of the windows nearest to it are embedded at query time) ...
@@ -243,8 +247,9 @@ class Retriever:
                 universe = lexical_papers if retriever == "lexical" else universe | lexical_papers
                 for rank, (chunk_id, key, _score) in enumerate(lexical.top_passages(params.candidates), 1):
                     _credit(passages[key], chunk_id, None, None, 1 / (10 + rank))
-        dense_z = _mean_z([dense_passage, dense_window], universe)
-        lex_z = _mean_z([lex_passage, lex_window], universe)
+        combine = _mean_z if params.fusion == "zscore" else _rrf
+        dense_z = combine([dense_passage, dense_window], universe)
+        lex_z = combine([lex_passage, lex_window], universe)
         if retriever == "dense":
             fused = dense_z
         elif retriever == "lexical":
@@ -396,6 +401,16 @@ def _credit(
 ) -> None:
     score, old_text, old_meta = found.get(chunk_id, (0.0, None, None))
     found[chunk_id] = (score + amount, text if text is not None else old_text, meta or old_meta or {})
+
+
+def _rrf(sides: Sequence[Mapping[str, float]], universe: set[str], k: int = 60) -> dict[str, float]:
+    """Reciprocal-rank fusion of each signal's ranking of the papers it reached."""
+    fused = dict.fromkeys(universe, 0.0)
+    for side in sides:
+        ranked = sorted((key for key in side if key in universe), key=lambda key: -side[key])
+        for rank, key in enumerate(ranked, 1):
+            fused[key] += 1 / (k + rank)
+    return fused
 
 
 def _mean_z(sides: Sequence[Mapping[str, float]], universe: set[str]) -> dict[str, float]:

@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
@@ -123,6 +124,12 @@ def main() -> None:
     )
     parser.add_argument("--library", type=Path, help="reuse (or build once) the seeds library in this folder")
     parser.add_argument("--details", action="store_true", help="print the questions that are not perfect")
+    parser.add_argument(
+        "--fusion",
+        choices=["zscore", "rrf"],
+        default="zscore",
+        help="how the signals are fused (default zscore)",
+    )
     args = parser.parse_args()
     console = Console()
     with tempfile.TemporaryDirectory() as tmp:
@@ -130,6 +137,7 @@ def main() -> None:
         if len(library) == 0:
             report_ = library.add(SEEDS)
             console.print(f"built the seeds library: {len(report_.added)} papers")
+        library.retriever.parameters = replace(library.retriever.parameters, fusion=args.fusion)
         slugs = slug_map(library)
         console.print(f"{len(library)} papers, {len(slugs)} mapped to evaluation slugs")
         questions = [json.loads(line) for line in (EVAL / "dev_qa.jsonl").open()]

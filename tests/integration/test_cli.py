@@ -148,3 +148,12 @@ def test_ask_streams_prints_references_and_reports_what_failed(tmp_path: Path) -
     down = run("--library", library, "ask", question, env=env)  # the server is gone now
     assert down.returncode == 2
     assert "nothing answers at" in down.stderr and "Traceback" not in down.stderr
+
+
+def test_invalid_settings_are_named(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LITASSIST_", "OPENAI_"))}
+    env.update(LITASSIST_LLM__MODE="sometimes", LITASSIST_LLM__TIMEOUT="soon")
+    result = run("--library", str(tmp_path / "lib"), "ask", "anything", env=env)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "invalid setting LITASSIST_LLM__MODE" in result.stderr
+    assert "invalid setting LITASSIST_LLM__TIMEOUT" in result.stderr
