@@ -145,6 +145,7 @@ def test_ask_streams_prints_references_and_reports_what_failed(tmp_path: Path) -
         assert server.chat_requests()[0]["body"]["stream"] is True
         extractive = run("--library", library, "ask", "--extractive", question, env=env)
         assert "extractive answer" in extractive.stderr and len(server.chat_requests()) == 1
+    env["LITASSIST_LLM__MAX_RETRIES"] = "0"
     down = run("--library", library, "ask", question, env=env)  # the server is gone now
     assert down.returncode == 2
     assert "nothing answers at" in down.stderr and "Traceback" not in down.stderr

@@ -33,7 +33,7 @@ def library(
 
 def test_the_answer_streams_and_every_citation_resolves(library: Library) -> None:
     answer = library.ask(
-        "How does Latent-OFER recognise facial expressions when the face is occluded?", stream=True
+        "How does Latent-OFER recognise facial expressions when the face is occluded?", k=3, stream=True
     )
     deltas = list(answer)
     assert answer.mode == "llm"
@@ -55,9 +55,9 @@ def test_an_off_topic_question_is_refused(library: Library) -> None:
 
 
 def test_follow_up_through_the_model(library: Library) -> None:
-    first = library.ask("Which papers study facial expression recognition?")
+    first = library.ask("Which papers study facial expression recognition?", k=3)
     assert first.usage.completion_tokens and first.usage.prompt_tokens  # reported without streaming
-    second = library.ask("How do they deal with occluded faces?", history=[first])
+    second = library.ask("How do they deal with occluded faces?", k=3, history=[first])
     assert second.search_query != second.question  # rewritten into a standalone question (or carried)
     given = {p.chunk_id for p in second.passages}
     assert all(c.passage.chunk_id in given for c in second.citations)
@@ -78,6 +78,8 @@ def test_cli_ask_against_the_local_server(library: Library, llama_server: str, t
             "-L",
             str(library.path),
             "ask",
+            "--k",
+            "3",
             "--json",
             "What is facial beauty prediction?",
         ],

@@ -45,34 +45,33 @@ def test_python_example(workdir: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert "True" in lines  # the rain question is refused
 
 
-def test_command_line_examples(workdir: Path) -> None:
-    section = README.split("## Command line", 1)[1]
-    commands = [line for line in blocks("sh", section)[0].splitlines() if line.startswith("litassist")]
-    assert len(commands) == 4
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LITASSIST_")}
-    env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"
-    for command in commands:
-        result = subprocess.run(shlex.split(command), capture_output=True, text=True, env=env, timeout=300)
-        assert result.returncode == 0, (command, result.stdout, result.stderr)
-    assert "removed he2025pasa" in result.stdout
-
-
-def test_question_and_answer_examples(workdir: Path) -> None:
-    section = README.split("## Questions and answers", 1)[1]
-    commands = [line for line in blocks("sh", section)[0].splitlines() if line.startswith("litassist")]
-    assert len(commands) == 5
+def run_block(section: str, count: int) -> list[subprocess.CompletedProcess[str]]:
+    commands = [
+        line
+        for line in blocks("sh", README.split(section, 1)[1])[0].splitlines()
+        if line.startswith("litassist")
+    ]
+    assert len(commands) == count
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LITASSIST_", "OPENAI_"))}
     env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"
-    outputs = []
+    results = []
     for command in commands:
         result = subprocess.run(shlex.split(command), capture_output=True, text=True, env=env, timeout=300)
         assert result.returncode == 0, (command, result.stdout, result.stderr)
-        outputs.append(result)
-    assert "Masked" in outputs[1].stdout  # masked image modeling papers found
-    hits = json.loads(outputs[2].stdout)
+        results.append(result)
+    return results
+
+
+def test_command_line_examples(workdir: Path) -> None:
+    """The two command-line blocks, in order, on one library (as a reader would run them)."""
+    ingest = run_block("## Command line", 4)
+    assert "removed he2025pasa" in ingest[-1].stdout
+    search, recent, extractive, refused = run_block("## Questions and answers", 5)[1:]
+    assert "Masked" in search.stdout  # masked image modeling papers found
+    hits = json.loads(recent.stdout)
     assert hits and all(h["year"] >= 2024 for h in hits)
-    assert "extractive answer" in outputs[3].stderr and "[1]" in outputs[3].stdout
-    assert json.loads(outputs[4].stdout)["refused"] is True
+    assert "extractive answer" in extractive.stderr and "[1]" in extractive.stdout
+    assert json.loads(refused.stdout)["refused"] is True
 
 
 def test_configuration_table_lists_every_setting() -> None:

@@ -10,18 +10,29 @@ import pytest
 
 from assistant import Library
 from assistant.retrieval import Filters
-from tests.conftest import SEEDS
+from store.embedder import LocalEmbedder
+from tests.conftest import SEEDS, backend_settings
 
 pytestmark = pytest.mark.integration
 
 HF_LISTING = SEEDS / "002_47b77621b76a6c7c.txt"  # 60 papers with titles and dates
 
 
+@pytest.fixture(scope="module", params=["embedded", "server"])
+def open_shared(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, local_embedder: LocalEmbedder
+) -> Callable[[], Library]:
+    """One library of the listing per backend for the module (ingesting it takes a while);
+    the factory opens it again as another process would."""
+    settings = backend_settings(str(request.param), request)
+    folder = tmp_path_factory.mktemp("search") / "library"
+    assert Library(folder, settings=settings, embedder=local_embedder).add(HF_LISTING).ok
+    return lambda: Library(folder, settings=settings, embedder=local_embedder)
+
+
 @pytest.fixture
-def library(open_library: Callable[..., Library]) -> Library:
-    library = open_library()
-    assert library.add(HF_LISTING).ok
-    return library
+def library(open_shared: Callable[[], Library]) -> Library:
+    return open_shared()
 
 
 def test_retrievers_filters_and_hits(library: Library) -> None:
@@ -54,11 +65,11 @@ def test_retrievers_filters_and_hits(library: Library) -> None:
 
 
 def test_lexical_index_follows_other_writers(
-    library: Library, open_library: Callable[..., Library], tmp_path: Path
+    library: Library, open_shared: Callable[[], Library], tmp_path: Path
 ) -> None:
     """A second Library object (another process, or a teammate on the Chroma server) adds and
     removes papers; this one's lexical index notices and rebuilds before it searches."""
-    other = open_library()
+    other = open_shared()
     extra = tmp_path / "extra.bib"
     extra.write_text(
         "@article{zyx2024quokka,\n  title={Quokka Detection in Camera Traps},\n  author={Roe, Ann},\n"
