@@ -147,7 +147,7 @@ class RetrievalParameters:
     refusal_windows: int = 8  # windows whose sentences are embedded for that cosine ...
     refusal_abstracts: int = 2  # ... and whole abstracts
     # ... and the best paper's BM25 score does not stand out from the rest (z-score)
-    min_lexical_z: float = 4.0
+    min_lexical_z: float = 3.5
     min_coverage: float = 0.5  # ... for a paper holding at least this share of the question's words
 
 

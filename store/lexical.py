@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from store.acronyms import expand, mine
 from store.sentences import split_sentences
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FORMAT = 3
+FORMAT = 4
 # words that ask rather than describe: dropped from queries ("which papers propose ...")
 QUERY_STOPWORDS = frozenset(
     """which what how does do did is are there any paper papers work works study studies method methods
@@ -153,6 +154,7 @@ class LexicalIndex:
         self._paper_of = np.asarray(units["paper_of"], dtype=np.int32)
         self._windows = np.asarray(units["windows"], dtype=bool)
         self._years = np.array([y if y is not None else -1 for y in units["years"]], dtype=np.int32)
+        self._acronyms: dict[str, str] = units.get("acronyms", {})
 
     def ensure_current(self, store: ChromaStore) -> bool:
         """Rebuild from the store when it has changed since the index was built; True if it did."""
@@ -180,17 +182,18 @@ class LexicalIndex:
         windows: list[bool] = []
         years: list[int | None] = []
         corpus: list[list[str]] = []
+        # the lexical side reads the abstract's single sentences instead of its windows
+        passages = [(cid, text, meta) for cid, text, meta in chunks if meta.get("kind") != "window"]
+        acronyms = mine(text for _, text, _ in passages)
 
         def unit(chunk_id: str, key: str, text: str, fine: bool, year: int | None) -> None:
             ids.append(chunk_id)
             paper_of.append(papers.setdefault(key, len(papers)))
             windows.append(fine)
             years.append(year)
-            corpus.append(tokens(text))
+            corpus.append(tokens(expand(text, acronyms)))
 
-        for chunk_id, text, meta in chunks:
-            if meta.get("kind") == "window":
-                continue  # the lexical side reads the abstract's single sentences instead
+        for chunk_id, text, meta in passages:
             key, year, title = (
                 str(meta.get("paper_key")),
                 meta.get("year"),
@@ -204,7 +207,14 @@ class LexicalIndex:
         if corpus:
             bm25 = bm25s.BM25(k1=1.2, b=0.75, method="lucene")
             bm25.index(corpus, show_progress=False)
-        units = {"ids": ids, "papers": list(papers), "paper_of": paper_of, "windows": windows, "years": years}
+        units = {
+            "ids": ids,
+            "papers": list(papers),
+            "paper_of": paper_of,
+            "windows": windows,
+            "years": years,
+            "acronyms": acronyms,
+        }
         # written to a new folder, then swapped in: a crash leaves the old index or none
         staging = self.folder.with_name(self.folder.name + ".new")
         shutil.rmtree(staging, ignore_errors=True)
@@ -235,7 +245,7 @@ class LexicalIndex:
         if self._bm25 is None or not self._ids:
             return None
         vocabulary = self._bm25.vocab_dict
-        query_tokens = [t for t in tokens(query, query=True) if t in vocabulary]
+        query_tokens = [t for t in tokens(expand(query, self._acronyms), query=True) if t in vocabulary]
         if not query_tokens:
             return None
         unit = np.asarray(self._bm25.get_scores(query_tokens), dtype=np.float32)
