@@ -13,7 +13,7 @@ against a set of allowed keys (pandoc itself would need a binary and a bibliogra
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -103,10 +103,6 @@ Style = Callable[[Sequence[int], Sequence[str]], str]
 
 def numbered(numbers: Sequence[int], keys: Sequence[str]) -> str:
     return "[" + ", ".join(str(n) for n in numbers) + "]"
-
-
-def pandoc(numbers: Sequence[int], keys: Sequence[str]) -> str:
-    return "[" + "; ".join(f"@{k}" for k in keys) + "]"
 
 
 def render(text: str, allowed: Collection[str], numbering: Numbering, style: Style = numbered) -> str:
@@ -267,13 +263,3 @@ def cited_keys(text: str, allowed: Collection[str]) -> list[str]:
 
 def dropped_keys(text: str, allowed: Collection[str]) -> list[str]:
     return list(dict.fromkeys(k for g in find_citations(text, allowed) for k in g.dropped))
-
-
-def iter_deltas(renderer: StreamRenderer, deltas: Iterable[str]) -> Iterator[str]:
-    for delta in deltas:
-        piece = renderer.feed(delta)
-        if piece:
-            yield piece
-    tail = renderer.close()
-    if tail:
-        yield tail

@@ -186,11 +186,6 @@ class Retriever:
     ) -> list[Hit]:
         return self._retrieve(query, k, retriever, Filters.of(filters), judge=False).hits
 
-    def judge(self, query: str, hits: Sequence[Hit]) -> Evidence:
-        """Whether the library can answer ``query`` (``hits`` are not needed: the judgement
-        looks at the whole library's scores)."""
-        return self.retrieve(query, k=1).evidence
-
     def retrieve(
         self,
         query: str,
