@@ -14,15 +14,14 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Literal
 
-import numpy as np
-
 import prompts
 from assistant import citations
 from assistant.citations import Numbering, SentenceSupport
 from assistant.errors import ContextTooLongError
+from assistant.grounding import Checked, ChunkVectors, Citation, Reference, check
 from assistant.llm import ChatModel, ChatStream, Completion, Usage
 from assistant.retrieval import Evidence, Filters, Hit, Passage, Retriever, strip_question
-from store.embedder import Embedder, Vectors
+from store.embedder import Embedder
 from store.paper import Paper
 
 log = logging.getLogger(__name__)
@@ -41,34 +40,9 @@ EXTRACT_SCORE_MARGIN = 1.5
 EXTRACT_SENTENCE_RATIO = 0.7
 
 
-@dataclass(frozen=True)
-class Citation:
-    """One cited paper in one sentence: the passage it points to and how well it backs it."""
-
-    key: str
-    number: int
-    passage: Passage
-    support: float
-    sentence: int
-
-
-@dataclass(frozen=True)
-class Reference:
-    number: int
-    paper: Paper
-
-    def __str__(self) -> str:
-        return f"[{self.number}] {self.paper.label}"
-
-
 @dataclass
 class _Result:
-    raw_text: str = ""
-    text: str = ""
-    citations: list[Citation] = field(default_factory=list)
-    references: list[Reference] = field(default_factory=list)
-    dropped_citations: list[str] = field(default_factory=list)
-    sentences: list[SentenceSupport] = field(default_factory=list)
+    checked: Checked
     refused: bool = False
     usage: Usage = field(default_factory=Usage)
 
@@ -146,31 +120,31 @@ class Answer:
     @property
     def text(self) -> str:
         """The answer with citations rendered as reference numbers; invented keys removed."""
-        return self._finish().text
+        return self._finish().checked.text
 
     @property
     def raw_text(self) -> str:
         """What the model wrote (or the extractive sentences), citations as ``[@key]``."""
-        return self._finish().raw_text
+        return self._finish().checked.raw_text
 
     @property
     def citations(self) -> list[Citation]:
-        return self._finish().citations
+        return self._finish().checked.citations
 
     @property
     def references(self) -> list[Reference]:
         """The cited papers, numbered by first appearance (across a conversation)."""
-        return self._finish().references
+        return self._finish().checked.references
 
     @property
     def dropped_citations(self) -> list[str]:
         """Keys the model cited that were not among its passages; removed from ``text``."""
-        return self._finish().dropped_citations
+        return self._finish().checked.dropped_citations
 
     @property
     def sentences(self) -> list[SentenceSupport]:
         """Each sentence with its cited keys and support score (``weak`` when poorly backed)."""
-        return self._finish().sentences
+        return self._finish().checked.sentences
 
     @property
     def refused(self) -> bool:
@@ -253,7 +227,7 @@ class Answerer:
         retriever: Retriever,
         embedder: Embedder,
         chat: ChatModel | None,
-        chunk_vectors: Callable[[Sequence[str]], dict[str, np.ndarray]],
+        chunk_vectors: ChunkVectors,
     ):
         self.retriever = retriever
         self.embedder = embedder
@@ -373,53 +347,12 @@ class Answerer:
     # -- the check -------------------------------------------------------------------------------
 
     def _check(self, answer: Answer, raw: str) -> _Result:
-        allowed = answer.allowed_keys
-        result = _Result(raw_text=raw)
-        result.dropped_citations = citations.dropped_keys(raw, allowed)
-        if result.dropped_citations:
-            log.warning(
-                "removed citations of keys that were not given: %s", ", ".join(result.dropped_citations)
-            )
-        kept = citations.cited_keys(raw, allowed)
-        result.refused = _says_refusal(raw) and not kept
-        if result.refused:
-            result.text = prompts.REFUSAL
-            return result
-        # a streamed answer has numbered its citations already; the numbering gives them again
-        result.text = citations.render(raw, allowed, answer.numbering)
-        vectors = self._chunk_vectors([p.chunk_id for p in answer.passages if p.key in kept])
-        evidence: dict[str, list[tuple[str, Vectors]]] = {}
-        for p in answer.passages:
-            if p.key in kept and p.chunk_id in vectors:
-                evidence.setdefault(p.key, []).append((p.text, vectors[p.chunk_id]))
-        result.sentences = citations.support(raw, allowed, evidence, self.embedder.embed)
-        by_key = {p.key: p for p in reversed(answer.passages)}  # the best passage of each key
-        for index, sentence in enumerate(result.sentences):
-            for key in sentence.keys:
-                passage = _best_passage(sentence, key, answer.passages, evidence) or by_key[key]
-                result.citations.append(
-                    Citation(key, answer.numbering.number(key), passage, sentence.score or 0.0, index)
-                )
-        result.references = [
-            Reference(answer.numbering.number(key), answer.papers[key])
-            for key in kept
-            if key in answer.papers
-        ]
-        return result
-
-
-def _best_passage(
-    sentence: SentenceSupport,
-    key: str,
-    passages: Sequence[Passage],
-    evidence: dict[str, list[tuple[str, Vectors]]],
-) -> Passage | None:
-    texts = {t for t, _ in evidence.get(key, [])}
-    candidates = [p for p in passages if p.key == key and p.text in texts]
-    if not candidates:
-        return None
-    words = set(re.findall(r"\w+", sentence.text.lower()))
-    return max(candidates, key=lambda p: len(words & set(re.findall(r"\w+", p.text.lower()))))
+        if _says_refusal(raw) and not citations.cited_keys(raw, answer.allowed_keys):
+            dropped = citations.dropped_keys(raw, answer.allowed_keys)
+            return _Result(Checked(raw, prompts.REFUSAL, dropped_citations=dropped), refused=True)
+        return _Result(
+            check(raw, answer.passages, answer.papers, answer.numbering, self.embedder, self._chunk_vectors)
+        )
 
 
 def select_passages(
