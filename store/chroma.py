@@ -247,6 +247,16 @@ class ChromaStore:
             return {}
         return {i: np.asarray(v, dtype=np.float32) for i, v in zip(result["ids"], embeddings, strict=True)}
 
+    def paper_vectors(self, keys: Sequence[str]) -> dict[str, npt.NDArray[np.float32]]:
+        """The stored vectors of these papers (their title and abstract)."""
+        if not keys:
+            return {}
+        result = self.papers_collection.get(ids=list(keys), include=["embeddings"])
+        embeddings = result.get("embeddings")
+        if embeddings is None:
+            return {}
+        return {i: np.asarray(v, dtype=np.float32) for i, v in zip(result["ids"], embeddings, strict=True)}
+
     # -- the write protocol --------------------------------------------------------------------
 
     def begin(self, papers: Sequence[Paper], vectors: Vectors) -> None:

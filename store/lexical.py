@@ -70,10 +70,15 @@ def _stopwords() -> frozenset[str]:
     return frozenset(STOPWORDS_EN)
 
 
+def stopwords(*, query: bool = False) -> frozenset[str]:
+    """English stopwords (and, for a query, the words that only ask)."""
+    return _stopwords() | QUERY_STOPWORDS if query else _stopwords()
+
+
 def tokens(text: str, *, query: bool = False) -> list[str]:
     """Lower-cased words of two or more characters, English stopwords out (and, in a query,
     the words that only ask), Snowball-stemmed."""
-    stop = _stopwords() | QUERY_STOPWORDS if query else _stopwords()
+    stop = stopwords(query=query)
     return list(_stemmer().stemWords([w for w in _WORD.findall(text.lower()) if w not in stop]))
 
 
