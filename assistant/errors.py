@@ -7,6 +7,7 @@ LitassistError
 │   ├── EmbedderMismatchError  the library was built with another embedder
 │   └── PaperNotFoundError     no paper with that key (also a KeyError)
 ├── EmbeddingError             the embedder failed (model missing, endpoint down or garbage)
+├── NothingToSummarizeError    a paper without passages, or no papers found to summarise
 └── LLMError                   the chat endpoint failed; the message names it and the fix
     ├── EndpointUnreachableError  nothing answers at the base URL (or it timed out)
     ├── EndpointAuthError         the endpoint refused the key (401/403)
@@ -51,6 +52,10 @@ class EndpointResponseError(LLMError):
     """Rate-limited or failing after the retries, or an answer that is not the API's."""
 
 
+class NothingToSummarizeError(LitassistError):
+    """A paper without passages, or no papers found to summarise."""
+
+
 __all__ = [
     "ContextTooLongError",
     "EmbedderMismatchError",
@@ -62,6 +67,7 @@ __all__ = [
     "LibraryError",
     "LitassistError",
     "ModelNotFoundError",
+    "NothingToSummarizeError",
     "PaperNotFoundError",
     "ReadError",
     "UnsupportedFileError",

@@ -17,9 +17,11 @@ from chromadb.api import ClientAPI
 from filelock import FileLock
 
 from assistant.answer import Answer, Answerer, Mode
+from assistant.errors import NothingToSummarizeError
 from assistant.llm import ChatModel
 from assistant.retrieval import Filters, Hit, Retriever, RetrieverName
 from assistant.settings import Settings, quiet_third_parties
+from assistant.summary import Length, Summaries, Summarizer, Summary
 from store.chroma import ChromaStore, embedded_client, server_client
 from store.chunking import Chunker
 from store.embedder import Embedder, LocalEmbedder, OpenAIEmbedder
@@ -198,6 +200,53 @@ class Library:
         calls a model; the default uses the configured endpoint if there is one."""
         answerer = Answerer(self.retriever, self.embedder, self.chat, self.store.chunk_vectors)
         return answerer.ask(question, k=k or 5, history=history, stream=stream, mode=mode, filters=filters)
+
+    # -- summaries -----------------------------------------------------------------------------
+
+    def summarize(
+        self,
+        key: str,
+        *,
+        length: Length = "short",
+        focus: str | None = None,
+        mode: Mode | None = None,
+    ) -> Summary:
+        """Summarise the paper ``key`` from its abstract and the most central passages of each
+        of its sections, cited to them: ``length="short"`` (3-4 sentences) or ``"long"``
+        (problem, method, results, limitations). ``focus``: what to concentrate on.
+        ``mode="extractive"`` (or no endpoint): the paper's most central sentences."""
+        paper = self.get(key)
+        return self._summarizer().summarize(paper, length=length, focus=focus, mode=mode)
+
+    def summarize_many(
+        self,
+        keys_or_query: str | Sequence[str],
+        *,
+        k: int = 8,
+        length: Length = "short",
+        mode: Mode | None = None,
+    ) -> Summaries:
+        """Summarise several papers together: one cited line per paper, then a short synthesis.
+        ``keys_or_query``: a list of keys, or a search query whose ``k`` best papers are taken
+        (none when the library holds nothing close to it)."""
+        if isinstance(keys_or_query, str):
+            query: str | None = keys_or_query
+            retrieval = self.retriever.retrieve(keys_or_query, k=k)
+            if not retrieval.evidence.answerable:
+                raise NothingToSummarizeError(
+                    f"No papers in {self._describe()} match {keys_or_query!r} "
+                    f"({retrieval.evidence.reason}) - try other words, or give keys"
+                )
+            papers = [hit.paper for hit in retrieval.hits]
+        else:
+            query = None
+            papers = [self.get(key) for key in dict.fromkeys(keys_or_query)]
+            if not papers:
+                raise NothingToSummarizeError("No papers to summarise - give their keys or a query")
+        return self._summarizer().summarize_many(papers, length=length, mode=mode, query=query)
+
+    def _summarizer(self) -> Summarizer:
+        return Summarizer(self.store.chunks, self.store.chunk_vectors, self.embedder, self.chat, self.papers)
 
     def __len__(self) -> int:
         return len(self.papers())
