@@ -15,11 +15,13 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from assistant.errors import LitassistError
+from assistant.errors import LitassistError, NothingToSummarizeError, PaperNotFoundError
 from assistant.settings import Settings
 
 if TYPE_CHECKING:  # imported when a command runs, so that `--help` answers at once
+    from assistant.citations import SentenceSupport
     from assistant.library import Library
+    from assistant.summary import Summaries, Summary
     from store.ingest import IngestEvent, IngestReport
     from store.paper import Paper
 
@@ -257,15 +259,104 @@ def ask(
             out.print(
                 f"[{reference.number}] {_reference_line(reference.paper)}", highlight=False, markup=False
             )
-    if not answer.grounded:
-        err.print("[red]the model cited none of its passages: this answer is not from your papers[/red]")
-    weak = [s for s in answer.sentences if s.weak]
+    _warn(answer.grounded, answer.sentences, answer.dropped_citations, "answer")
+
+
+@app.command()
+def summarize(
+    keys: Annotated[list[str], typer.Argument(help="Citation keys of the papers (see `litassist papers`).")],
+    length: Annotated[
+        str,
+        typer.Option("--length", help="short (3-4 sentences) or long (problem, method, results, limits)."),
+    ] = "short",
+    focus: Annotated[
+        str | None, typer.Option("--focus", help="What the summary should concentrate on.")
+    ] = None,
+    extractive: Annotated[
+        bool, typer.Option("--extractive", help="The papers' most central sentences; no model.")
+    ] = False,
+    together: Annotated[
+        bool, typer.Option("--together", help="One line per paper and a short synthesis, in one text.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the checked summaries as JSON.")] = False,
+) -> None:
+    """Summarise each paper KEY from its passages (every section of a full text), with citations
+    checked against them. The exit status is 1 when a key is not in the library."""
+    if length not in ("short", "long"):
+        raise typer.BadParameter("choose short or long", param_hint="--length")
+    if together and focus:
+        raise typer.BadParameter("a focus applies to papers summarised one by one", param_hint="--focus")
+    library = _open()
+    mode = "extractive" if extractive else None
+    results: list[Summary | Summaries] = []
+    failed: list[str] = []
+    found: list[str] = []
+    for key in dict.fromkeys(keys):
+        try:
+            if together:
+                found.append(library.get(key).key)
+            else:
+                results.append(library.summarize(key, length=length, focus=focus, mode=mode))  # type: ignore[arg-type]
+        except (PaperNotFoundError, NothingToSummarizeError) as e:
+            err.print(f"[red]error:[/red] {escape(str(e))}")
+            failed.append(key)
+    if found:
+        results.append(library.summarize_many(found, length=length, mode=mode))  # type: ignore[arg-type]
+    if as_json:
+        data = [r.to_dict() for r in results]
+        out.print_json(json.dumps(data[0] if together and data else data))
+    for index, result in enumerate([] if as_json else results):
+        if index:
+            out.print()
+        _print_summary(library, result)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _print_summary(library: Library, result: Summary | Summaries) -> None:
+    """A summary as text: unwrapped lines, so that it can be piped or pasted."""
+    from assistant.summary import Summary
+
+    def say(text: str = "") -> None:
+        out.print(text, highlight=False, markup=False, soft_wrap=True)
+
+    if isinstance(result, Summary):
+        year = result.paper.year or "n.d."
+        out.print(
+            f"[bold]{escape(result.paper.label)}[/bold] [dim]({result.key}, {year})[/dim]", soft_wrap=True
+        )
+    err.print(
+        f"[dim]{library.chat.describe()}[/dim]"
+        if result.mode == "llm" and library.chat
+        else "[yellow]extractive summary[/yellow] [dim](the most central sentences; no language model"
+        + (" configured: set LITASSIST_LLM__BASE_URL)" if library.chat is None else ")")
+        + "[/dim]"
+    )
+    if isinstance(result, Summary):
+        say(result.text)
+    else:
+        for line in result.lines:
+            say(f"- {line.text}")
+        if result.synthesis:
+            say()
+            say(result.synthesis)
+    if result.references:
+        say()
+        for reference in result.references:
+            say(f"[{reference.number}] {_reference_line(reference.paper)}")
+    _warn(result.grounded, result.sentences, result.dropped_citations, "summary")
+
+
+def _warn(grounded: bool, sentences: list[SentenceSupport], dropped: list[str], what: str) -> None:
+    """What the check found, on stderr: no citation at all, weak sentences, removed citations."""
+    if not grounded:
+        err.print(f"[red]the model cited none of its passages: this {what} is not from your papers[/red]")
+    weak = [s for s in sentences if s.weak]
     if weak:
         err.print(f"[yellow]{len(weak)} sentence(s) weakly supported by the passages they cite[/yellow]")
-    if answer.dropped_citations:
+    if dropped:
         err.print(
-            "[yellow]removed citations of papers the model was not given:[/yellow] "
-            + ", ".join(answer.dropped_citations)
+            "[yellow]removed citations of papers the model was not given:[/yellow] " + ", ".join(dropped)
         )
 
 
