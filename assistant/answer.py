@@ -138,7 +138,7 @@ class Answer:
 
     @property
     def dropped_citations(self) -> list[str]:
-        """Keys the model cited that were not among its passages; removed from ``text``."""
+        """Keys (or titles) the model cited that were not among its passages; removed from ``text``."""
         return self._finish().checked.dropped_citations
 
     @property

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from store.paper import normalise
+
 # a citation key: BibTeX allows letters, digits and :-_./+ ; ours are lowercase letters+digits
 _KEY = r"[A-Za-z0-9][\w:.+/-]*[\w]|[A-Za-z0-9]"
 _ITEM = re.compile(rf"^\s*(@?)({_KEY})\s*$")
@@ -254,6 +256,52 @@ def support(
             )
         )
     return result
+
+
+_BRACKET = re.compile(r" ?\[([^\[\]\n]{1,300})\]")
+_MARKED = re.compile(r"^@([A-Za-z0-9][\w:.+/-]*[\w])\s*(?:,.*)?$")
+
+
+def drop_titles(raw: str, allowed: Collection[str], titles: Collection[str] = ()) -> tuple[str, list[str]]:
+    """``raw`` without the bracketed citations the check cannot read: ``[@key, p. 3]`` keeps its
+    key when it was given; a bracketed title (``[@Made-Up Paper]``, a library paper's title, or
+    words in title case) is removed and returned. ``titles``: normalised titles of papers the
+    model may name (``store.paper.normalise``)."""
+    taken = [(g.start, g.end) for g in find_citations(raw, allowed)]
+    out: list[str] = []
+    dropped: list[str] = []
+    position = 0
+    for m in _BRACKET.finditer(raw):
+        if any(a <= m.start(1) < b for a, b in taken):
+            continue
+        content = m.group(1).strip()
+        items = [i.strip() for i in content.split(";")]
+        marked = [_MARKED.match(i) for i in items]
+        if content.startswith("@") and all(marked):
+            keys = [k.group(1) for k in marked if k]
+            replacement = "; ".join(f"@{k}" for k in keys)
+            out += [raw[position : m.start(1) - 1], f"[{replacement}]"]
+            position = m.end()
+            continue  # a locator: the check keeps the given keys and drops the others
+        if content.startswith("@") or _is_title(content, titles):
+            dropped.append(content.lstrip("@").strip())
+            out.append(raw[position : m.start()])
+            position = m.end()
+    out.append(raw[position:])
+    return "".join(out), dropped
+
+
+def _is_title(content: str, titles: Collection[str]) -> bool:
+    text = re.sub(r",?\s*\(?(?:19|20)\d\d\)?$", "", content).strip()
+    norm = normalise(text)
+    words = text.split()
+    if len(norm) >= 10 and any(t == norm or (len(words) >= 4 and t.startswith(norm)) for t in titles):
+        return True
+    content_words = [
+        w for w in words if w.lower() not in {"a", "an", "the", "of", "for", "and", "in", "on", "with", "to"}
+    ]
+    capitalised = [w for w in content_words if w[:1].isupper()]
+    return len(words) >= 3 and len(capitalised) >= max(2, 2 * len(content_words) / 3)
 
 
 def cited_keys(text: str, allowed: Collection[str]) -> list[str]:

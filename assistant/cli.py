@@ -15,7 +15,12 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from assistant.errors import LitassistError, NothingToSummarizeError, PaperNotFoundError
+from assistant.errors import (
+    LitassistError,
+    NothingToDraftError,
+    NothingToSummarizeError,
+    PaperNotFoundError,
+)
 from assistant.settings import Settings
 
 if TYPE_CHECKING:  # imported when a command runs, so that `--help` answers at once
@@ -365,6 +370,105 @@ def _reference_line(paper: Paper) -> str:
     parts = [p for p in (authors, f"({paper.year})" if paper.year else "", paper.label) if p]
     where = f"arXiv:{paper.arxiv_id}" if paper.arxiv_id else (f"doi:{paper.doi}" if paper.doi else "")
     return " ".join(parts) + (f". {where}" if where else "") + f" [{paper.key}]"
+
+
+@app.command()
+def draft(
+    topic: Annotated[str, typer.Argument(help="The topic of the related-work section.")],
+    own_abstract: Annotated[
+        Path | None,
+        typer.Option(
+            "--own-abstract",
+            help="A text file with your paper's abstract: its contributions are searched for, and "
+            "the paragraphs position your work against the cited ones.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    keys: Annotated[
+        list[str] | None,
+        typer.Option("--keys", help="Draft from exactly these papers (repeat it, or comma-separate)."),
+    ] = None,
+    section: Annotated[
+        list[str] | None,
+        typer.Option("--section", help="Your own section names (repeat it); each paper goes to the closest."),
+    ] = None,
+    max_papers: Annotated[int, typer.Option("--max-papers", help="At most this many papers.", min=1)] = 20,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write the draft to a .md file (pandoc [@key] citations) or a .tex file (a complete "
+            "document citing with \\cite{key}).",
+            dir_okay=False,
+        ),
+    ] = None,
+    bib: Annotated[
+        Path | None,
+        typer.Option(
+            "--bib",
+            help="Write the cited papers' BibTeX here (with a .tex output, default: next to it).",
+            dir_okay=False,
+        ),
+    ] = None,
+    extractive: Annotated[
+        bool, typer.Option("--extractive", help="Grouped evidence sentences per theme; no model.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the checked draft as JSON.")] = False,
+) -> None:
+    """Draft a related-work section on TOPIC from the library: the papers that belong to it,
+    grouped into themes, a paragraph per theme, every citation checked. The exit status is 1
+    when the library holds nothing on the topic."""
+    if output is not None and output.suffix not in (".md", ".tex"):
+        raise typer.BadParameter("write a .md or a .tex file", param_hint="--output")
+    library = _open()
+    chosen = [k.strip() for item in keys or [] for k in item.split(",") if k.strip()] or None
+    abstract = own_abstract.read_text(encoding="utf-8") if own_abstract else None
+    try:
+        result = library.related_work(
+            topic,
+            keys=chosen,
+            own_abstract=abstract,
+            max_papers=max_papers,
+            sections=section or None,
+            mode="extractive" if extractive else None,
+        )
+    except NothingToDraftError as e:
+        err.print(f"[red]error:[/red] {escape(str(e))}")
+        raise typer.Exit(1) from None
+    if output is not None and output.suffix == ".tex" and bib is None:
+        bib = output.with_suffix(".bib")
+    if as_json:
+        out.print_json(json.dumps(result.to_dict()))
+    elif output is None:
+        err.print(
+            f"[dim]{library.chat.describe()}[/dim]"
+            if result.mode == "llm" and library.chat
+            else "[yellow]extractive draft[/yellow] [dim](evidence sentences grouped by theme; no model"
+            + (" configured: set LITASSIST_LLM__BASE_URL)" if library.chat is None else ")")
+            + "[/dim]"
+        )
+        out.print(result.text, highlight=False, markup=False)
+        if result.references:
+            out.print()
+            for reference in result.references:
+                line = f"[{reference.number}] {_reference_line(reference.paper)}"
+                out.print(line, highlight=False, markup=False)
+    if output is not None:
+        if output.suffix == ".tex":
+            assert bib is not None
+            output.write_text(result.latex_document(bib.stem), encoding="utf-8")
+        else:
+            header = f"---\nbibliography: {bib.name}\n---\n\n" if bib else ""
+            output.write_text(header + result.markdown + "\n", encoding="utf-8")
+        err.print(f"wrote {output} ({len(result.cited_keys)} papers cited, {result.mode})")
+    if bib is not None:
+        bib.write_text(result.bibtex, encoding="utf-8")
+        err.print(f"wrote {bib} ({len(result.cited_keys)} entries)")
+    for note in result.notes:
+        err.print(f"[yellow]{escape(note)}[/yellow]")
+    _warn(bool(result.cited_keys), result.sentences, result.dropped_citations, "draft")
 
 
 @app.command("serve-local")

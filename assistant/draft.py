@@ -31,7 +31,7 @@ import prompts
 from assistant import citations, export
 from assistant.answer import Mode, select_passages
 from assistant.citations import Numbering, SentenceSupport
-from assistant.errors import ContextTooLongError, LitassistError
+from assistant.errors import ContextTooLongError, NothingToDraftError
 from assistant.grounding import Checked, ChunkVectors, Citation, Reference, check
 from assistant.llm import ChatModel, Usage
 from assistant.retrieval import Filters, Hit, Passage, Retriever
@@ -44,10 +44,6 @@ from store.sentences import split_sentences
 log = logging.getLogger(__name__)
 
 Vector = npt.NDArray[np.float32]
-
-
-class NothingToDraftError(LitassistError):
-    """The library is empty, or no paper in it is about the topic."""
 
 
 @dataclass(frozen=True)

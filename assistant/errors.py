@@ -52,6 +52,10 @@ class EndpointResponseError(LLMError):
     """Rate-limited or failing after the retries, or an answer that is not the API's."""
 
 
+class NothingToDraftError(LitassistError):
+    """The library is empty, or no paper in it is about the topic of a draft."""
+
+
 class NothingToSummarizeError(LitassistError):
     """A paper without passages, or no papers found to summarise."""
 
@@ -67,6 +71,7 @@ __all__ = [
     "LibraryError",
     "LitassistError",
     "ModelNotFoundError",
+    "NothingToDraftError",
     "NothingToSummarizeError",
     "PaperNotFoundError",
     "ReadError",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,7 +15,7 @@ from assistant import citations
 from assistant.citations import Numbering, SentenceSupport
 from assistant.retrieval import Passage
 from store.embedder import Embedder, Vectors
-from store.paper import Paper
+from store.paper import Paper, normalise
 
 log = logging.getLogger(__name__)
 
@@ -62,11 +62,17 @@ def check(
     numbering: Numbering,
     embedder: Embedder,
     chunk_vectors: ChunkVectors,
+    *,
+    titles: Collection[str] = (),
 ) -> Checked:
-    """``raw`` (citations as ``[@key]``) checked against the ``passages`` the model was given."""
+    """``raw`` (citations as ``[@key]``) checked against the ``passages`` the model was given.
+    A title written as a citation (``[@Some Paper]``, ``[A Paper Title]``; ``titles``: more
+    normalised titles to recognise besides those of ``papers``) is removed and reported too."""
     allowed = {p.key for p in passages}
+    known = {normalise(p.title) for p in papers.values() if p.title} | set(titles)
+    raw, named = citations.drop_titles(raw, allowed, known)
     result = Checked(raw_text=raw)
-    result.dropped_citations = citations.dropped_keys(raw, allowed)
+    result.dropped_citations = list(dict.fromkeys([*citations.dropped_keys(raw, allowed), *named]))
     if result.dropped_citations:
         log.warning("removed citations of keys that were not given: %s", ", ".join(result.dropped_citations))
     kept = citations.cited_keys(raw, allowed)

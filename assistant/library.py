@@ -17,6 +17,7 @@ from chromadb.api import ClientAPI
 from filelock import FileLock
 
 from assistant.answer import Answer, Answerer, Mode
+from assistant.draft import Draft, Drafter
 from assistant.errors import NothingToSummarizeError
 from assistant.llm import ChatModel
 from assistant.retrieval import Filters, Hit, Retriever, RetrieverName
@@ -247,6 +248,28 @@ class Library:
 
     def _summarizer(self) -> Summarizer:
         return Summarizer(self.store.chunks, self.store.chunk_vectors, self.embedder, self.chat, self.papers)
+
+    # -- related-work drafts ---------------------------------------------------------------------
+
+    def related_work(
+        self,
+        topic: str,
+        *,
+        keys: Sequence[str] | None = None,
+        own_abstract: str | None = None,
+        max_papers: int = 20,
+        sections: Sequence[str] | None = None,
+        mode: Mode | None = None,
+    ) -> Draft:
+        """Draft a related-work section on ``topic``: the papers that belong to it (or exactly
+        ``keys``), grouped into themes (or into your ``sections``), a paragraph per theme,
+        every citation checked. ``own_abstract``: your paper's abstract, to search for each of
+        its contributions and to position your work in the paragraphs. Raises
+        ``NothingToDraftError`` when the library is empty or holds nothing on the topic."""
+        drafter = Drafter(self.store, self.retriever, self.embedder, self.chat, self.store.chunk_vectors)
+        return drafter.draft(
+            topic, keys=keys, own_abstract=own_abstract, max_papers=max_papers, sections=sections, mode=mode
+        )
 
     def __len__(self) -> int:
         return len(self.papers())

@@ -267,7 +267,7 @@ class Summarizer:
                     raise
                 log.info("prompt too long for %s; retrying with half the passages", chat.describe())
                 passages = _trim(passages)
-        checked = self._check(completion.text, passages, {paper.key: paper}, Numbering(), titles=True)
+        checked = self._check(completion.text, passages, {paper.key: paper}, Numbering())
         return summary(passages=passages, checked=checked, usage=completion.usage)
 
     def passages(self, key: str, *, words: int, focus: Vectors | None = None) -> list[Passage]:
@@ -338,7 +338,7 @@ class Summarizer:
                 log.info("prompt too long for %s; retrying with half the passages", chat.describe())
                 chosen = {key: _trim(x) for key, x in chosen.items()}
         passages = [p for key in chosen for p in chosen[key]]
-        written, dropped = drop_titles(completion.text, set(chosen), self._titles())
+        written, dropped = citations.drop_titles(completion.text, set(chosen), self._titles())
         lines, synthesis = split_lines(written)
         return self._assemble(summaries, lines, synthesis, passages, by_key, completion.usage, dropped)
 
@@ -375,27 +375,14 @@ class Summarizer:
     # -- the check -------------------------------------------------------------------------------
 
     def _check(
-        self,
-        raw: str,
-        passages: Sequence[Passage],
-        papers: dict[str, Paper],
-        numbering: Numbering,
-        *,
-        titles: bool = False,
+        self, raw: str, passages: Sequence[Passage], papers: dict[str, Paper], numbering: Numbering
     ) -> Checked:
-        dropped: list[str] = []
-        if titles:
-            raw, dropped = drop_titles(raw, {p.key for p in passages}, self._titles())
-        checked = check(raw, passages, papers, numbering, self.embedder, self._chunk_vectors)
-        checked.dropped_citations += [d for d in dropped if d not in checked.dropped_citations]
-        return checked
+        """The shared check, knowing every title in the library (a model may name one)."""
+        embedder, vectors = self.embedder, self._chunk_vectors
+        return check(raw, passages, papers, numbering, embedder, vectors, titles=self._titles())
 
-    def _titles(self) -> dict[str, str]:
-        return {
-            normalise(p.title): p.key
-            for p in self._library_papers()
-            if p.title and len(normalise(p.title)) >= 10
-        }
+    def _titles(self) -> set[str]:
+        return {normalise(p.title) for p in self._library_papers() if p.title}
 
     def _mode(self, mode: Mode | None) -> Mode:
         mode = mode or ("llm" if self.chat is not None else "extractive")
@@ -421,51 +408,8 @@ def _check_length(length: str) -> None:
 
 # -- the model's text ----------------------------------------------------------------------------
 
-_BRACKET = re.compile(r" ?\[([^\[\]\n]{1,300})\]")
-_MARKED = re.compile(r"^@([A-Za-z0-9][\w:.+/-]*[\w])\s*(?:,.*)?$")
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
 _HEADING = re.compile(r"^\W*(?:synthesis|summary|overall|in common|together)\W*(?::\W*|$)", re.IGNORECASE)
-
-
-def drop_titles(raw: str, allowed: set[str], titles: dict[str, str]) -> tuple[str, list[str]]:
-    """``raw`` without the bracketed citations the check cannot read: ``[@key, p. 3]`` keeps its
-    key when it was given; a bracketed title (``[@Made-Up Paper]``, a library paper's title, or
-    words in title case) is removed and returned."""
-    taken = [(g.start, g.end) for g in citations.find_citations(raw, allowed)]
-    out: list[str] = []
-    dropped: list[str] = []
-    position = 0
-    for m in _BRACKET.finditer(raw):
-        if any(a <= m.start(1) < b for a, b in taken):
-            continue
-        content = m.group(1).strip()
-        items = [i.strip() for i in content.split(";")]
-        marked = [_MARKED.match(i) for i in items]
-        if content.startswith("@") and all(marked):
-            keys = [k.group(1) for k in marked if k]
-            replacement = "; ".join(f"@{k}" for k in keys)
-            out += [raw[position : m.start(1) - 1], f"[{replacement}]"]
-            position = m.end()
-            continue  # a locator: the check keeps the given keys and drops the others
-        if content.startswith("@") or _is_title(content, titles):
-            dropped.append(content.lstrip("@").strip())
-            out.append(raw[position : m.start()])
-            position = m.end()
-    out.append(raw[position:])
-    return "".join(out), dropped
-
-
-def _is_title(content: str, titles: dict[str, str]) -> bool:
-    text = re.sub(r",?\s*\(?(?:19|20)\d\d\)?$", "", content).strip()
-    norm = normalise(text)
-    words = text.split()
-    if len(norm) >= 10 and any(t == norm or (len(words) >= 4 and t.startswith(norm)) for t in titles):
-        return True
-    content_words = [
-        w for w in words if w.lower() not in {"a", "an", "the", "of", "for", "and", "in", "on", "with", "to"}
-    ]
-    capitalised = [w for w in content_words if w[:1].isupper()]
-    return len(words) >= 3 and len(capitalised) >= max(2, 2 * len(content_words) / 3)
 
 
 def split_lines(written: str) -> tuple[list[str], str]:

@@ -3,10 +3,10 @@ chosen, the outline, and markdown / LaTeX / BibTeX that agree with each other.""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
 import bibtexparser
@@ -15,7 +15,8 @@ from pylatexenc.latexwalker import LatexWalker
 
 from assistant import Library
 from assistant.citations import find_citations
-from assistant.draft import Draft, NothingToDraftError
+from assistant.draft import Draft
+from assistant.errors import NothingToDraftError
 from store.embedder import LocalEmbedder
 from tests.conftest import SEEDS
 
@@ -92,18 +93,23 @@ def test_latex_document_parses_and_compiles_when_tex_is_installed(draft: Draft, 
         pytest.skip("no TeX installation here: the document was checked with a LaTeX parser only")
     (tmp_path / "related.tex").write_text(document)
     (tmp_path / "refs.bib").write_text(draft.bibtex)
-    for command in (["pdflatex", "-interaction=nonstopmode", "related"], ["bibtex", "related"]):
+    latex, bibtex = (
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "related"],
+        ["bibtex", "related"],
+    )
+    for command in (latex, bibtex, latex, latex):
         subprocess.run(command, cwd=tmp_path, check=True, capture_output=True, timeout=120)
-    subprocess.run(["pdflatex", "-interaction=nonstopmode", "related"], cwd=tmp_path, check=True, capture_output=True)
+    assert all(f"{{{key}}}" in (tmp_path / "related.bbl").read_text() for key in draft.cited_keys)
     assert (tmp_path / "related.pdf").stat().st_size > 0
-    assert "Citation" not in (tmp_path / "related.log").read_text().split("undefined")[0][-200:]
+    assert "Citation" not in (tmp_path / "related.log").read_text()  # no undefined citation
 
 
 def test_given_keys_sections_and_own_abstract(library: Library, draft: Draft) -> None:
     keys = draft.cited_keys[:3]
-    chosen = library.related_work(TOPIC, keys=keys, sections=["Occlusion", "Language models"], own_abstract=OWN)
+    sections = ["Occlusion", "Language models"]
+    chosen = library.related_work(TOPIC, keys=keys, sections=sections, own_abstract=OWN)
     assert set(chosen.cited_keys) <= set(keys)
-    assert {t.name for t in chosen.outline} <= {"Occlusion", "Language models"}
+    assert {t.name for t in chosen.outline} <= set(sections)
     assert sum(len(t.keys) for t in chosen.outline) == len(keys)
     # extractively, the user's own closest sentence closes each paragraph, uncited
     assert "Our work:" in chosen.markdown
@@ -118,3 +124,51 @@ def test_empty_library_and_a_topic_nothing_is_about(
         Library(tmp_path / "empty", embedder=local_embedder).related_work(TOPIC)
     with pytest.raises(NothingToDraftError, match="No paper in the library is about"):
         library.related_work("the boiling point of ethanol at sea level")
+
+
+def test_cli_writes_tex_and_bib_markdown_and_json(library: Library, tmp_path: Path) -> None:
+    from tests.integration.test_cli import run
+
+    where = ["--library", str(library.path)]
+    tex = run(*where, "draft", TOPIC, "-o", str(tmp_path / "related.tex"))
+    assert tex.returncode == 0, tex.stderr
+    assert "extractive" in tex.stderr and "related.bib" in tex.stderr
+    document = (tmp_path / "related.tex").read_text()
+    assert "\\bibliography{related}" in document
+    cited = {k for group in re.findall(r"\\cite\{([^}]+)\}", document) for k in group.split(",")}
+    entries = bibtexparser.parse_string((tmp_path / "related.bib").read_text()).entries
+    assert cited and cited == {e.key for e in entries}
+
+    own = tmp_path / "abstract.txt"
+    own.write_text(OWN)
+    md = run(
+        *where,
+        "draft",
+        TOPIC,
+        "--own-abstract",
+        str(own),
+        "-o",
+        str(tmp_path / "r.md"),
+        "--bib",
+        str(tmp_path / "refs.bib"),
+    )
+    assert md.returncode == 0, md.stderr
+    markdown = (tmp_path / "r.md").read_text()
+    assert (
+        markdown.startswith("---\nbibliography: refs.bib\n---")
+        and "[@" in markdown
+        and "Our work:" in markdown
+    )
+
+    as_json = run(*where, "draft", TOPIC, "--keys", ",".join(sorted(cited)[:2]), "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    data = json.loads(as_json.stdout)
+    assert set(data["cited_keys"]) <= set(sorted(cited)[:2]) and data["mode"] == "extractive"
+    assert data["outline"] and data["bibtex"].startswith("@")
+
+    printed = run(*where, "draft", TOPIC)
+    assert printed.returncode == 0 and "[1]" in printed.stdout and "**" in printed.stdout
+
+    off_topic = run(*where, "draft", "the boiling point of ethanol at sea level")
+    assert off_topic.returncode == 1 and "No paper in the library is about" in off_topic.stderr
+    assert off_topic.stdout == ""

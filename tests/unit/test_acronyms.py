@@ -8,7 +8,9 @@ from store.acronyms import expand, long_form, mine
 def test_long_forms_are_matched_letter_by_letter() -> None:
     assert long_form("DiT", "A more scalable Diffusion Transformer".split()) == "Diffusion Transformer"
     assert long_form("MAE", "we build on Masked Autoencoders".split()) == "Masked Autoencoders"
-    assert long_form("FER", "work on facial expression recognition".split()) == "facial expression recognition"
+    assert (
+        long_form("FER", "work on facial expression recognition".split()) == "facial expression recognition"
+    )
     assert long_form("XYZ", "nothing that matches here".split()) is None
 
 

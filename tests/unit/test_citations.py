@@ -9,6 +9,7 @@ from assistant.citations import (
     Numbering,
     StreamRenderer,
     cited_keys,
+    drop_titles,
     dropped_keys,
     find_citations,
     render,
@@ -113,3 +114,17 @@ def test_support_scores_sentences_against_cited_passages() -> None:
     assert second.score is not None and second.score < first.score and second.weak
     assert third.score is None and not third.cited
     assert np.isclose(first.similarity or 0, first.score or 0)
+
+
+def test_bracketed_titles_are_dropped_and_locators_kept() -> None:
+    titles = {"lanetopologyfrommaps"}
+    raw = (
+        "PaSa searches papers [@he2025pasa, p. 3]. It beats search engines [@Made-Up Study]. "
+        "Maps help lanes [Lane Topology From Maps]. Its crawler issues [Search] actions [12]."
+    )
+    written, dropped = drop_titles(raw, {"he2025pasa"}, titles)
+    assert dropped == ["Made-Up Study", "Lane Topology From Maps"]
+    assert written == (
+        "PaSa searches papers [@he2025pasa]. It beats search engines. "
+        "Maps help lanes. Its crawler issues [Search] actions [12]."
+    )

@@ -15,7 +15,7 @@ from assistant.citations import strip_citations
 from assistant.errors import NothingToSummarizeError, PaperNotFoundError
 from assistant.retrieval import Passage
 from assistant.sections import label_sections
-from assistant.summary import Summarizer, Summary, drop_titles, split_lines
+from assistant.summary import Summarizer, Summary, split_lines
 from store.embedder import LocalEmbedder
 from store.paper import Chunk
 from tests.conftest import PEER_DOCS, FakeEmbedder
@@ -206,20 +206,6 @@ def test_pdf_sections_are_read_from_numbered_headings_in_order() -> None:
         _chunk(1, "Theory In this work we."),
     ]
     assert label_sections(unnumbered) == ["Introduction", "Theory"]
-
-
-def test_bracketed_titles_are_dropped_and_locators_kept() -> None:
-    titles = {"lanetopologyfrommaps": "lane2024"}
-    raw = (
-        "PaSa searches papers [@he2025pasa, p. 3]. It beats search engines [@Made-Up Study]. "
-        "Maps help lanes [Lane Topology From Maps]. Its crawler issues [Search] actions [12]."
-    )
-    written, dropped = drop_titles(raw, {"he2025pasa"}, titles)
-    assert dropped == ["Made-Up Study", "Lane Topology From Maps"]
-    assert written == (
-        "PaSa searches papers [@he2025pasa]. It beats search engines. "
-        "Maps help lanes. Its crawler issues [Search] actions [12]."
-    )
 
 
 def test_model_lines_and_synthesis_are_told_apart() -> None:

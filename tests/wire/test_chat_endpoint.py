@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import prompts
-from assistant import Library, Settings
+from assistant import Library
 from assistant.errors import (
     ContextTooLongError,
     EndpointAuthError,
@@ -18,50 +18,9 @@ from assistant.errors import (
     ModelNotFoundError,
 )
 from assistant.llm import ChatModel
-from assistant.settings import LLMSettings
 from tests.conftest import FakeEmbedder, free_port
 from tests.openai_server import OpenAIServer, serve_in_thread
-
-PAPERS = {
-    "tryon2024": (
-        "Texture Preserving Virtual Try-On",
-        "Virtual try-on transfers a garment onto a person image. "
-        "Our diffusion model preserves garment texture with 94.1 percent fidelity.",
-    ),
-    "lane2024": (
-        "Lane Topology From Maps",
-        "Lane topology reasoning for autonomous driving uses map priors. "
-        "The model improves lane topology on OpenLane-V2.",
-    ),
-    "mae2023": (
-        "Masked Colour Modelling",
-        "Masked image modelling pretrains vision transformers. We mask colour channels instead of patches.",
-    ),
-}
-QUESTION = "Which virtual try-on model preserves garment texture?"
-SECRET = "sk-secret-test-key-123"
-
-
-@pytest.fixture
-def papers(tmp_path: Path) -> Path:
-    bib = "".join(
-        f"@article{{{key},\n  title={{{title}}},\n  author={{Doe, Jane}},\n  year=2024,\n"
-        f"  abstract={{{abstract}}}\n}}\n"
-        for key, (title, abstract) in PAPERS.items()
-    )
-    path = tmp_path / "papers.bib"
-    path.write_text(bib)
-    return path
-
-
-def library_at(tmp_path: Path, server: OpenAIServer, papers: Path | None = None, **llm: object) -> Library:
-    settings = Settings(
-        llm=LLMSettings(base_url=server.url, model="fake-chat", api_key=SECRET, max_retries=2, **llm)  # type: ignore[arg-type]
-    )
-    library = Library(tmp_path / "library", settings=settings, embedder=FakeEmbedder())
-    if papers is not None:
-        assert library.add(papers).ok
-    return library
+from tests.wire.conftest import PAPERS, QUESTION, SECRET, library_at
 
 
 @pytest.fixture
@@ -95,10 +54,11 @@ def test_invented_keys_and_titles_are_removed_and_reported(
         "A famous study agrees [@Made-Up Paper]. Another one does too [jones2020fake]. Lanes [@lane2024]."
     ]
     answer = library.ask(QUESTION)
-    assert answer.dropped_citations == ["smith2021made", "jones2020fake"]
-    assert "smith2021made" not in answer.text and "jones2020fake" not in answer.text
+    assert answer.dropped_citations == ["smith2021made", "jones2020fake", "Made-Up Paper"]
+    for invented in ("smith2021made", "jones2020fake", "Made-Up Paper"):
+        assert invented not in answer.text
+    assert "A famous study agrees." in answer.text
     assert {c.key for c in answer.citations} <= {p.key for p in answer.passages}
-    # "[@Made-Up Paper]" is not a key at all: it stays visible text, never a reference
     assert {r.paper.key for r in answer.references} <= {"tryon2024", "lane2024"}
 
 
