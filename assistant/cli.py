@@ -243,14 +243,7 @@ def ask(
     if as_json:
         out.print_json(json.dumps(answer.to_dict()))
         return
-    label = (
-        f"[dim]{library.chat.describe()}[/dim]"
-        if answer.mode == "llm" and library.chat
-        else "[yellow]extractive answer[/yellow] [dim](evidence sentences; no language model"
-        + (" configured: set LITASSIST_LLM__BASE_URL)" if library.chat is None else ")")
-        + "[/dim]"
-    )
-    err.print(label)
+    err.print(_label(library, answer.mode, "answer", "evidence sentences"))
     if stream:
         for delta in answer:
             out.print(delta, end="", highlight=False, markup=False)
@@ -330,13 +323,7 @@ def _print_summary(library: Library, result: Summary | Summaries) -> None:
         out.print(
             f"[bold]{escape(result.paper.label)}[/bold] [dim]({result.key}, {year})[/dim]", soft_wrap=True
         )
-    err.print(
-        f"[dim]{library.chat.describe()}[/dim]"
-        if result.mode == "llm" and library.chat
-        else "[yellow]extractive summary[/yellow] [dim](the most central sentences; no language model"
-        + (" configured: set LITASSIST_LLM__BASE_URL)" if library.chat is None else ")")
-        + "[/dim]"
-    )
+    err.print(_label(library, result.mode, "summary", "the most central sentences"))
     if isinstance(result, Summary):
         say(result.text)
     else:
@@ -350,6 +337,14 @@ def _print_summary(library: Library, result: Summary | Summaries) -> None:
         for reference in result.references:
             say(f"[{reference.number}] {_reference_line(reference.paper)}")
     _warn(result.grounded, result.sentences, result.dropped_citations, "summary")
+
+
+def _label(library: Library, mode: str, what: str, how: str) -> str:
+    """The stderr line that names the model that wrote a text, or says it is extractive."""
+    if mode == "llm" and library.chat:
+        return f"[dim]{library.chat.describe()}[/dim]"
+    hint = " configured: set LITASSIST_LLM__BASE_URL" if library.chat is None else ""
+    return f"[yellow]extractive {what}[/yellow] [dim]({how}; no language model{hint})[/dim]"
 
 
 def _warn(grounded: bool, sentences: list[SentenceSupport], dropped: list[str], what: str) -> None:
@@ -442,13 +437,7 @@ def draft(
     if as_json:
         out.print_json(json.dumps(result.to_dict()))
     elif output is None:
-        err.print(
-            f"[dim]{library.chat.describe()}[/dim]"
-            if result.mode == "llm" and library.chat
-            else "[yellow]extractive draft[/yellow] [dim](evidence sentences grouped by theme; no model"
-            + (" configured: set LITASSIST_LLM__BASE_URL)" if library.chat is None else ")")
-            + "[/dim]"
-        )
+        err.print(_label(library, result.mode, "draft", "evidence sentences grouped by theme"))
         out.print(result.text, highlight=False, markup=False)
         if result.references:
             out.print()

@@ -15,7 +15,6 @@ each facet of the topic ("A for B (C, D)") on its own.
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import re
@@ -275,7 +274,8 @@ class Drafter:
         if self.store.count_chunks() == 0:
             raise NothingToDraftError("The library is empty: add papers first (`litassist add PATH`).")
         filters = Filters(keys=frozenset(keys)) if keys is not None else Filters()
-        retrieval = self.retriever.retrieve(topic, k=params.candidates, filters=filters)
+        wide = max(params.candidates, len(keys or ()))
+        retrieval = self.retriever.retrieve(topic, k=wide, filters=filters)
         if not retrieval.hits or (keys is None and not retrieval.evidence.answerable):
             raise NothingToDraftError(
                 f"No paper in the library is about {topic!r} ({retrieval.evidence.reason}); "
@@ -287,8 +287,10 @@ class Drafter:
                 log.warning("not in the library (left out of the draft): %s", ", ".join(missing))
         scores = _relative(retrieval.hits)
         for query in _contributions(own_abstract, params.contributions):
-            hits = self.retriever.search(query, k=params.candidates, filters=filters)
-            for key, score in _relative(hits).items():
+            found = self.retriever.retrieve(query, k=wide, filters=filters)
+            if not found.evidence.answerable:  # a contribution the library has nothing on
+                continue
+            for key, score in _relative(found.hits).items():
                 scores[key] = max(scores.get(key, -np.inf), score)
         return dict(sorted(scores.items(), key=lambda kv: -kv[1]))
 
@@ -474,13 +476,16 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z0-9-]+")
 
 
 def _name(members: Sequence[str], others: Sequence[str]) -> str:
-    """A theme's name: the title words and word pairs shared by most of its papers and fewest of
-    the others (document frequency; pairs win ties)."""
+    """A theme's name from its papers' titles: the run of up to three words shared by most of
+    them and fewest of the others' (longer runs win ties), and a second when nearly as good; a
+    theme of one paper is named by its title."""
+    if len(members) == 1:
+        return _short_title(members[0])
     stop = stopwords(query=True)
 
     def phrases(title: str) -> set[str]:
         words = [w.lower() for w in _WORD.findall(title) if w.lower() not in stop and len(w) > 2]
-        return set(words) | {f"{a} {b}" for a, b in itertools.pairwise(words)}
+        return {" ".join(words[i : i + n]) for n in (1, 2, 3) for i in range(len(words) - n + 1)}
 
     inside = Counter(p for t in members for p in phrases(t))
     outside = Counter(p for t in others for p in phrases(t))
@@ -489,13 +494,13 @@ def _name(members: Sequence[str], others: Sequence[str]) -> str:
         share = inside[phrase] / len(members) - outside[phrase] / max(1, len(others))
         return share + 0.01 * len(phrase.split())
 
-    shared = [p for p in inside if inside[p] >= min(2, len(members))]
+    ranked = sorted((p for p in inside if inside[p] >= 2), key=lambda p: (-score(p), p))
     chosen: list[str] = []
-    for phrase in sorted(shared, key=lambda p: (-score(p), p)):
+    for phrase in ranked:
+        if chosen and (score(phrase) < score(chosen[0]) - 0.25 or len(chosen) == 2):
+            break
         if not any(w in c.split() for c in chosen for w in phrase.split()):
             chosen.append(phrase)
-        if len(chosen) == 2:
-            break
     return " and ".join(chosen).capitalize() if chosen else _short_title(members[0])
 
 

@@ -41,6 +41,7 @@ def test_python_example(workdir: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert "PaSa: An LLM Agent for Comprehensive Academic Paper Search" in out
     assert "extractive False" in out  # the extractive answer, not a refusal
     assert "FineCLIPER" in out  # its reference
+    assert "BibTeX entries for" in out
     lines = out.splitlines()
     assert "True" in lines  # the rain question is refused
 
@@ -63,7 +64,7 @@ def run_block(section: str, count: int) -> list[subprocess.CompletedProcess[str]
 
 
 def test_command_line_examples(workdir: Path) -> None:
-    """The two command-line blocks, in order, on one library (as a reader would run them)."""
+    """The command-line blocks, in order, on one library (as a reader would run them)."""
     ingest = run_block("## Command line", 4)
     assert "removed he2025pasa" in ingest[-1].stdout
     search, recent, extractive, refused = run_block("## Questions and answers", 5)[1:]
@@ -72,6 +73,12 @@ def test_command_line_examples(workdir: Path) -> None:
     assert hits and all(h["year"] >= 2024 for h in hits)
     assert "extractive answer" in extractive.stderr and "[1]" in extractive.stdout
     assert json.loads(refused.stdout)["refused"] is True
+    to_tex, printed = run_block("## Related-work drafts", 2)
+    tex = (workdir / "related.tex").read_text()
+    cited = {k for group in re.findall(r"\\cite\{([^}]+)\}", tex) for k in group.split(",")}
+    assert cited and all(f"{{{key}," in (workdir / "related.bib").read_text() for key in cited)
+    assert "related.bib" in to_tex.stderr
+    assert "extractive draft" in printed.stderr and "[1]" in printed.stdout
 
 
 def test_configuration_table_lists_every_setting() -> None:

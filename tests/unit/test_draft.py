@@ -1,0 +1,54 @@
+"""The pure parts of drafting: clustering into themes, naming them, reading a model's outline."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from assistant.draft import Theme, _cluster, _contributions, _name, _parse_outline
+
+
+def _unit(*rows: list[float]) -> np.ndarray:
+    vectors = np.array(rows, dtype=np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def test_clusters_follow_the_vectors_and_no_theme_is_left_alone() -> None:
+    vectors = _unit([1, 0, 0], [0.9, 0.1, 0], [0, 1, 0], [0.1, 0.9, 0], [0.5, 0.5, 0.7])
+    assert _cluster(vectors, 2) == [[0, 1], [2, 3, 4]] or _cluster(vectors, 2) == [[0, 1, 4], [2, 3]]
+    # three groups asked for, but the odd one out would be alone: it joins its nearest group
+    groups = _cluster(vectors, 3)
+    assert len(groups) == 2 and sorted(i for g in groups for i in g) == [0, 1, 2, 3, 4]
+    assert _cluster(vectors[:1], 1) == [[0]]
+
+
+def test_theme_names_come_from_shared_title_words() -> None:
+    members = ["Masked Image Modeling for Pre-training", "Colour Masked Image Modeling Revisited"]
+    others = ["Facial Expression Recognition in the Wild", "Image Super-Resolution"]
+    assert _name(members, others) == "Masked image modeling"
+    assert _name(["FSFM: A Face Security Foundation Model"], others) == "FSFM"
+
+
+def test_outline_keeps_given_keys_once_and_reports_invented_ones() -> None:
+    themes = [{"name": "Try-on.", "keys": ["a", "@b", "x1"]}, {"name": "Rest", "keys": ["b", "c"]}]
+    text = "Outline: " + json.dumps({"themes": themes})
+    parsed, invented = _parse_outline(text, {"a", "b", "c"})
+    assert parsed == [Theme("Try-on", ("a", "b")), Theme("Rest", ("c",))]
+    assert invented == ["x1"]
+    assert _parse_outline("no json here", {"a"}) == ([], [])
+    assert _parse_outline('{"themes": "not a list"}', {"a"}) == ([], [])
+
+
+def test_contributions_are_the_sentences_that_say_what_the_work_does() -> None:
+    abstract = (
+        "Faces are hard to recognise under occlusion. We propose a masked autoencoder for faces. "
+        "It runs in real time on a phone. Our results beat the baselines on three benchmarks."
+    )
+    assert _contributions(abstract, 4) == [
+        "We propose a masked autoencoder for faces.",
+        "Our results beat the baselines on three benchmarks.",
+    ]
+    plain = "Faces are hard to recognise under occlusion. Masks help the recognition of faces."
+    assert _contributions(plain, 1) == ["Faces are hard to recognise under occlusion."]
+    assert _contributions(None, 4) == []
