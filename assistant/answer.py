@@ -167,29 +167,8 @@ class Answer:
             "search_query": self.search_query,
             "mode": self.mode,
             "refused": self.refused,
-            "text": self.text,
-            "raw_text": self.raw_text,
-            "references": [
-                {"number": r.number, "key": r.paper.key, "title": r.paper.title, "year": r.paper.year}
-                for r in self.references
-            ],
-            "citations": [
-                {
-                    "key": c.key,
-                    "number": c.number,
-                    "sentence": c.sentence,
-                    "support": c.support,
-                    "chunk_id": c.passage.chunk_id,
-                    "passage": c.passage.text,
-                }
-                for c in self.citations
-            ],
-            "dropped_citations": self.dropped_citations,
+            **self._finish().checked.to_dict(),
             "grounded": self.grounded,
-            "sentences": [
-                {"text": s.text, "keys": list(s.keys), "support": s.score, "weak": s.weak}
-                for s in self.sentences
-            ],
             "evidence": None
             if self.evidence is None
             else {
@@ -197,11 +176,7 @@ class Answer:
                 "score": self.evidence.score,
                 "reason": self.evidence.reason,
             },
-            "usage": {
-                "prompt_tokens": self.usage.prompt_tokens,
-                "completion_tokens": self.usage.completion_tokens,
-                "total_tokens": self.usage.total_tokens,
-            },
+            "usage": self.usage.to_dict(),
         }
 
     def markdown(self) -> str:

@@ -31,7 +31,16 @@ from assistant import citations, export
 from assistant.answer import Mode, select_passages
 from assistant.citations import Numbering, SentenceSupport
 from assistant.errors import ContextTooLongError, NothingToDraftError
-from assistant.grounding import Checked, ChunkVectors, Citation, Reference, check
+from assistant.grounding import (
+    Checked,
+    ChunkVectors,
+    Citation,
+    Reference,
+    check,
+    citations_json,
+    references_json,
+    sentences_json,
+)
 from assistant.llm import ChatModel, Usage
 from assistant.retrieval import Filters, Hit, Passage, Retriever
 from store.chroma import ChromaStore
@@ -184,20 +193,11 @@ class Draft:
             "bibtex": self.bibtex,
             "cited_keys": self.cited_keys,
             "dropped_citations": self.dropped_citations,
-            "references": [
-                {"number": r.number, "key": r.paper.key, "title": r.paper.title, "year": r.paper.year}
-                for r in self.references
-            ],
-            "sentences": [
-                {"text": s.text, "keys": list(s.keys), "support": s.score, "weak": s.weak}
-                for s in self.sentences
-            ],
+            "references": references_json(self.references),
+            "citations": citations_json(self.citations),
+            "sentences": sentences_json(self.sentences),
             "notes": self.notes,
-            "usage": {
-                "prompt_tokens": self.usage.prompt_tokens,
-                "completion_tokens": self.usage.completion_tokens,
-                "total_tokens": self.usage.total_tokens,
-            },
+            "usage": self.usage.to_dict(),
         }
 
     def __str__(self) -> str:

@@ -54,6 +54,44 @@ class Checked:
     dropped_citations: list[str] = field(default_factory=list)
     sentences: list[SentenceSupport] = field(default_factory=list)
 
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready."""
+        return {
+            "text": self.text,
+            "raw_text": self.raw_text,
+            "references": references_json(self.references),
+            "citations": citations_json(self.citations),
+            "dropped_citations": self.dropped_citations,
+            "sentences": sentences_json(self.sentences),
+        }
+
+
+def references_json(references: Sequence[Reference]) -> list[dict[str, object]]:
+    return [
+        {"number": r.number, "key": r.paper.key, "title": r.paper.title, "year": r.paper.year}
+        for r in references
+    ]
+
+
+def citations_json(cites: Sequence[Citation]) -> list[dict[str, object]]:
+    return [
+        {
+            "key": c.key,
+            "number": c.number,
+            "sentence": c.sentence,
+            "support": c.support,
+            "chunk_id": c.passage.chunk_id,
+            "section": c.passage.section,
+            "page": c.passage.page,
+            "passage": c.passage.text,
+        }
+        for c in cites
+    ]
+
+
+def sentences_json(sentences: Sequence[SentenceSupport]) -> list[dict[str, object]]:
+    return [{"text": s.text, "keys": list(s.keys), "support": s.score, "weak": s.weak} for s in sentences]
+
 
 def check(
     raw: str,

@@ -43,44 +43,11 @@ SYNTHESIS_SENTENCES: dict[str, int] = {"short": 2, "long": 3}
 LONG_MAX_TOKENS = 1000  # four paragraphs need more than an answer's default budget
 
 
-def _references(refs: Sequence[Reference]) -> list[dict[str, object]]:
-    return [
-        {"number": r.number, "key": r.paper.key, "title": r.paper.title, "year": r.paper.year} for r in refs
-    ]
-
-
-def _citations(cites: Sequence[Citation]) -> list[dict[str, object]]:
-    return [
-        {
-            "key": c.key,
-            "number": c.number,
-            "sentence": c.sentence,
-            "support": c.support,
-            "chunk_id": c.passage.chunk_id,
-            "section": c.passage.section,
-            "page": c.passage.page,
-        }
-        for c in cites
-    ]
-
-
-def _sentences(sentences: Sequence[SentenceSupport]) -> list[dict[str, object]]:
-    return [{"text": s.text, "keys": list(s.keys), "support": s.score, "weak": s.weak} for s in sentences]
-
-
 def _passages(passages: Sequence[Passage]) -> list[dict[str, object]]:
     return [
         {"key": p.key, "chunk_id": p.chunk_id, "section": p.section, "page": p.page, "text": p.text}
         for p in passages
     ]
-
-
-def _usage(usage: Usage) -> dict[str, int | None]:
-    return {
-        "prompt_tokens": usage.prompt_tokens,
-        "completion_tokens": usage.completion_tokens,
-        "total_tokens": usage.total_tokens,
-    }
 
 
 @dataclass(kw_only=True)
@@ -129,15 +96,10 @@ class _Checked:
         return {
             "mode": self.mode,
             "length": self.length,
-            "text": self.text,
-            "raw_text": self.raw_text,
+            **self.checked.to_dict(),
             "grounded": self.grounded,
-            "references": _references(self.references),
-            "citations": _citations(self.citations),
-            "dropped_citations": self.dropped_citations,
-            "sentences": _sentences(self.sentences),
             "passages": _passages(self.passages),
-            "usage": _usage(self.usage),
+            "usage": self.usage.to_dict(),
         }
 
     def _reference_lines(self) -> list[str]:

@@ -239,23 +239,11 @@ class ChromaStore:
 
     def chunk_vectors(self, ids: Sequence[str]) -> dict[str, npt.NDArray[np.float32]]:
         """The stored vectors of these chunks."""
-        if not ids:
-            return {}
-        result = self.chunks_collection.get(ids=list(ids), include=["embeddings"])
-        embeddings = result.get("embeddings")
-        if embeddings is None:
-            return {}
-        return {i: np.asarray(v, dtype=np.float32) for i, v in zip(result["ids"], embeddings, strict=True)}
+        return _vectors(self.chunks_collection, ids)
 
     def paper_vectors(self, keys: Sequence[str]) -> dict[str, npt.NDArray[np.float32]]:
         """The stored vectors of these papers (their title and abstract)."""
-        if not keys:
-            return {}
-        result = self.papers_collection.get(ids=list(keys), include=["embeddings"])
-        embeddings = result.get("embeddings")
-        if embeddings is None:
-            return {}
-        return {i: np.asarray(v, dtype=np.float32) for i, v in zip(result["ids"], embeddings, strict=True)}
+        return _vectors(self.papers_collection, keys)
 
     # -- the write protocol --------------------------------------------------------------------
 
@@ -328,6 +316,16 @@ class ChromaStore:
                 {**_metadata(p, status), **(_writer() if status == "pending" else {})} for p in papers
             ],
         )
+
+
+def _vectors(collection: Collection, ids: Sequence[str]) -> dict[str, npt.NDArray[np.float32]]:
+    if not ids:
+        return {}
+    result = collection.get(ids=list(ids), include=["embeddings"])
+    embeddings = result.get("embeddings")
+    if embeddings is None:
+        return {}
+    return {i: np.asarray(v, dtype=np.float32) for i, v in zip(result["ids"], embeddings, strict=True)}
 
 
 def _writer() -> dict[str, str]:
