@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -27,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 import prompts
-from assistant import citations, export
+from assistant import citations, export, extractive
 from assistant.answer import Mode, select_passages
 from assistant.citations import Numbering, SentenceSupport
 from assistant.errors import ContextTooLongError, NothingToDraftError
@@ -50,6 +51,13 @@ from store.paper import Paper
 from store.sentences import split_sentences
 
 log = logging.getLogger(__name__)
+
+MIN_NAME_SCORE = 0.5  # a theme name's share x idf: below it, the phrase is common to most papers
+# extractive paragraphs prefer a paper's sentence that says what it does
+CONTRIBUTION_BONUS = 0.1
+_CONTRIBUTION = re.compile(
+    r"\b(we|this (paper|work))\s+(propose|present|introduce|develop|design|build|study|show)", re.IGNORECASE
+)
 
 Vector = npt.NDArray[np.float32]
 
@@ -255,7 +263,7 @@ class Drafter:
         elif mode == "llm":
             draft.outline = self._outline_by_model(topic, chosen, papers, own_abstract, draft)
         if not draft.outline:
-            draft.outline = self._outline_by_clusters(chosen, papers)
+            draft.outline = self._outline_by_clusters(chosen, papers, list(scores))
         numbering = Numbering()  # numbers by first appearance across the whole draft
         for theme in draft.outline:
             draft.sections.append(self._section(topic, theme, own_abstract, mode, numbering, draft))
@@ -296,21 +304,27 @@ class Drafter:
 
     # -- the outline ---------------------------------------------------------------------------
 
-    def _outline_by_clusters(self, keys: list[str], papers: dict[str, Paper]) -> list[Theme]:
-        """Themes by clustering the papers' abstract vectors, each named by the words that set
-        its papers apart from the others'."""
+    def _outline_by_clusters(
+        self, keys: list[str], papers: dict[str, Paper], candidates: Sequence[str]
+    ) -> list[Theme]:
+        """Themes by clustering the papers' abstract vectors, each named by the phrases that set
+        its papers apart from the others' (rarity measured over all the ``candidates``)."""
         params = self.parameters
         if not keys:
             return []
         n = 1 if len(keys) < 4 else max(2, min(params.max_themes, round(len(keys) / params.papers_per_theme)))
         vectors = self.store.paper_vectors(keys)
         groups = _cluster(np.array([vectors[k] for k in keys]), n)
-        texts = {k: papers[k].title or papers[k].label for k in keys}
+        texts = {k: f"{papers[k].title or ''}. {papers[k].abstract or ''}" for k in keys}
+        corpus = [texts.get(k) or _text(self.store.get(k)) for k in dict.fromkeys([*keys, *candidates])]
+        frequency = Counter(p for text in corpus for p in _phrases(text))
         themes = []
         for group in groups:
             members = tuple(keys[i] for i in group)
+            inside = [texts[k] for k in members]
             others = [texts[k] for k in keys if k not in members]
-            themes.append(Theme(_name([texts[k] for k in members], others), members))
+            name = _name(inside, others, frequency, len(corpus)) or _short_title(papers[members[0]].label)
+            themes.append(Theme(name, members))
         return themes
 
     def _outline_by_model(
@@ -409,26 +423,25 @@ class Drafter:
         raise AssertionError("unreachable")
 
     def _extract(self, query: str, hits: Sequence[Hit], own_abstract: str | None) -> str:
-        """Grouped evidence: each paper's sentence closest to the theme, cited, in the theme's
-        order; with the user's abstract, its sentence closest to the theme closes the paragraph."""
-        candidates: list[tuple[str, str]] = []
-        for hit in hits:
-            for passage in hit.passages[:2]:
-                for sentence in split_sentences(passage.text):
-                    if 6 <= len(sentence.split()) <= 80:
-                        candidates.append((hit.key, sentence))
+        """Grouped evidence: for each paper, in the theme's order, its sentence closest to the
+        theme — a sentence saying what the paper does is preferred, one leaning on the sentence
+        before it is not — cited; with the user's abstract, its sentence closest to the theme
+        closes the paragraph."""
+        found = extractive.candidates([p for hit in hits for p in hit.passages[:2]])
         own = [s for s in split_sentences(own_abstract or "") if 6 <= len(s.split()) <= 80]
-        if not candidates:
+        if not found:
             return ""
-        vectors = self.embedder.embed([query, *(s for _, s in candidates), *own])
+        vectors = self.embedder.embed([query, *(c.text for c in found), *own])
         scores = vectors[1:] @ vectors[0]
         best: dict[str, tuple[float, str]] = {}
-        for (key, sentence), score in zip(candidates, scores[: len(candidates)], strict=True):
-            if key not in best or score > best[key][0]:
-                best[key] = (float(score), sentence)
-        parts = [f"{_as_claim(best[h.key][1])} [@{h.key}]." for h in hits if h.key in best]
+        for candidate, score in zip(found, scores[: len(found)], strict=True):
+            score += CONTRIBUTION_BONUS * bool(_CONTRIBUTION.search(candidate.text))
+            score -= extractive.DANGLING_PENALTY * candidate.dangling
+            if candidate.key not in best or score > best[candidate.key][0]:
+                best[candidate.key] = (float(score), candidate.cited())
+        parts = [best[h.key][1] for h in hits if h.key in best]
         if own:
-            closest = own[int(np.argmax(scores[len(candidates) :]))]
+            closest = own[int(np.argmax(scores[len(found) :]))]
             parts.append(f"Our work: {closest.strip()}")
         return " ".join(parts)
 
@@ -475,33 +488,31 @@ def _cluster(vectors: npt.NDArray[np.float32], n: int) -> list[list[int]]:
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9-]+")
 
 
-def _name(members: Sequence[str], others: Sequence[str]) -> str:
-    """A theme's name from its papers' titles: the run of up to three words shared by most of
-    them and fewest of the others' (longer runs win ties), and a second when nearly as good; a
-    theme of one paper is named by its title."""
-    if len(members) == 1:
-        return _short_title(members[0])
+def _text(paper: Paper | None) -> str:
+    return f"{paper.title or ''}. {paper.abstract or ''}" if paper else ""
+
+
+def _phrases(text: str) -> set[str]:
+    """Runs of two or three content words."""
     stop = stopwords(query=True)
+    words = [w.lower() for w in _WORD.findall(text) if w.lower() not in stop and len(w) > 2]
+    return {" ".join(words[i : i + n]) for n in (2, 3) for i in range(len(words) - n + 1)}
 
-    def phrases(title: str) -> set[str]:
-        words = [w.lower() for w in _WORD.findall(title) if w.lower() not in stop and len(w) > 2]
-        return {" ".join(words[i : i + n]) for n in (1, 2, 3) for i in range(len(words) - n + 1)}
 
-    inside = Counter(p for t in members for p in phrases(t))
-    outside = Counter(p for t in others for p in phrases(t))
+def _name(members: Sequence[str], others: Sequence[str], frequency: Counter[str], size: int) -> str | None:
+    """A theme's name: the phrase of two or three words found in at least half of its papers
+    (and two), scored by how much more of its papers than of the others' hold it, weighted by
+    its rarity among the candidates (idf); None when no phrase is shared, or only common ones
+    ("results show")."""
+    inside = Counter(p for text in members for p in _phrases(text))
+    outside = Counter(p for text in others for p in _phrases(text))
 
     def score(phrase: str) -> float:
         share = inside[phrase] / len(members) - outside[phrase] / max(1, len(others))
-        return share + 0.01 * len(phrase.split())
+        return share * math.log(size / max(1, frequency[phrase])) + 0.01 * len(phrase.split())
 
-    ranked = sorted((p for p in inside if inside[p] >= 2), key=lambda p: (-score(p), p))
-    chosen: list[str] = []
-    for phrase in ranked:
-        if chosen and (score(phrase) < score(chosen[0]) - 0.25 or len(chosen) == 2):
-            break
-        if not any(w in c.split() for c in chosen for w in phrase.split()):
-            chosen.append(phrase)
-    return " and ".join(chosen).capitalize() if chosen else _short_title(members[0])
+    shared = [p for p in inside if inside[p] >= max(2, len(members) / 2) and score(p) >= MIN_NAME_SCORE]
+    return max(shared, key=lambda p: (score(p), p)).capitalize() if shared else None
 
 
 def _short_title(title: str) -> str:
@@ -539,7 +550,3 @@ def _first_passage_hit(store: ChromaStore, paper: Paper) -> Hit:
     return Hit(
         paper, passages[0].text if passages else "", 0.0, passages[0].chunk_id if passages else "", passages
     )
-
-
-def _as_claim(sentence: str) -> str:
-    return sentence.rstrip().rstrip(".").strip()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import numpy as np
 
-from assistant.draft import Theme, _cluster, _contributions, _name, _parse_outline
+from assistant.draft import Theme, _cluster, _contributions, _name, _parse_outline, _phrases, _short_title
 
 
 def _unit(*rows: list[float]) -> np.ndarray:
@@ -23,11 +24,16 @@ def test_clusters_follow_the_vectors_and_no_theme_is_left_alone() -> None:
     assert _cluster(vectors[:1], 1) == [[0]]
 
 
-def test_theme_names_come_from_shared_title_words() -> None:
-    members = ["Masked Image Modeling for Pre-training", "Colour Masked Image Modeling Revisited"]
-    others = ["Facial Expression Recognition in the Wild", "Image Super-Resolution"]
-    assert _name(members, others) == "Masked image modeling"
-    assert _name(["FSFM: A Face Security Foundation Model"], others) == "FSFM"
+def test_theme_names_are_shared_rare_phrases() -> None:
+    members = [
+        "Masked Image Modeling for Pre-training. We show that results improve with masking.",
+        "Colour Masked Image Modeling Revisited. Results improve on three benchmarks.",
+    ]
+    others = ["Facial Expression Recognition in the Wild. Results improve.", "Image Super-Resolution."]
+    frequency = Counter(p for text in members + others for p in _phrases(text))
+    assert _name(members, others, frequency, 4) == "Masked image modeling"
+    assert _name(members[:1] + others[:1], others[1:], frequency, 4) is None  # nothing shared but words
+    assert _short_title("FSFM: A Face Security Foundation Model") == "FSFM"
 
 
 def test_outline_keeps_given_keys_once_and_reports_invented_ones() -> None:
