@@ -7,7 +7,8 @@ from collections import Counter
 
 import numpy as np
 
-from assistant.draft import Theme, _cluster, _contributions, _name, _parse_outline, _phrases, _short_title
+from assistant.draft import _contributions
+from assistant.themes import Theme, cluster, name_theme, parse_outline, phrases, short_title
 
 
 def _unit(*rows: list[float]) -> np.ndarray:
@@ -17,33 +18,33 @@ def _unit(*rows: list[float]) -> np.ndarray:
 
 def test_clusters_follow_the_vectors_and_no_theme_is_left_alone() -> None:
     vectors = _unit([1, 0, 0], [0.9, 0.1, 0], [0, 1, 0], [0.1, 0.9, 0], [0.5, 0.5, 0.7])
-    assert _cluster(vectors, 2) == [[0, 1], [2, 3, 4]] or _cluster(vectors, 2) == [[0, 1, 4], [2, 3]]
+    assert cluster(vectors, 2) == [[0, 1], [2, 3, 4]] or cluster(vectors, 2) == [[0, 1, 4], [2, 3]]
     # three groups asked for, but the odd one out would be alone: it joins its nearest group
-    groups = _cluster(vectors, 3)
+    groups = cluster(vectors, 3)
     assert len(groups) == 2 and sorted(i for g in groups for i in g) == [0, 1, 2, 3, 4]
-    assert _cluster(vectors[:1], 1) == [[0]]
+    assert cluster(vectors[:1], 1) == [[0]]
 
 
-def test_theme_names_are_shared_rare_phrases() -> None:
+def test_theme_names_are_shared_rarephrases() -> None:
     members = [
         "Masked Image Modeling for Pre-training. We show that results improve with masking.",
         "Colour Masked Image Modeling Revisited. Results improve on three benchmarks.",
     ]
     others = ["Facial Expression Recognition in the Wild. Results improve.", "Image Super-Resolution."]
-    frequency = Counter(p for text in members + others for p in _phrases(text))
-    assert _name(members, others, frequency, 4) == "Masked image modeling"
-    assert _name(members[:1] + others[:1], others[1:], frequency, 4) is None  # nothing shared but words
-    assert _short_title("FSFM: A Face Security Foundation Model") == "FSFM"
+    frequency = Counter(p for text in members + others for p in phrases(text))
+    assert name_theme(members, others, frequency, 4) == "Masked image modeling"
+    assert name_theme(members[:1] + others[:1], others[1:], frequency, 4) is None  # nothing shared but words
+    assert short_title("FSFM: A Face Security Foundation Model") == "FSFM"
 
 
 def test_outline_keeps_given_keys_once_and_reports_invented_ones() -> None:
     themes = [{"name": "Try-on.", "keys": ["a", "@b", "x1"]}, {"name": "Rest", "keys": ["b", "c"]}]
     text = "Outline: " + json.dumps({"themes": themes})
-    parsed, invented = _parse_outline(text, {"a", "b", "c"})
+    parsed, invented = parse_outline(text, {"a", "b", "c"})
     assert parsed == [Theme("Try-on", ("a", "b")), Theme("Rest", ("c",))]
     assert invented == ["x1"]
-    assert _parse_outline("no json here", {"a"}) == ([], [])
-    assert _parse_outline('{"themes": "not a list"}', {"a"}) == ([], [])
+    assert parse_outline("no json here", {"a"}) == ([], [])
+    assert parse_outline('{"themes": "not a list"}', {"a"}) == ([], [])
 
 
 def test_contributions_are_the_sentences_that_say_what_the_work_does() -> None:
