@@ -49,7 +49,7 @@ def measure(draft: Draft, topic: dict, slugs: dict[str, str], seconds: float) ->
         for g in find_citations(section.checked.raw_text, {p.key for p in section.passages})
     ]
     keys = [(k, given) for g, given in groups for k in g.kept]
-    valid = sum(k in given for k, given in keys) / len(keys) if keys else 1.0
+    valid = sum(k in given for k, given in keys) / len(keys) if keys else float("nan")  # no citation
     sentences = draft.sentences
     return {
         "core": len(cited & core) / len(core),
@@ -94,15 +94,22 @@ def table(title: str, topics: list[dict], rows: list[dict[str, float]]) -> Table
         result.add_column(column, justify="right")
 
     def fmt(column: str, value: float) -> str:
+        if value != value:  # nan: nothing to measure (a draft without citations)
+            return "–"
         if column in ("dropped", "words"):
             return f"{value:.0f}"
         return f"{value:.1f}" if column == "seconds" else f"{value:.2f}"
 
     for topic, row in zip(topics, rows, strict=True):
         result.add_row(topic["topic"][:48], *(fmt(c, row[c]) for c in COLUMNS))
-    means = {c: sum(r[c] for r in rows) / len(rows) for c in COLUMNS}
+    means = {c: _mean([r[c] for r in rows]) for c in COLUMNS}
     result.add_row("[bold]mean[/]", *(fmt(c, means[c]) for c in COLUMNS))
     return result
+
+
+def _mean(values: list[float]) -> float:
+    known = [v for v in values if v == v]
+    return sum(known) / len(known) if known else float("nan")
 
 
 def _free_port() -> int:
