@@ -7,6 +7,7 @@ LitassistError
 │   ├── EmbedderMismatchError  the library was built with another embedder
 │   └── PaperNotFoundError     no paper with that key (also a KeyError)
 ├── EmbeddingError             the embedder failed (model missing, endpoint down or garbage)
+├── NothingToDraftError        an empty library, or no paper about a draft's topic
 ├── NothingToSummarizeError    a paper without passages, or no papers found to summarise
 └── LLMError                   the chat endpoint failed; the message names it and the fix
     ├── EndpointUnreachableError  nothing answers at the base URL (or it timed out)
