@@ -394,7 +394,7 @@ def draft(
         typer.Option(
             "--output",
             "-o",
-            help="Write the draft to a .md file (pandoc [@key] citations) or a .tex file (a complete "
+            help="Write the draft to a .md file (pandoc citations: \\[@key]) or a .tex file (a complete "
             "document citing with \\cite{key}).",
             dir_okay=False,
         ),
