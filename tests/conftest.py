@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 SEEDS = SHARED / "seeds"
 PEER_DOCS = SHARED / "peer-docs"
+HF_LISTING = SEEDS / "002_47b77621b76a6c7c.txt"  # 60 papers with titles and dates
 DATA = Path(__file__).resolve().parent / "data"
 BIN = Path(sys.executable).parent
 
@@ -84,6 +85,15 @@ def _no_ambient_openai(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith(("OPENAI_", "LITASSIST_")):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def listing_library(tmp_path_factory: pytest.TempPathFactory, local_embedder: LocalEmbedder) -> Path:
+    """An embedded library of the 60-paper listing, built once for the session (embedding it
+    takes a while). Tests copy the folder (``shutil.copytree``) and open their copy."""
+    folder = tmp_path_factory.mktemp("listing") / "library"
+    assert Library(folder, embedder=local_embedder).add(HF_LISTING).ok
+    return folder
 
 
 @pytest.fixture(scope="session")

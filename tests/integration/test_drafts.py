@@ -18,11 +18,9 @@ from assistant.citations import find_citations
 from assistant.draft import Draft
 from assistant.errors import NothingToDraftError
 from store.embedder import LocalEmbedder
-from tests.conftest import SEEDS
 
 pytestmark = pytest.mark.integration
 
-HF_LISTING = SEEDS / "002_47b77621b76a6c7c.txt"  # 60 papers with titles and dates
 TOPIC = "facial expression recognition"
 OWN = (
     "Facial expression recognition fails under occlusion. We propose a masked autoencoder that "
@@ -32,10 +30,12 @@ OWN = (
 
 
 @pytest.fixture(scope="module")
-def library(tmp_path_factory: pytest.TempPathFactory, local_embedder: LocalEmbedder) -> Library:
-    library = Library(tmp_path_factory.mktemp("drafts") / "library", embedder=local_embedder)
-    assert library.add(HF_LISTING).ok
-    return library
+def library(
+    tmp_path_factory: pytest.TempPathFactory, listing_library: Path, local_embedder: LocalEmbedder
+) -> Library:
+    folder = tmp_path_factory.mktemp("drafts") / "library"
+    shutil.copytree(listing_library, folder)
+    return Library(folder, embedder=local_embedder)
 
 
 @pytest.fixture(scope="module")

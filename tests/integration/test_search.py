@@ -3,6 +3,7 @@ lexical index that follows changes made by another process (or another machine o
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,11 +12,9 @@ import pytest
 from assistant import Library
 from assistant.retrieval import Filters
 from store.embedder import LocalEmbedder
-from tests.conftest import SEEDS, backend_settings
+from tests.conftest import HF_LISTING, backend_settings
 
 pytestmark = pytest.mark.integration
-
-HF_LISTING = SEEDS / "002_47b77621b76a6c7c.txt"  # 60 papers with titles and dates
 
 
 @pytest.fixture(scope="module", params=["embedded", "server"])
@@ -26,7 +25,10 @@ def open_shared(
     the factory opens it again as another process would."""
     settings = backend_settings(str(request.param), request)
     folder = tmp_path_factory.mktemp("search") / "library"
-    assert Library(folder, settings=settings, embedder=local_embedder).add(HF_LISTING).ok
+    if request.param == "embedded":  # a copy of the session's library of the listing
+        shutil.copytree(request.getfixturevalue("listing_library"), folder)
+    else:
+        assert Library(folder, settings=settings, embedder=local_embedder).add(HF_LISTING).ok
     return lambda: Library(folder, settings=settings, embedder=local_embedder)
 
 
