@@ -227,9 +227,10 @@ def support(
     embed: Callable[[Sequence[str]], npt.NDArray[np.float32]],
 ) -> list[SentenceSupport]:
     """Score every sentence of ``text``: the best cosine between the sentence (citations
-    removed) and a passage of a paper it cites, lowered by a quarter for each number or name
-    the cited passages do not contain (at most by half). ``evidence`` maps a key to its
-    passages with their (unit) vectors."""
+    removed) and a passage of a paper it cites — 1.0 when the sentence is quoted from one: a
+    sentence's cosine with the whole passage around it can be low — lowered by a quarter for
+    each number or name the cited passages do not contain (at most by half). ``evidence`` maps
+    a key to its passages with their (unit) vectors."""
     spans = sentences(text)
     claims = [(text[a:b], find_citations(text[a:b], allowed)) for a, b in spans]
     to_embed = [strip_citations(s, allowed) for s, groups in claims if any(g.kept for g in groups)]
@@ -242,8 +243,10 @@ def support(
             continue
         vector = next(vectors)
         passages = [p for k in keys for p in evidence.get(k, [])]
-        similarity = max((float(vector @ v) for _, v in passages), default=0.0)
-        numbers, names = unsupported(strip_citations(sentence, allowed), " ".join(t for t, _ in passages))
+        claim = strip_citations(sentence, allowed)
+        quoted = len(normalise(claim)) >= 20 and any(normalise(claim) in normalise(t) for t, _ in passages)
+        similarity = 1.0 if quoted else max((float(vector @ v) for _, v in passages), default=0.0)
+        numbers, names = unsupported(claim, " ".join(t for t, _ in passages))
         penalty = min(0.5, 0.25 * (len(numbers) + len(names)))
         result.append(
             SentenceSupport(

@@ -116,6 +116,23 @@ def test_support_scores_sentences_against_cited_passages() -> None:
     assert np.isclose(first.similarity or 0, first.score or 0)
 
 
+def test_a_sentence_quoted_from_its_passage_is_fully_supported() -> None:
+    """A sentence's cosine with the long passage around it can be low; quoted, it is backed."""
+    embedder = FakeEmbedder()
+    passage = (
+        "Virtual try-on transfers a garment onto a person image. Existing methods warp the garment "
+        "with a separate network and lose its texture, which our diffusion model avoids entirely."
+    )
+    evidence = {"colormae2024": [(passage, embedder.embed([passage])[0])]}
+    quoted = "Existing methods warp the garment with a separate network [@colormae2024]."
+    (scored,) = support(quoted, ALLOWED, evidence, embedder.embed)
+    assert scored.score == 1.0 and not scored.weak
+    (changed,) = support(
+        "Existing methods paint the garment [@colormae2024].", ALLOWED, evidence, embedder.embed
+    )
+    assert changed.score is not None and changed.score < 1.0
+
+
 def test_bracketed_titles_are_dropped_and_locators_kept() -> None:
     titles = {"lanetopologyfrommaps"}
     raw = (
