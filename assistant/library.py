@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
@@ -21,7 +22,7 @@ from assistant.draft import Draft, Drafter
 from assistant.errors import NothingToSummarizeError
 from assistant.llm import ChatModel
 from assistant.retrieval import Filters, Hit, Retriever, RetrieverName
-from assistant.settings import Settings, quiet_third_parties
+from assistant.settings import LLMSettings, Settings, quiet_third_parties
 from assistant.summary import Length, Summaries, Summarizer, Summary
 from store.chroma import ChromaStore, embedded_client, server_client
 from store.chunking import Chunker
@@ -81,15 +82,17 @@ class Library:
         conf = self.settings.llm
         if conf.mode == "extractive" or not conf.base_url:
             return None
-        return ChatModel(
-            base_url=conf.base_url,
-            model=conf.model,
-            api_key=conf.api_key.get_secret_value() if conf.api_key else None,
-            timeout=conf.timeout,
-            max_retries=conf.max_retries,
-            temperature=conf.temperature,
-            max_tokens=conf.max_tokens,
-        )
+        return ChatModel.from_settings(conf)
+
+    def using(self, llm: LLMSettings) -> Library:
+        """This library with another chat endpoint (or ``mode="extractive"``), for one caller:
+        the store, the lexical index and the embedder are shared, nothing is reopened. The UI
+        gives each session the endpoint it chose this way."""
+        view = copy.copy(self)
+        view.settings = self.settings.model_copy(update={"llm": llm})
+        view._chat = None
+        view.__dict__.pop("chat", None)  # the cached chat model belongs to the original
+        return view
 
     def _lexical_folder(self) -> Path:
         conf = self.settings.chroma

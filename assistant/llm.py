@@ -26,6 +26,8 @@ from assistant.errors import (
 if TYPE_CHECKING:
     import openai
 
+    from assistant.settings import LLMSettings
+
 log = logging.getLogger(__name__)
 
 Messages = list[dict[str, str]]
@@ -132,6 +134,19 @@ class ChatModel:
         self.max_tokens = max_tokens
         self._key_configured = bool(api_key)
         self.client = client or self._create_client(api_key, timeout, max_retries)
+
+    @classmethod
+    def from_settings(cls, conf: LLMSettings) -> ChatModel:
+        assert conf.base_url, "a chat model needs an endpoint"
+        return cls(
+            base_url=conf.base_url,
+            model=conf.model,
+            api_key=conf.api_key.get_secret_value() if conf.api_key else None,
+            timeout=conf.timeout,
+            max_retries=conf.max_retries,
+            temperature=conf.temperature,
+            max_tokens=conf.max_tokens,
+        )
 
     def _create_client(self, api_key: str | None, timeout: float, max_retries: int) -> openai.OpenAI:
         import openai

@@ -7,6 +7,7 @@ This module is the only place that reads the environment.
 from __future__ import annotations
 
 import importlib.util
+import ipaddress
 import os
 from pathlib import Path
 from typing import Literal
@@ -67,6 +68,13 @@ class LLMSettings(BaseModel):
     max_tokens: int = Field(600, description="longest answer, in the model's tokens")
 
 
+class UISettings(BaseModel):
+    host: str = Field("127.0.0.1", description="address the chat UI binds to (loopback: this machine only)")
+    port: int = Field(7860, description="port of the chat UI")
+    max_upload_mb: int = Field(100, description="largest file the UI accepts, in MB")
+    concurrency: int = Field(4, description="requests the UI serves at once (others wait in its queue)")
+
+
 def default_library_path() -> Path:
     return user_data_path("litassist", appauthor=False) / "library"
 
@@ -81,6 +89,7 @@ class Settings(BaseSettings):
     embedder: EmbedderSettings = Field(default_factory=EmbedderSettings)
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
+    ui: UISettings = Field(default_factory=UISettings)
 
     @model_validator(mode="after")
     def _openai_environment(self) -> Settings:
@@ -96,6 +105,16 @@ class Settings(BaseSettings):
             if _same_host(llm.base_url, env_url or OPENAI_URL):
                 llm.api_key = SecretStr(env_key)
         return self
+
+
+def is_loopback(host: str) -> bool:
+    """Whether an address to bind is reachable from this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _same_host(url: str, other: str) -> bool:

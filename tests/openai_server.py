@@ -12,6 +12,7 @@ It serves ``/v1/models``, ``/v1/embeddings`` (deterministic bag-of-words vectors
   ``"truncated"`` (a stream that stops mid-answer, without a finish reason), ``("redirect", URL)``
   (a 307 to another server).
 * ``server.models``: the model names it serves; a request for another model gets a 404.
+* ``server.token_delay``: seconds between the pieces of a streamed answer (a model's pace).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class OpenAIServer:
     replies: list[str] = field(default_factory=list)
     models: list[str] = field(default_factory=lambda: ["fake-embed", "fake-chat"])
     delay: float = 2.0
+    token_delay: float = 0.0
 
     def chat_requests(self) -> list[dict[str, Any]]:
         return [r for r in self.requests if str(r["path"]).rstrip("/").endswith("/chat/completions")]
@@ -200,6 +202,8 @@ def _handler(state: OpenAIServer) -> type[BaseHTTPRequestHandler]:
                     return
                 if fault == "malformed" and i == len(pieces) // 2:
                     event("{not json")
+                if i and state.token_delay:
+                    time.sleep(state.token_delay)
                 event(
                     {
                         **base,

@@ -1,0 +1,310 @@
+"""What each control of the UI does, as plain methods over a ``Library``: no Gradio here (the app
+wires these to components), so that the unit tests call them directly.
+
+Per-session state is passed in and returned, never kept on the object: ``answers`` (the
+conversation so far) and ``llm`` (the endpoint this session chose, ``None`` for the configured
+one). One ``Handlers`` serves every session.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import SecretStr
+
+from assistant.answer import Answer, Mode
+from assistant.library import Library
+from assistant.settings import LLMSettings
+from store.errors import LitassistError
+from store.ingest import IngestEvent, IngestReport
+from ui import render
+from ui.uploads import Stored, UploadError, Uploads
+
+log = logging.getLogger(__name__)
+
+Message = dict[str, Any]  # {"role": "user" | "assistant", "content": str}
+ProgressFn = Callable[[float | None, str], None]
+POLL_SECONDS = 0.25
+
+
+@dataclass(frozen=True)
+class ChatTurn:
+    """What the chat shows after each step of an answer."""
+
+    messages: list[Message]
+    sources: str
+    answers: list[Answer]
+
+
+@dataclass(frozen=True)
+class DraftView:
+    outline: str
+    text: str
+    sources: str
+    files: tuple[Path, Path, Path] | None  # .md, .tex, .bib
+
+
+class Handlers:
+    def __init__(self, library: Library, *, uploads: Uploads, files_route: str | None = None):
+        self.library = library
+        self.uploads = uploads
+        self.files_route = files_route  # the URL prefix under which the app serves uploads
+
+    # -- the session's model ---------------------------------------------------------------------
+
+    def session_library(self, llm: LLMSettings | None) -> tuple[Library, Mode | None]:
+        """The library as this session uses it, and the mode its texts are made in."""
+        library = self.library if llm is None else self.library.using(llm)
+        return library, ("extractive" if library.chat is None else None)
+
+    def banner(self, llm: LLMSettings | None) -> str:
+        chat = self.session_library(llm)[0].chat
+        return render.banner(chat.model if chat else None, chat.base_url if chat else None)
+
+    def choose_endpoint(
+        self, base_url: str, model: str, api_key: str, extractive: bool
+    ) -> tuple[LLMSettings | None, str]:
+        """The session's endpoint from the settings form: a URL (and model) → that endpoint;
+        ``extractive`` → no model; nothing → the configured one. Returns the state and a note."""
+        configured = self.library.settings.llm
+        base_url, model, api_key = base_url.strip(), model.strip(), api_key.strip()
+        if extractive:
+            return configured.model_copy(update={"mode": "extractive"}), "This session answers extractively."
+        if not base_url:
+            return None, "This session uses the configured endpoint."
+        if not base_url.startswith(("http://", "https://")):
+            raise LitassistError(f"{base_url!r} is not an http(s) URL - e.g. http://127.0.0.1:8080/v1")
+        llm = configured.model_copy(
+            update={
+                "base_url": base_url,
+                "model": model or configured.model,
+                "api_key": SecretStr(api_key) if api_key else None,
+                "mode": "auto",
+            }
+        )
+        return llm, f"This session uses `{llm.model}` at `{base_url}`."
+
+    def settings_markdown(self, llm: LLMSettings | None) -> str:
+        settings = self.library.settings
+        library, _ = self.session_library(llm)
+        chat = library.chat
+        chroma = settings.chroma
+        where = f"Chroma server {chroma.host}:{chroma.port}" if chroma.mode == "server" else "embedded Chroma"
+        rows = [
+            ("library", f"`{self.library.path}` ({where}, {len(self.library)} papers)"),
+            ("embedder", f"`{self.library.embedder.name}`"),
+            ("chat endpoint", f"`{chat.base_url}`" if chat else "none (extractive mode)"),
+            ("chat model", f"`{chat.model}`" if chat else "-"),
+            ("endpoint chosen for", "this session" if llm is not None else "everyone (settings)"),
+            ("passages", f"{settings.chunking.chunk_size} tokens, {settings.chunking.chunk_overlap} overlap"),
+            ("uploads", f"`{self.uploads.folder}`, at most {self.uploads.max_bytes / 1e6:.0f} MB a file"),
+        ]
+        return "| setting | value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
+
+    # -- chat ------------------------------------------------------------------------------------
+
+    def chat(
+        self, question: str, messages: list[Message], answers: list[Answer], llm: LLMSettings | None
+    ) -> Iterator[ChatTurn]:
+        """Answer a question (a follow-up of ``answers``), streaming: the first turn shows the
+        question, the next ones the answer as it grows, the last the checked answer with its
+        sources. A failure ends the answer with a readable message."""
+        question = question.strip()
+        if not question:
+            return
+        shown = [*messages, {"role": "user", "content": question}, {"role": "assistant", "content": ""}]
+        sources = render.sources_html([], [], []) if not answers else self._sources(answers[-1])
+        yield ChatTurn(shown, sources, answers)
+        text = ""
+        try:
+            library, mode = self.session_library(llm)
+            answer = library.ask(question, history=answers, stream=True, mode=mode)
+            for delta in answer:
+                text += delta
+                yield ChatTurn(_with_reply(shown, text), sources, answers)
+            notes = render.check_notes(
+                answer.grounded, answer.refused, answer.dropped_citations, answer.sentences
+            )
+            final = answer.text + (f"\n\n{notes}" if notes else "")
+            yield ChatTurn(_with_reply(shown, final), self._sources(answer), [*answers, answer])
+        except Exception as error:  # every failure ends as a message, never as a frozen spinner
+            if not isinstance(error, LitassistError):
+                log.exception("answering %r failed", question)
+            reply = (text.rstrip() + "\n\n" if text.strip() else "") + render.error_message(error)
+            yield ChatTurn(_with_reply(shown, reply), sources, answers)
+
+    def _sources(self, checked: Any) -> str:
+        return render.sources_html(
+            checked.references,
+            checked.citations,
+            checked.sentences,
+            files_route=self.files_route,
+            files_root=self.uploads.folder.resolve(),
+        )
+
+    # -- the library -----------------------------------------------------------------------------
+
+    def add_files(
+        self, files: Sequence[str | Path], progress: ProgressFn | None = None
+    ) -> tuple[str, list[list[object]]]:
+        """Keep the uploaded files and add them to the library, with progress; returns a
+        summary line and a row per file or entry (added / skipped / failed, and why)."""
+        stored: list[Stored] = []
+        refused: list[list[object]] = []
+        for file in files:
+            path = Path(file)
+            try:
+                stored.append(self.uploads.keep(path, _uploaded_name(path)))
+            except UploadError as e:
+                refused.append(["failed", "", _uploaded_name(path), str(e).split(": ", 1)[-1]])
+        report = self._add(stored, progress) if stored else IngestReport()
+        failed = {_file(o.source) for o in report.failed}
+        kept = {_file(s) for p in report.added for s in p.sources} | {_file(o.source) for o in report.skipped}
+        for item in stored:
+            if str(item.path) in failed - kept:  # nothing of it went in: do not keep it
+                self.uploads.discard(item)
+        names = {str(s.path): s.name for s in stored}
+        rows = render.ingest_rows(report, names) + refused
+        summary = render.ingest_summary(report)
+        if refused:
+            summary += f" {len(refused)} file(s) refused."
+        return summary, rows
+
+    def _add(self, stored: list[Stored], progress: ProgressFn | None) -> IngestReport:
+        """``Library.add`` in a worker thread while this thread reports its progress (Gradio's
+        progress bar must be driven from the thread of the request)."""
+        tally = _Tally()
+        with ThreadPoolExecutor(1, thread_name_prefix="litassist-add") as pool:
+            future = pool.submit(self.library.add, [s.path for s in stored], progress=tally)
+            while not future.done():
+                if progress is not None:
+                    progress(*tally.state())
+                wait([future], timeout=POLL_SECONDS)
+            if progress is not None:
+                progress(1.0, "done")
+            return future.result()
+
+    def paper_rows(self, query: str = "") -> list[list[object]]:
+        return render.paper_rows(self.library.papers(), query)
+
+    def paper_choices(self) -> list[tuple[str, str]]:
+        """(label, key) for the paper pickers."""
+        return [(f"{p.key} - {p.label[:80]}", p.key) for p in self.library.papers()]
+
+    def remove(self, key: str | None) -> str:
+        if not key:
+            return "Choose a paper to remove."
+        try:
+            paper = self.library.remove(key)
+        except LitassistError as e:
+            return render.error_message(e)
+        return f"Removed `{paper.key}` ({paper.label}) and its passages."
+
+    def summarize(
+        self, key: str | None, length: Literal["short", "long"], llm: LLMSettings | None
+    ) -> tuple[str, str]:
+        """A paper's summary (markdown) and its sources panel."""
+        if not key:
+            return "Choose a paper to summarise.", ""
+        try:
+            library, mode = self.session_library(llm)
+            summary = library.summarize(key, length=length, mode=mode)
+        except Exception as error:
+            return self._failed("summarising " + key, error), ""
+        notes = render.check_notes(summary.grounded, False, summary.dropped_citations, summary.sentences)
+        return summary.markdown() + (f"\n\n{notes}" if notes else ""), self._sources(summary)
+
+    # -- drafts ----------------------------------------------------------------------------------
+
+    def draft(self, topic: str, own_abstract: str, llm: LLMSettings | None) -> DraftView:
+        """A related-work draft: its outline, its text with numbered references, the sources
+        panel, and the .md / .tex / .bib files to download."""
+        topic = topic.strip()
+        if not topic:
+            return DraftView("", "Give a topic for the related-work section.", "", None)
+        try:
+            library, mode = self.session_library(llm)
+            draft = library.related_work(topic, own_abstract=own_abstract.strip() or None, mode=mode)
+        except Exception as error:
+            return DraftView("", self._failed("drafting", error), "", None)
+        label = "extractive draft (no language model)" if draft.mode == "extractive" else "draft"
+        outline = render.outline_markdown([(t.name, t.keys) for t in draft.outline])
+        notes = render.check_notes(bool(draft.cited_keys), False, draft.dropped_citations, draft.sentences)
+        body = "\n\n".join(
+            part
+            for part in (
+                f"*{label}*",
+                draft.text,
+                notes,
+                "**References**\n\n" + render.references_markdown(draft.references)
+                if draft.references
+                else "",
+                "\n\n".join(f"*{n}*" for n in draft.notes),
+            )
+            if part
+        )
+        return DraftView(f"**Outline**\n\n{outline}", body, self._sources(draft), _draft_files(draft))
+
+    def _failed(self, what: str, error: Exception) -> str:
+        if not isinstance(error, LitassistError):
+            log.exception("%s failed", what)
+        return render.error_message(error)
+
+
+def _with_reply(shown: list[Message], text: str) -> list[Message]:
+    return [*shown[:-1], {"role": "assistant", "content": text}]
+
+
+def _file(source: str) -> str:
+    return source.split("#", 1)[0]  # "refs.bib#key": one entry of a file
+
+
+def _uploaded_name(path: Path) -> str:
+    return path.name  # Gradio keeps the browser's file name (made safe) as the last part
+
+
+def _draft_files(draft: Any) -> tuple[Path, Path, Path]:
+    folder = Path(tempfile.mkdtemp(prefix="litassist-draft-"))
+    md, tex, bib = folder / "related-work.md", folder / "related-work.tex", folder / "related-work.bib"
+    md.write_text(f"---\nbibliography: {bib.name}\n---\n\n{draft.markdown}\n")
+    tex.write_text(draft.latex_document(bib.stem))
+    bib.write_text(draft.bibtex)
+    return md, tex, bib
+
+
+class _Tally:
+    """Counts ingest events (from the ingest's threads) into a fraction and a line."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.files = self.read = self.planned = self.embedded = 0
+
+    def __call__(self, event: IngestEvent) -> None:
+        with self._lock:
+            if event.kind == "files":
+                self.files = event.count
+            elif event.kind == "file":
+                self.read += 1
+            elif event.kind == "chunks":
+                self.planned += event.count
+            elif event.kind == "embedded":
+                self.embedded += event.count
+
+    def state(self) -> tuple[float | None, str]:
+        with self._lock:
+            if not self.files:
+                return None, "finding files"
+            done = self.read / self.files
+            if self.planned:
+                done = 0.2 * done + 0.8 * self.embedded / self.planned
+            line = f"read {self.read} of {self.files} files"
+            if self.planned:
+                line += f", embedded {self.embedded} of {self.planned} passages"
+            return min(done, 1.0), line

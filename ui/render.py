@@ -1,0 +1,213 @@
+"""What the UI shows, as plain strings and rows: no Gradio here, so that every view can be tested
+without a browser. HTML is built by hand (a few small fragments) and every value from a paper
+or a model goes through ``html.escape``."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import quote
+
+from assistant.citations import SentenceSupport
+from assistant.grounding import Citation, Reference
+from assistant.retrieval import Passage
+from store.errors import LitassistError
+from store.ingest import IngestReport
+from store.paper import Paper
+
+PASSAGE_CHARS = 600  # a card shows this much of its passage; the rest opens on a click
+PAPER_COLUMNS = ["key", "title", "authors", "year", "sources"]
+INGEST_COLUMNS = ["result", "key", "paper or file", "reason"]
+
+
+# -- the mode banner ---------------------------------------------------------------------------
+
+
+def banner(model: str | None, endpoint: str | None) -> str:
+    """Which mode answers are made in, and how to change it (markdown)."""
+    if model and endpoint:
+        return (
+            f"**Model `{model}` at `{endpoint}`** writes the answers; the code checks every "
+            "citation against the passages it was given. Change the endpoint under *Settings*."
+        )
+    return (
+        "**Extractive mode: no language model.** Answers are sentences quoted from your papers, "
+        "each cited. To have a model write them, set `LITASSIST_LLM__BASE_URL` (and "
+        "`LITASSIST_LLM__MODEL`) before starting, or enter an endpoint under *Settings*."
+    )
+
+
+def error_message(error: BaseException) -> str:
+    """An error as a reader sees it in the chat: what failed and why, never a traceback."""
+    if isinstance(error, LitassistError):
+        return f"⚠️ {error}"
+    return f"⚠️ Something went wrong ({type(error).__name__}: {error}). The details are in the log."
+
+
+# -- sources -----------------------------------------------------------------------------------
+
+
+def authors_line(paper: Paper, limit: int = 3) -> str:
+    names = paper.authors[:limit]
+    if not names:
+        return f"{paper.author_count} authors" if paper.author_count else ""
+    more = len(paper.authors) > limit or (paper.author_count or 0) > limit
+    return ", ".join(names) + (" et al." if more else "")
+
+
+def paper_link(paper: Paper, files_route: str | None = None, files_root: Path | None = None) -> str | None:
+    """Where a reader can open the paper: its arXiv page, its DOI, its URL, or (when the UI
+    serves that folder) its source file."""
+    if paper.arxiv_id:
+        return f"https://arxiv.org/abs/{paper.arxiv_id}"
+    if paper.doi:
+        return f"https://doi.org/{paper.doi}"
+    if paper.url:
+        return paper.url
+    if files_route is not None and files_root is not None:
+        for source in paper.sources:
+            path = Path(source.split("#", 1)[0])
+            if path.is_relative_to(files_root):
+                return f"{files_route}{quote(str(path))}"
+    return None
+
+
+def sources_html(
+    references: Sequence[Reference],
+    cites: Sequence[Citation],
+    sentences: Sequence[SentenceSupport],
+    *,
+    files_route: str | None = None,
+    files_root: Path | None = None,
+) -> str:
+    """The sources panel: one card per reference number, with the paper, the passage the text
+    cites and a flag on each weakly supported sentence that cites it."""
+    if not references:
+        return '<div class="sources-empty">No sources: this text cites none of your papers.</div>'
+    cards = []
+    for reference in references:
+        paper = reference.paper
+        passages = list({c.passage.chunk_id: c.passage for c in cites if c.key == paper.key}.values())
+        weak = [s for s in sentences if s.weak and paper.key in s.keys]
+        cards.append(_card(reference.number, paper, passages, weak, files_route, files_root))
+    return '<div class="sources">' + "".join(cards) + "</div>"
+
+
+def _card(
+    number: int,
+    paper: Paper,
+    passages: Sequence[Passage],
+    weak: Sequence[SentenceSupport],
+    files_route: str | None,
+    files_root: Path | None,
+) -> str:
+    e = html.escape
+    meta = " · ".join(x for x in (authors_line(paper), str(paper.year or ""), paper.venue or "") if x)
+    link = paper_link(paper, files_route, files_root)
+    title = e(paper.label)
+    if link:
+        title = f'<a href="{e(link)}" target="_blank" rel="noopener noreferrer">{title}</a>'
+    parts = [
+        f'<div class="source-card" id="source-{number}" data-number="{number}" data-key="{e(paper.key)}">',
+        f'<div class="source-head"><span class="source-number">[{number}]</span> '
+        f'<span class="source-title">{title}</span></div>',
+        f'<div class="source-meta">{e(meta)} <code>{e(paper.key)}</code></div>',
+    ]
+    for passage in passages:
+        where = _where(passage.section, passage.page)
+        head, tail = _split_at_word(passage.text, PASSAGE_CHARS)
+        quote_html = e(head) + (f"<details><summary>more</summary>{e(tail)}</details>" if tail else "")
+        parts.append(f'<blockquote class="source-passage">{quote_html}{where}</blockquote>')
+    for sentence in weak:
+        parts.append(
+            f'<div class="source-weak" title="support {sentence.score:.2f}">⚠️ weakly supported: '
+            f"“{e(sentence.text)}” (support {sentence.score:.2f})</div>"
+        )
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _split_at_word(text: str, limit: int) -> tuple[str, str]:
+    if len(text) <= limit:
+        return text, ""
+    cut = text.rfind(" ", 0, limit)
+    cut = cut if cut > limit // 2 else limit
+    return text[:cut] + " …", text[cut:]
+
+
+def _where(section: str | None, page: int | None) -> str:
+    bits = [f"p. {page}" if page else "", section or ""]
+    shown = ", ".join(b for b in bits if b)
+    return f'<div class="source-where">{html.escape(shown)}</div>' if shown else ""
+
+
+def check_notes(
+    grounded: bool, refused: bool, dropped: Sequence[str], sentences: Sequence[SentenceSupport]
+) -> str:
+    """What the check found, as a short markdown line under a text ("" when all is well)."""
+    notes = []
+    if not grounded and not refused:
+        notes.append("⚠️ This text cites none of your papers: it is not from your library.")
+    weak = sum(s.weak for s in sentences)
+    if weak:
+        notes.append(f"⚠️ {weak} sentence(s) weakly supported by the passages they cite (see the sources).")
+    if dropped:
+        notes.append("Removed citations of papers the model was not given: " + ", ".join(dropped) + ".")
+    return "\n\n".join(notes)
+
+
+# -- the library -------------------------------------------------------------------------------
+
+
+def paper_rows(papers: Sequence[Paper], query: str = "") -> list[list[object]]:
+    """The papers table, filtered: every word of ``query`` must occur in the key, the title,
+    the authors, the year or the venue (case-insensitive)."""
+    words = query.lower().split()
+    rows: list[list[object]] = []
+    for paper in papers:
+        haystack = " ".join(
+            [paper.key, paper.label, " ".join(paper.authors), str(paper.year or ""), paper.venue or ""]
+        ).lower()
+        if all(w in haystack for w in words):
+            sources = ", ".join(Path(s.split("#", 1)[0]).name for s in paper.sources)
+            rows.append([paper.key, paper.label, authors_line(paper), paper.year or "", sources])
+    return rows
+
+
+def ingest_rows(report: IngestReport, names: dict[str, str] | None = None) -> list[list[object]]:
+    """The per-file result of an upload: every paper added, every entry skipped or failed.
+    ``names`` maps stored paths back to the names the user uploaded."""
+    names = names or {}
+
+    def shown(source: str) -> str:
+        path, _, entry = source.partition("#")
+        name = names.get(path, Path(path).name)
+        return f"{name}#{entry}" if entry else name
+
+    rows: list[list[object]] = [["added", p.key, p.label, ""] for p in report.added]
+    rows += [["skipped", o.key or "", shown(o.source), o.reason] for o in report.skipped]
+    rows += [["failed", o.key or "", shown(o.source), o.reason] for o in report.failed]
+    return rows
+
+
+def ingest_summary(report: IngestReport) -> str:
+    counts = f"{len(report.added)} added, {len(report.skipped)} skipped, {len(report.failed)} failed"
+    return f"**{counts}.**" + (" The rest went in; see the reasons below." if report.failed else "")
+
+
+# -- drafts ------------------------------------------------------------------------------------
+
+
+def outline_markdown(themes: Sequence[tuple[str, Sequence[str]]]) -> str:
+    """The draft's outline: a line per theme with its papers' keys."""
+    return "\n".join(f"{i}. **{name}**: {', '.join(keys)}" for i, (name, keys) in enumerate(themes, 1))
+
+
+def references_markdown(references: Sequence[Reference]) -> str:
+    return "\n".join(f"{r.number}. {_reference_text(r.paper)}" for r in references)
+
+
+def _reference_text(paper: Paper) -> str:
+    parts = [authors_line(paper), f"({paper.year})" if paper.year else "", f"*{paper.label}*"]
+    return " ".join(p for p in parts if p) + f" `{paper.key}`"

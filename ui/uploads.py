@@ -1,0 +1,80 @@
+"""Uploaded files, kept in the library's ``uploads`` folder so that their papers' sources stay
+readable after Gradio clears its cache. A name that a browser sends is never trusted: it is cut
+to its last part and to safe characters, and the result must lie inside the folder."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath, PureWindowsPath
+
+MAX_NAME = 120
+
+
+class UploadError(Exception):
+    """An upload that is refused (too large, not a file); its message says why."""
+
+
+def safe_name(name: str) -> str:
+    """A file name that cannot leave a folder: no directories (``/`` or ``\\``), no leading
+    dots, only letters, digits, ``.``, ``-`` and ``_``; the suffix is kept."""
+    base = PureWindowsPath(PurePosixPath(name).name).name  # both separators
+    base = re.sub(r"[^\w.-]+", "_", base, flags=re.ASCII).lstrip("._")
+    stem, dot, suffix = base.rpartition(".")
+    if not dot:
+        stem, suffix = base, ""
+    stem = stem[: MAX_NAME - len(suffix) - 1] or "upload"
+    return f"{stem}.{suffix}" if suffix else stem
+
+
+@dataclass(frozen=True)
+class Stored:
+    path: Path  # where the upload is kept
+    name: str  # the name the user gave it
+    new: bool  # False: the same file had been uploaded before
+
+
+class Uploads:
+    def __init__(self, folder: Path, max_bytes: int):
+        self.folder = folder
+        self.max_bytes = max_bytes
+
+    def keep(self, temporary: Path, name: str) -> Stored:
+        """Copy an uploaded file in under a safe name. The same content uploaded again gets the
+        same file; another file with the same name gets a numbered one."""
+        if not temporary.is_file():
+            raise UploadError(f"{name}: not a file")
+        size = temporary.stat().st_size
+        if size > self.max_bytes:
+            raise UploadError(
+                f"{name}: {size / 1e6:.1f} MB is over the upload limit of {self.max_bytes / 1e6:.0f} MB"
+            )
+        self.folder.mkdir(parents=True, exist_ok=True)
+        root = self.folder.resolve()
+        stem, dot, suffix = safe_name(name).rpartition(".")
+        if not dot:
+            stem, suffix = suffix, ""
+        digest = _digest(temporary)
+        for n in range(1, 10_000):
+            candidate = f"{stem}-{n}" if n > 1 else stem
+            target = (root / (f"{candidate}.{suffix}" if suffix else candidate)).resolve()
+            if target.parent != root:  # cannot happen after safe_name; checked all the same
+                raise UploadError(f"{name}: not a usable file name")
+            if not target.exists():
+                shutil.copyfile(temporary, target)
+                return Stored(target, name, new=True)
+            if target.stat().st_size == size and _digest(target) == digest:
+                return Stored(target, name, new=False)
+        raise UploadError(f"{name}: too many uploads with this name")
+
+    def discard(self, stored: Stored) -> None:
+        """Forget an upload that could not be read (one kept before stays)."""
+        if stored.new:
+            stored.path.unlink(missing_ok=True)
+
+
+def _digest(path: Path) -> str:
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
