@@ -90,7 +90,11 @@ def build(handlers: Handlers) -> gr.Blocks:
                 upload_result = gr.Dataframe(
                     headers=render.INGEST_COLUMNS, interactive=False, visible=False, elem_id="upload-result"
                 )
-                search = gr.Textbox(label="Filter the papers", placeholder="key, title, author, year, venue")
+                search = gr.Textbox(
+                    label="Filter the papers",
+                    placeholder="key, title, author, year, venue",
+                    elem_id="papers-filter",
+                )
                 table = gr.Dataframe(
                     headers=render.PAPER_COLUMNS,
                     interactive=False,
@@ -152,7 +156,7 @@ def build(handlers: Handlers) -> gr.Blocks:
                 handlers.settings_markdown(session_llm),
             )
 
-        app.load(on_load, [llm], [banner, table, picked, settings_view])
+        app.load(on_load, [llm], [banner, table, picked, settings_view], show_progress="hidden")
 
         def on_ask(
             text: str, messages: list[Any], history: list[Answer], session_llm: LLMSettings | None

@@ -20,6 +20,8 @@ from typing import Any, Literal
 from pydantic import SecretStr
 
 from assistant.answer import Answer, Mode
+from assistant.citations import SentenceSupport
+from assistant.grounding import Citation, Reference
 from assistant.library import Library
 from assistant.settings import LLMSettings
 from store.errors import LitassistError
@@ -120,7 +122,7 @@ class Handlers:
         if not question:
             return
         shown = [*messages, {"role": "user", "content": question}, {"role": "assistant", "content": ""}]
-        sources = render.sources_html([], [], []) if not answers else self._sources(answers[-1])
+        sources = self._conversation_sources(answers)
         yield ChatTurn(shown, sources, answers)
         text = ""
         try:
@@ -133,7 +135,8 @@ class Handlers:
                 answer.grounded, answer.refused, answer.dropped_citations, answer.sentences
             )
             final = answer.text + (f"\n\n{notes}" if notes else "")
-            yield ChatTurn(_with_reply(shown, final), self._sources(answer), [*answers, answer])
+            answers = [*answers, answer]
+            yield ChatTurn(_with_reply(shown, final), self._conversation_sources(answers), answers)
         except Exception as error:  # every failure ends as a message, never as a frozen spinner
             if not isinstance(error, LitassistError):
                 log.exception("answering %r failed", question)
@@ -141,13 +144,39 @@ class Handlers:
             yield ChatTurn(_with_reply(shown, reply), sources, answers)
 
     def _sources(self, checked: Any) -> str:
+        """The sources panel of an answer, a summary or a draft."""
+        return self._cards(checked.references, checked.citations, checked.sentences)
+
+    def _cards(
+        self, references: Sequence[Reference], cites: Sequence[Citation], sentences: Sequence[SentenceSupport]
+    ) -> str:
         return render.sources_html(
-            checked.references,
-            checked.citations,
-            checked.sentences,
+            references,
+            cites,
+            sentences,
             files_route=self.files_route,
             files_root=self.uploads.folder.resolve(),
         )
+
+    def _conversation_sources(self, answers: Sequence[Answer]) -> str:
+        """The latest answer's sources, then the other papers cited earlier in the conversation
+        (numbers run across the conversation, so every marker in it has its card)."""
+        if not answers:
+            return self._cards([], [], [])
+        *earlier, latest = answers
+        shown = {r.paper.key for r in latest.references}
+        references: dict[str, Reference] = {}
+        for answer in earlier:
+            for reference in answer.references:
+                if reference.paper.key not in shown:
+                    references.setdefault(reference.paper.key, reference)
+        html = self._sources(latest)
+        if references:
+            cites = [c for a in earlier for c in a.citations if c.key in references]
+            sentences = [s for a in earlier for s in a.sentences]
+            ordered = sorted(references.values(), key=lambda r: r.number)
+            html += render.earlier_sources(self._cards(ordered, cites, sentences), len(ordered))
+        return html
 
     # -- the library -----------------------------------------------------------------------------
 
@@ -234,7 +263,12 @@ class Handlers:
             draft = library.related_work(topic, own_abstract=own_abstract.strip() or None, mode=mode)
         except Exception as error:
             return DraftView("", self._failed("drafting", error), "", None)
-        label = "extractive draft (no language model)" if draft.mode == "extractive" else "draft"
+        chat = library.chat
+        label = (
+            f"draft by {chat.model}"
+            if draft.mode == "llm" and chat
+            else "extractive draft (no language model)"
+        )
         outline = render.outline_markdown([(t.name, t.keys) for t in draft.outline])
         notes = render.check_notes(bool(draft.cited_keys), False, draft.dropped_citations, draft.sentences)
         body = "\n\n".join(

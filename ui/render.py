@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from assistant.citations import SentenceSupport
+from assistant.errors import LLMError
 from assistant.grounding import Citation, Reference
 from assistant.retrieval import Passage
 from store.errors import LitassistError
@@ -40,6 +41,8 @@ def banner(model: str | None, endpoint: str | None) -> str:
 
 def error_message(error: BaseException) -> str:
     """An error as a reader sees it in the chat: what failed and why, never a traceback."""
+    if isinstance(error, LLMError):
+        return f"⚠️ {error}. (The endpoint can be changed for this session under *Settings*.)"
     if isinstance(error, LitassistError):
         return f"⚠️ {error}"
     return f"⚠️ Something went wrong ({type(error).__name__}: {error}). The details are in the log."
@@ -92,6 +95,12 @@ def sources_html(
         weak = [s for s in sentences if s.weak and paper.key in s.keys]
         cards.append(_card(reference.number, paper, passages, weak, files_route, files_root))
     return '<div class="sources">' + "".join(cards) + "</div>"
+
+
+def earlier_sources(cards: str, count: int) -> str:
+    """The cards of earlier answers in a conversation, folded under the latest answer's."""
+    summary = f"<summary>Earlier in this conversation ({count})</summary>"
+    return f'<details class="sources-earlier">{summary}{cards}</details>'
 
 
 def _card(

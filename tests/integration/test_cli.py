@@ -7,6 +7,9 @@ import os
 import shutil
 import signal
 import subprocess
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import aclsum
@@ -15,7 +18,7 @@ import pytest
 
 from assistant import Library
 from assistant.settings import Settings
-from tests.conftest import BIN, SEEDS, backend_settings
+from tests.conftest import BIN, SEEDS, backend_settings, free_port, stop, wait_for
 from tests.integration.test_ingest import consistent
 
 pytestmark = pytest.mark.integration
@@ -78,8 +81,50 @@ def test_failed_files_make_the_exit_status_non_zero(tmp_path: Path) -> None:
 def test_help_lists_the_commands() -> None:
     result = run("--help")
     assert result.returncode == 0
-    for command in ("add", "papers", "remove", "--library"):
+    for command in ("add", "papers", "remove", "ui", "--library"):
         assert command in result.stdout
+
+
+def test_ui_binds_loopback_and_asks_for_the_password(tmp_path: Path) -> None:
+    bad = run("--library", str(tmp_path / "lib"), "ui", "--auth", "no-colon")
+    assert bad.returncode == 2 and "USER:PASS" in bad.stderr
+    port = free_port()
+    log_path = tmp_path / "ui.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                LITASSIST,
+                "--library",
+                str(tmp_path / "lib"),
+                "ui",
+                "--port",
+                str(port),
+                "--auth",
+                "ann:s3cret",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"},
+        )
+        try:
+            wait_for(f"http://127.0.0.1:{port}/", process, log_path)
+            base = f"http://127.0.0.1:{port}"
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(f"{base}/config", timeout=10)
+            assert refused.value.code == 401
+            login = urllib.request.Request(
+                f"{base}/login",
+                data=urllib.parse.urlencode({"username": "ann", "password": "s3cret"}).encode(),
+            )
+            with urllib.request.urlopen(login, timeout=10) as response:
+                cookie = response.headers["set-cookie"].split(";")[0]
+            config = urllib.request.Request(f"{base}/config", headers={"Cookie": cookie})
+            with urllib.request.urlopen(config, timeout=10) as response:
+                assert json.load(response)["components"]
+        finally:
+            stop(process)
+    assert f"litassist UI at http://127.0.0.1:{port}" in log_path.read_text()
+    assert "gradio.live" not in log_path.read_text()  # no public link unless asked
 
 
 def test_sigkill_mid_ingest_then_resume(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
