@@ -48,7 +48,9 @@ def uploads_for(library: Library) -> Uploads:
 def build(handlers: Handlers) -> gr.Blocks:
     """The app's layout and its events (not launched)."""
     concurrency = handlers.library.settings.ui.concurrency
-    with gr.Blocks(title="litassist", analytics_enabled=False) as app:
+    # Gradio's copies of uploads and downloads are dropped after a day (uploads are kept in the
+    # library's own folder)
+    with gr.Blocks(title="litassist", analytics_enabled=False, delete_cache=(3600, 86400)) as app:
         llm = gr.State(None)  # this session's endpoint (None: the configured one)
         answers = gr.State([])  # this session's conversation
         banner = gr.Markdown(elem_id="mode-banner")

@@ -9,8 +9,10 @@ one). One ``Handlers`` serves every session.
 from __future__ import annotations
 
 import logging
+import shutil
 import tempfile
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -58,6 +60,9 @@ class Handlers:
         self.library = library
         self.uploads = uploads
         self.files_route = files_route  # the URL prefix under which the app serves uploads
+        # drafts to download: one folder each, all removed when the app stops
+        self._downloads = Path(tempfile.mkdtemp(prefix="litassist-drafts-"))
+        weakref.finalize(self, shutil.rmtree, self._downloads, ignore_errors=True)
 
     # -- the session's model ---------------------------------------------------------------------
 
@@ -284,7 +289,8 @@ class Handlers:
             )
             if part
         )
-        return DraftView(f"**Outline**\n\n{outline}", body, self._sources(draft), _draft_files(draft))
+        files = _draft_files(draft, Path(tempfile.mkdtemp(dir=self._downloads)))
+        return DraftView(f"**Outline**\n\n{outline}", body, self._sources(draft), files)
 
     def _failed(self, what: str, error: Exception) -> str:
         if not isinstance(error, LitassistError):
@@ -304,8 +310,7 @@ def _uploaded_name(path: Path) -> str:
     return path.name  # Gradio keeps the browser's file name (made safe) as the last part
 
 
-def _draft_files(draft: Any) -> tuple[Path, Path, Path]:
-    folder = Path(tempfile.mkdtemp(prefix="litassist-draft-"))
+def _draft_files(draft: Any, folder: Path) -> tuple[Path, Path, Path]:
     md, tex, bib = folder / "related-work.md", folder / "related-work.tex", folder / "related-work.bib"
     md.write_text(f"---\nbibliography: {bib.name}\n---\n\n{draft.markdown}\n")
     tex.write_text(draft.latex_document(bib.stem))

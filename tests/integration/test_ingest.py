@@ -89,6 +89,8 @@ def test_seeds(open_library: OpenLibrary) -> None:
     assert len(library.papers()) == 95
 
 
+# the readers do not depend on the backend (the server's write path is covered by test_seeds)
+@pytest.mark.parametrize("backend", ["embedded"])
 def test_peer_documents(open_library: OpenLibrary) -> None:
     library = open_library()
     report = library.add(
