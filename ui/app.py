@@ -35,6 +35,7 @@ CSS = """
 .source-meta { font-size: 0.85em; color: var(--body-text-color-subdued); margin: 0.2em 0; }
 .source-passage { font-size: 0.88em; margin: 0.3em 0; padding-left: 0.6em;
   border-left: 3px solid var(--border-color-accent); }
+.source-passage mark { background: var(--color-accent-soft); color: inherit; padding: 0 0.1em; }
 .source-where { font-size: 0.8em; color: var(--body-text-color-subdued); }
 .source-weak { font-size: 0.85em; color: var(--color-red-500, #c2410c); }
 .sources-empty { color: var(--body-text-color-subdued); }

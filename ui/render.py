@@ -5,10 +5,12 @@ or a model goes through ``html.escape``."""
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import quote
 
+from assistant import citations
 from assistant.citations import SentenceSupport
 from assistant.errors import LLMError
 from assistant.grounding import Citation, Reference
@@ -18,6 +20,7 @@ from store.ingest import IngestReport
 from store.paper import Paper
 
 PASSAGE_CHARS = 600  # a card shows this much of its passage; the rest opens on a click
+MARK_OVERLAP = 0.5  # share of a sentence's words found in the claim for it to be marked as the quote
 PAPER_COLUMNS = ["key", "title", "authors", "year", "sources"]
 INGEST_COLUMNS = ["result", "key", "paper or file", "reason"]
 
@@ -91,9 +94,14 @@ def sources_html(
     cards = []
     for reference in references:
         paper = reference.paper
-        passages = list({c.passage.chunk_id: c.passage for c in cites if c.key == paper.key}.values())
+        quoted: dict[str, tuple[Passage, list[str]]] = {}
+        for c in cites:
+            if c.key == paper.key:
+                claims = quoted.setdefault(c.passage.chunk_id, (c.passage, []))[1]
+                if c.sentence < len(sentences):
+                    claims.append(sentences[c.sentence].text)
         weak = [s for s in sentences if s.weak and paper.key in s.keys]
-        cards.append(_card(reference.number, paper, passages, weak, files_route, files_root))
+        cards.append(_card(reference.number, paper, list(quoted.values()), weak, files_route, files_root))
     return '<div class="sources">' + "".join(cards) + "</div>"
 
 
@@ -106,7 +114,7 @@ def earlier_sources(cards: str, count: int) -> str:
 def _card(
     number: int,
     paper: Paper,
-    passages: Sequence[Passage],
+    passages: Sequence[tuple[Passage, Sequence[str]]],
     weak: Sequence[SentenceSupport],
     files_route: str | None,
     files_root: Path | None,
@@ -123,11 +131,11 @@ def _card(
         f'<span class="source-title">{title}</span></div>',
         f'<div class="source-meta">{e(meta)} <code>{e(paper.key)}</code></div>',
     ]
-    for passage in passages:
+    for passage, claims in passages:
         where = _where(passage.section, passage.page)
-        head, tail = _split_at_word(passage.text, PASSAGE_CHARS)
-        quote_html = e(head) + (f"<details><summary>more</summary>{e(tail)}</details>" if tail else "")
-        parts.append(f'<blockquote class="source-passage">{quote_html}{where}</blockquote>')
+        parts.append(
+            f'<blockquote class="source-passage">{excerpt(passage.text, claims)}{where}</blockquote>'
+        )
     for sentence in weak:
         parts.append(
             f'<div class="source-weak" title="support {sentence.score:.2f}">⚠️ weakly supported: '
@@ -137,12 +145,47 @@ def _card(
     return "".join(parts)
 
 
-def _split_at_word(text: str, limit: int) -> tuple[str, str]:
-    if len(text) <= limit:
-        return text, ""
-    cut = text.rfind(" ", 0, limit)
-    cut = cut if cut > limit // 2 else limit
-    return text[:cut] + " …", text[cut:]
+def excerpt(text: str, claims: Sequence[str], limit: int = PASSAGE_CHARS) -> str:
+    """A passage as a card shows it (HTML): about ``limit`` characters, with the sentence that
+    best matches what cites it marked (and shown even when it lies further in), and the whole
+    passage behind a click when it is longer."""
+    e = html.escape
+    mark = _quoted_sentence(text, claims)
+    a, b = mark or (0, 0)
+    start = 0 if b <= limit else a
+    a, b = max(a, start), max(b, start)
+    end = _word_end(text, max(start + limit, b))
+    shown = "… " if start else ""
+    shown += e(text[start:a]) + (f"<mark>{e(text[a:b])}</mark>" if mark else "") + e(text[b:end])
+    if start or end < len(text):
+        shown += (
+            " …" if end < len(text) else ""
+        ) + f"<details><summary>whole passage</summary>{e(text)}</details>"
+    return shown
+
+
+def _quoted_sentence(text: str, claims: Sequence[str]) -> tuple[int, int] | None:
+    """The span of the passage's sentence whose words best overlap a claim's, if any does enough."""
+    claim_words = [_words(c) for c in claims]
+    best, best_overlap = None, MARK_OVERLAP
+    for a, b in citations.sentences(text):
+        words = _words(text[a:b])
+        for claim in claim_words:
+            overlap = len(words & claim) / max(1, min(len(words), len(claim)))
+            if overlap >= best_overlap:
+                best, best_overlap = (a, b), overlap
+    return best
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"\w+", text.lower()) if len(w) > 3}
+
+
+def _word_end(text: str, position: int) -> int:
+    if position >= len(text):
+        return len(text)
+    space = text.find(" ", position)
+    return len(text) if space == -1 else space
 
 
 def _where(section: str | None, page: int | None) -> str:

@@ -75,11 +75,24 @@ def test_a_source_card_per_reference_with_passage_link_and_escaped_text() -> Non
     )
     assert "Masked Autoencoders &lt;Are&gt; Scalable" in first and "<Are>" not in html
     assert first.count("<blockquote") == 1 and "p. 3, Introduction" in first
-    assert "<details><summary>more</summary>" in first  # a long passage opens on a click
+    assert "<details><summary>whole passage</summary>" in first  # a long passage opens on a click
     assert "source-weak" not in first
     assert 'href="/gradio_api/file=/lib/uploads/doe.pdf"' in second  # served from the uploads folder
     assert "Short &lt;b&gt;passage&lt;/b&gt;." in second
     assert "weakly supported" in second and "A claim the passage hardly backs." in second and "0.30" in second
+
+
+def test_the_excerpt_marks_the_quoted_sentence_even_far_into_the_passage() -> None:
+    filler = "Earlier work trained convolutional networks on labelled images for many epochs. " * 10
+    text = filler + "Masking 75 percent of the patches makes pretraining three times faster. A last sentence."
+    claim = "Masking 75 percent of patches makes pretraining three times faster [1]."
+    far = render.excerpt(text, [claim])
+    assert far.startswith("… <mark>Masking 75 percent of the patches makes pretraining three times faster.</mark>")
+    assert far.endswith("</details>") and "A last sentence." in far.split("<details>")[0]
+    near = render.excerpt("Masking 75 percent of the patches makes pretraining faster. Then more.", [claim])
+    assert near == "<mark>Masking 75 percent of the patches makes pretraining faster.</mark> Then more."
+    assert "<mark>" not in render.excerpt(text, ["Something about lane topology and driving maps."])
+    assert render.excerpt("<b>short</b>", []) == "&lt;b&gt;short&lt;/b&gt;"
 
 
 def test_no_references_says_so_and_unknown_files_get_no_link() -> None:
