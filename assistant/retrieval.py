@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from store.chroma import ChromaStore
+from store.chunking import paper_key_of
 from store.embedder import Embedder
 from store.lexical import LexicalIndex, tokens
 from store.paper import Paper
@@ -217,11 +218,10 @@ class Retriever:
             ("window", dense_window, params.window_candidates),
         )
         for kind, best, n in dense_sides if retriever != "lexical" else ():
-            where = _and(chosen.where(), {"kind": kind})
             for rank, (chunk_id, text, meta, similarity) in enumerate(
-                self.store.query_chunks(vector, n, where), 1
+                self._nearest(vector, kind, n, chosen), 1
             ):
-                key = str(meta.get("paper_key"))
+                key = paper_key_of(chunk_id)
                 best[key] = max(best.get(key, -1.0), similarity)
                 if kind == "passage":
                     _credit(passages[key], chunk_id, text, meta, 1 / (10 + rank))
@@ -258,6 +258,24 @@ class Retriever:
             return Retrieval(hits, Evidence(bool(hits), 0.0, "not judged"))
         return Retrieval(hits, self._evidence(query, asked, chosen, lexical_z, hits))
 
+    def _nearest(
+        self, vector: Vector, kind: str, n: int, chosen: Filters
+    ) -> list[tuple[str, str | None, dict[str, Any], float]]:
+        """The ``n`` chunks of one kind nearest to ``vector``, without their texts (the hits
+        read the few they show). Passages are most of the chunks: without a filter of the user's
+        they come from an unfiltered query twice as deep, because Chroma's metadata filter costs
+        more than the search when it matches most of a collection (at 11k chunks: 50 of 60 ms);
+        the filter is used when that query did not bring enough. Windows need no metadata."""
+        where = chosen.where()
+        if kind == "passage" and where is None:
+            nearest = self.store.query_chunks(vector, 2 * n, texts=False)
+            found = [row for row in nearest if row[2].get("kind", "passage") == "passage"]
+            if len(found) >= n or len(nearest) < 2 * n:  # enough, or the whole collection
+                return found[:n]
+        return self.store.query_chunks(
+            vector, n, _and(where, {"kind": kind}), texts=False, metadata=kind != "window"
+        )
+
     def _hits(
         self,
         fused: Mapping[str, float],
@@ -266,48 +284,64 @@ class Retriever:
         lexical: Mapping[str, float],
         k: int,
     ) -> list[Hit]:
-        hits: list[Hit] = []
-        for key, score in sorted(fused.items(), key=lambda kv: (-kv[1], kv[0])):
-            paper = self.store.get(key)
+        """The ``k`` best papers, each with its strongest passages (found by either side), best
+        first. Papers and passage texts are read in one batch each: a read per paper cost more
+        than the search itself."""
+        ranked = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
+        head = self.store.get_many([key for key, _ in ranked[: 2 * k]])
+        chosen: list[tuple[Paper, float, list[tuple[str, float, str | None, dict[str, Any] | None]]]] = []
+        for rank, (key, score) in enumerate(ranked):
+            paper = head.get(key) if rank < 2 * k else self.store.get(key)
             if paper is None:  # pending or removed meanwhile
                 continue
-            shown = self._passages(key, passages.get(key, {}))
-            if not shown:
-                continue
-            hits.append(
-                Hit(
-                    paper=paper,
-                    text=shown[0].text,
-                    score=round(score, 4),
-                    chunk_id=shown[0].chunk_id,
-                    passages=shown,
-                    similarity=dense.get(key, 0.0),
-                    lexical=lexical.get(key, 0.0),
-                )
-            )
-            if len(hits) == k:
+            best = sorted(passages.get(key, {}).items(), key=lambda kv: -kv[1][0])
+            shown = [
+                (cid, s, text, meta) for cid, (s, text, meta) in best[: self.parameters.passages_per_hit]
+            ]
+            chosen.append((paper, score, shown))
+            if len(chosen) == k:
                 break
+        texts = self.store.chunk_texts(
+            [cid for _, _, shown in chosen for cid, _, text, _ in shown if text is None]
+        )
+        hits: list[Hit] = []
+        for paper, score, shown in chosen:
+            found = self._passages(paper.key, shown, texts)
+            if found:
+                hits.append(
+                    Hit(
+                        paper=paper,
+                        text=found[0].text,
+                        score=round(score, 4),
+                        chunk_id=found[0].chunk_id,
+                        passages=found,
+                        similarity=dense.get(paper.key, 0.0),
+                        lexical=lexical.get(paper.key, 0.0),
+                    )
+                )
         return hits
 
     def _passages(
-        self, key: str, found: dict[str, tuple[float, str | None, dict[str, Any] | None]]
+        self,
+        key: str,
+        shown: list[tuple[str, float, str | None, dict[str, Any] | None]],
+        texts: Mapping[str, tuple[str, dict[str, Any]]],
     ) -> tuple[Passage, ...]:
-        """The paper's strongest passages (found by either side), best first; its first passage
-        when a search found it only through an abstract window."""
-        missing = [cid for cid, (_, text, _) in found.items() if text is None]
-        if missing:
-            texts = self.store.chunk_texts(missing)
-            for cid in missing:
-                text, meta = texts.get(cid, ("", {}))
-                found[cid] = (found[cid][0], text, meta)
-        ranked = sorted(found.items(), key=lambda kv: -kv[1][0])[: self.parameters.passages_per_hit]
-        if not ranked:
+        """A hit's passages with their texts; its first passage when a search found the paper
+        only through an abstract window."""
+        if not shown:
             first = self.store.chunks(key)[:1]
             return tuple(Passage(key, c.id, c.text, c.section, c.page, 0.0) for c in first)
-        return tuple(
-            Passage(key, cid, text or "", (meta or {}).get("section"), (meta or {}).get("page"), round(s, 4))
-            for cid, (s, text, meta) in ranked
-        )
+        passages = []
+        for cid, score, text, meta in shown:
+            if text is None:
+                text, meta = texts.get(cid, ("", {}))
+            if text:
+                meta = meta or {}
+                passages.append(
+                    Passage(key, cid, text, meta.get("section"), meta.get("page"), round(score, 4))
+                )
+        return tuple(passages)
 
     def _evidence(
         self, query: str, asked: Vector, chosen: Filters, lexical_z: float, hits: Sequence[Hit]
@@ -344,7 +378,7 @@ class Retriever:
             *self.store.query_chunks(vector, params.refusal_windows, windows),
             *self.store.query_chunks(vector, params.refusal_abstracts, abstracts),
         ]
-        sentences = list(dict.fromkeys(s for _, text, _, _ in nearest for s in split_sentences(text)))
+        sentences = list(dict.fromkeys(s for _, text, _, _ in nearest for s in split_sentences(text or "")))
         if not sentences:
             return -1.0
         return float(np.max(self.embedder.embed(sentences) @ vector))

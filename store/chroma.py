@@ -182,6 +182,19 @@ class ChromaStore:
     def count_chunks(self) -> int:
         return self.chunks_collection.count()
 
+    def counts(self) -> tuple[int, int]:
+        """(paper records, chunks): a cheap sign that something was written or removed."""
+        return self.papers_collection.count(), self.chunks_collection.count()
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, Paper]:
+        """The active papers among ``keys``, in one read."""
+        if not keys:
+            return {}
+        result = self.papers_collection.get(ids=list(dict.fromkeys(keys)), include=["metadatas", "documents"])
+        return {
+            id_: _paper(id_, meta, doc) for id_, meta, doc in _rows(result) if meta.get("status") == "active"
+        }
+
     def fingerprint(self) -> str:
         """Changes whenever the set of visible papers or their chunks changes: derived indexes
         (the lexical one) compare it with the one they were built from."""
@@ -209,24 +222,34 @@ class ChromaStore:
             offset += len(result["ids"])
 
     def query_chunks(
-        self, vector: npt.NDArray[np.float32], n: int, where: dict[str, Any] | None = None
-    ) -> list[tuple[str, str, dict[str, Any], float]]:
-        """Nearest chunks: (id, text, metadata, cosine similarity), best first."""
-        count = self.chunks_collection.count()
-        if count == 0:
-            return []
+        self,
+        vector: npt.NDArray[np.float32],
+        n: int,
+        where: dict[str, Any] | None = None,
+        *,
+        texts: bool = True,
+        metadata: bool = True,
+    ) -> list[tuple[str, str | None, dict[str, Any], float]]:
+        """Nearest chunks: (id, text, metadata, cosine similarity), best first. Reading texts
+        and metadata is most of a query's time, and a search shows only a few of the chunks it
+        ranks (``chunk_texts`` reads those): ``texts=False`` gives ``None`` for the text,
+        ``metadata=False`` an empty dict (the paper's key is in the id: ``paper_key_of``)."""
+        include: list[Any] = ["distances"]
+        include += ["documents"] if texts else []
+        include += ["metadatas"] if metadata else []
+        # n may exceed the collection's size: Chroma returns what there is
         result = self.chunks_collection.query(
             query_embeddings=[vector.tolist()],
-            n_results=min(n, count),
+            n_results=n,
             where=_where(where) if where else None,
-            include=["documents", "metadatas", "distances"],
+            include=include,
         )
         ids = result["ids"][0]
         docs = (result.get("documents") or [[]])[0] or [""] * len(ids)
         metas = (result.get("metadatas") or [[]])[0] or [{}] * len(ids)
         dists = (result.get("distances") or [[]])[0] or [1.0] * len(ids)
         return [
-            (i, d or "", dict(m or {}), 1.0 - float(x))
+            (i, (d or "") if texts else None, dict(m or {}), 1.0 - float(x))
             for i, d, m, x in zip(ids, docs, metas, dists, strict=True)
         ]
 

@@ -76,6 +76,11 @@ def chunk_id(key: str, ordinal: int, text: str) -> str:
     return f"{key}:{ordinal:05d}:{hashlib.sha1(text.encode()).hexdigest()[:8]}"
 
 
+def paper_key_of(chunk_id: str) -> str:
+    """The key of the paper a chunk id belongs to (a key may itself hold colons)."""
+    return chunk_id.rsplit(":", 2)[0]
+
+
 def embedding_text(title: str | None, text: str, kind: str = "passage") -> str:
     """What the embedder sees for a chunk: the paper's title, then the passage (windows are
     embedded alone: the title would pull every window of a paper to the same place)."""
