@@ -62,10 +62,11 @@ check: $(VENV)/.installed-test $(VENV)/.installed-system
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
-bench: $(VENV)/.installed-test
+bench: $(VENV)/.installed-test $(VENV)/.installed-system
 	$(BIN)/python tests/bench/bench_ingest.py
 	$(BIN)/python tests/bench/bench_retrieval.py
 	$(BIN)/python tests/bench/bench_drafts.py
+	$(BIN)/python tests/bench/bench_ui.py
 
 # llama.cpp's server with SmolLM2-135M-Instruct on 127.0.0.1:8080, for offline answers
 local: $(VENV)/.installed-local
