@@ -481,7 +481,6 @@ def ui(
     ] = False,
 ) -> None:
     """Open the chat UI in the browser: chat with sources, the library, drafts, settings."""
-    from assistant.settings import is_loopback
     from ui.app import launch
 
     credentials = None
@@ -498,10 +497,22 @@ def ui(
             _add_with_progress(library, [corpus], show=err.is_terminal), library, only_problems=True
         )
     bind = host or library.settings.ui.host
-    if not is_loopback(bind) and credentials is None:
+    if not _is_loopback(bind) and credentials is None:
         err.print(f"[yellow]warning: {bind} is reachable from other machines and --auth is not set[/yellow]")
     err.print(f"litassist UI at http://{bind}:{port or library.settings.ui.port} (Ctrl-C stops it)")
     launch(library, host=bind, port=port, auth=credentials, share=share)
+
+
+def _is_loopback(host: str) -> bool:
+    """Whether an address to bind is reachable from this machine only."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _sample_corpus() -> Path:

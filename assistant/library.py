@@ -84,14 +84,17 @@ class Library:
             return None
         return ChatModel.from_settings(conf)
 
-    def using(self, llm: LLMSettings) -> Library:
-        """This library with another chat endpoint (or ``mode="extractive"``), for one caller:
-        the store, the lexical index and the embedder are shared, nothing is reopened. The UI
-        gives each session the endpoint it chose this way."""
+    def using(self, llm: LLMSettings | ChatModel) -> Library:
+        """This library with another chat endpoint (settings, possibly ``mode="extractive"``,
+        or a model), for one caller: the store, the lexical index and the embedder are shared,
+        nothing is reopened. The UI gives each session the endpoint it chose this way."""
         view = copy.copy(self)
-        view.settings = self.settings.model_copy(update={"llm": llm})
-        view._chat = None
         view.__dict__.pop("chat", None)  # the cached chat model belongs to the original
+        if isinstance(llm, ChatModel):
+            view._chat = llm
+        else:
+            view.settings = self.settings.model_copy(update={"llm": llm})
+            view._chat = None
         return view
 
     def _lexical_folder(self) -> Path:

@@ -7,7 +7,6 @@ This module is the only place that reads the environment.
 from __future__ import annotations
 
 import importlib.util
-import ipaddress
 import os
 from pathlib import Path
 from typing import Literal
@@ -105,16 +104,6 @@ class Settings(BaseSettings):
             if _same_host(llm.base_url, env_url or OPENAI_URL):
                 llm.api_key = SecretStr(env_key)
         return self
-
-
-def is_loopback(host: str) -> bool:
-    """Whether an address to bind is reachable from this machine only."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _same_host(url: str, other: str) -> bool:

@@ -239,12 +239,14 @@ def launch(
     auth: tuple[str, str] | None = None,
     share: bool = False,
     block: bool = True,
+    handlers: Handlers | None = None,
 ) -> gr.Blocks:
-    """Start the app (blocking unless ``block=False``); returns it, so that ``close()`` stops it."""
+    """Start the app (blocking unless ``block=False``); returns it, so that ``close()`` stops it.
+    ``handlers``: the app's handlers over ``library`` (a benchmark passes instrumented ones)."""
     conf = library.settings.ui
     uploads = uploads_for(library)
     uploads.folder.mkdir(parents=True, exist_ok=True)
-    app = build(Handlers(library, uploads=uploads, files_route=FILES_ROUTE))
+    app = build(handlers or Handlers(library, uploads=uploads, files_route=FILES_ROUTE))
     app.queue(default_concurrency_limit=conf.concurrency, max_size=128)
     app.launch(
         server_name=host or conf.host,

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import copy
 import io
 import os
 import queue
@@ -53,7 +52,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 # before gradio is imported (by ui.app): no analytics, no Hugging Face Hub calls
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -167,14 +166,6 @@ class FreshPrompts(ChatModel):
         return super().stream(fresh, max_tokens=max_tokens)
 
 
-def with_chat(library: Library, chat: ChatModel) -> Library:
-    """``library`` answering with ``chat`` (the store, index and embedder shared)."""
-    view = copy.copy(library)
-    view._chat = chat
-    view.__dict__.pop("chat", None)  # the cached chat model belongs to the original
-    return view
-
-
 def endpoint_first_token(library: Library, chat: ChatModel, question: str) -> tuple[float, float]:
     """(retrieval seconds, the endpoint's first-token seconds) for ``question``: the endpoint gets
     exactly the messages the answerer would send for a first question."""
@@ -219,12 +210,9 @@ class TracedHandlers(Handlers):
     yielded its first reply text and when it ended: the app's side of the browser's timings,
     and the sign that an answer is complete."""
 
-    made: ClassVar[list[TracedHandlers]] = []
-
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.chats: queue.Queue[tuple[float, float | None, float]] = queue.Queue()
-        TracedHandlers.made.append(self)
 
     def chat(self, *args: Any, **kwargs: Any) -> Iterator[ChatTurn]:
         called, first = time.time() * 1000, None
@@ -241,14 +229,11 @@ class TracedHandlers(Handlers):
 def running_app(library: Library) -> Iterator[tuple[str, TracedHandlers]]:
     """``ui.app.launch`` on a free loopback port, with ``TracedHandlers``; closed on exit."""
     port = free_port()
-    original, ui.app.Handlers = ui.app.Handlers, TracedHandlers  # type: ignore[misc]
+    traced = TracedHandlers(library, uploads=ui.app.uploads_for(library), files_route=ui.app.FILES_ROUTE)
+    with contextlib.redirect_stdout(io.StringIO()):  # Gradio's "Running on local URL" lines
+        app = ui.app.launch(library, host="127.0.0.1", port=port, block=False, handlers=traced)
     try:
-        with contextlib.redirect_stdout(io.StringIO()):  # Gradio's "Running on local URL" lines
-            app = ui.app.launch(library, host="127.0.0.1", port=port, block=False)
-    finally:
-        ui.app.Handlers = original  # type: ignore[misc]
-    try:
-        yield f"http://127.0.0.1:{port}/", TracedHandlers.made[-1]
+        yield f"http://127.0.0.1:{port}/", traced
     finally:
         with contextlib.redirect_stdout(io.StringIO()):
             app.close()
@@ -316,7 +301,7 @@ def measure(
     bare endpoint and the handler with prompts no server can have cached; the first ``WARMUP``
     questions are not kept."""
     fresh = FreshPrompts(chat)
-    handlers = Handlers(with_chat(library, fresh), uploads=ui.app.uploads_for(library))
+    handlers = Handlers(library.using(fresh), uploads=ui.app.uploads_for(library))
     seconds: dict[str, list[float]] = {}
     with running_app(library) as (url, traced), browser_on(url, traced, timeout) as browser:
         for i, question in enumerate(asked):

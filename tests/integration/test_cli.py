@@ -127,11 +127,15 @@ def test_ui_binds_loopback_and_asks_for_the_password(tmp_path: Path) -> None:
     assert "gradio.live" not in log_path.read_text()  # no public link unless asked
 
 
+# enough papers for two write groups (~256 chunks each): the first commits, the second is killed
+PAPERS = 8
+
+
 def test_sigkill_mid_ingest_then_resume(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
     settings = backend_settings(backend, request)
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    for path in sorted(ACL_PAPERS.glob("*.json"))[:12]:
+    for path in sorted(ACL_PAPERS.glob("*.json"))[:PAPERS]:
         shutil.copy(path, corpus / path.name)
     library_dir = tmp_path / "lib"
     args = [LITASSIST, "-vv", "--library", str(library_dir), "add", str(corpus)]
@@ -157,13 +161,13 @@ def test_sigkill_mid_ingest_then_resume(backend: str, request: pytest.FixtureReq
         raw = chromadb.PersistentClient(path=str(library_dir / "chroma"))
     records = raw.get_collection(f"{settings.chroma.prefix}papers").get(include=["metadatas"])
     statuses = [m["status"] for m in records["metadatas"] or []]
-    assert 0 < statuses.count("active") < 12 and "pending" in statuses
+    assert 0 < statuses.count("active") < PAPERS and "pending" in statuses
 
     resumed = subprocess.run(args, capture_output=True, text=True, env=cli_env(settings), timeout=600)
     assert resumed.returncode == 0, resumed.stderr
     library = Library(library_dir, settings=settings)
     papers = library.papers()
-    assert len(papers) == 12
+    assert len(papers) == PAPERS
     assert all(p.chunk_count > 10 for p in papers)
     consistent(library)
 

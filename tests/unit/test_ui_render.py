@@ -87,7 +87,8 @@ def test_the_excerpt_marks_the_quoted_sentence_even_far_into_the_passage() -> No
     text = filler + "Masking 75 percent of the patches makes pretraining three times faster. A last sentence."
     claim = "Masking 75 percent of patches makes pretraining three times faster [1]."
     far = render.excerpt(text, [claim])
-    assert far.startswith("… <mark>Masking 75 percent of the patches makes pretraining three times faster.</mark>")
+    marked = "<mark>Masking 75 percent of the patches makes pretraining three times faster.</mark>"
+    assert far.startswith(f"… {marked}")
     assert far.endswith("</details>") and "A last sentence." in far.split("<details>")[0]
     near = render.excerpt("Masking 75 percent of the patches makes pretraining faster. Then more.", [claim])
     assert near == "<mark>Masking 75 percent of the patches makes pretraining faster.</mark> Then more."
