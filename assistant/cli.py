@@ -490,12 +490,8 @@ def ui(
             raise typer.BadParameter("give it as USER:PASS", param_hint="--auth")
         credentials = (user, password)
     library = _open()
-    if sample_corpus and len(library) == 0:
-        corpus = _sample_corpus()
-        err.print(f"The library is empty: adding the sample corpus ({corpus}); this takes a while once.")
-        _print_report(
-            _add_with_progress(library, [corpus], show=err.is_terminal), library, only_problems=True
-        )
+    if sample_corpus:
+        _add_sample_corpus(library)
     bind = host or library.settings.ui.host
     if not _is_loopback(bind) and credentials is None:
         err.print(f"[yellow]warning: {bind} is reachable from other machines and --auth is not set[/yellow]")
@@ -515,14 +511,23 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _sample_corpus() -> Path:
-    """The 250 ACL papers (S2ORC JSON with full text) that the ``aclsum`` package ships."""
+def _add_sample_corpus(library: Library) -> None:
+    """The 250 ACL papers (S2ORC JSON with full text) that the ``aclsum`` package ships, into a
+    library that is empty or holds only part of them (a first run that was interrupted resumes);
+    a library with papers of its own is left alone."""
     import importlib.util
 
     spec = importlib.util.find_spec("aclsum")
     if spec is None or not spec.submodule_search_locations:
         raise LitassistError("the sample corpus is not installed: pip install aclsum")
-    return Path(spec.submodule_search_locations[0]) / "dataset" / "paper_jsons"
+    corpus = Path(spec.submodule_search_locations[0]) / "dataset" / "paper_jsons"
+    papers = library.papers()
+    own = [p for p in papers if not all(Path(s.split("#")[0]).is_relative_to(corpus) for s in p.sources)]
+    if own or len(papers) >= len(list(corpus.glob("*.json"))):
+        return
+    state = "is empty" if not papers else f"holds {len(papers)} of its papers"
+    err.print(f"The library {state}: adding the sample corpus ({corpus}); this takes a while once.")
+    _print_report(_add_with_progress(library, [corpus], show=err.is_terminal), library, only_problems=True)
 
 
 @app.command("serve-local")
