@@ -58,7 +58,7 @@ def measure(name: str, source: Path, embedder: LocalEmbedder, workdir: Path) -> 
     ingest_s = time.perf_counter() - start
     assert report.ok, report.failed
     after = timed(embedder.embed, texts)
-    stored = sum(p.chunk_count for p in library.papers())
+    stored = library.store.count_chunks()  # passages and abstract windows (chunk_count: passages)
     assert stored == len(texts), (stored, len(texts))
     return {
         "papers": len(report.added),
