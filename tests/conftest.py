@@ -14,7 +14,7 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +51,7 @@ class FakeEmbedder:
     def token_ids(self, text: str) -> list[int]:
         return [int(hashlib.md5(w.encode()).hexdigest()[:6], 16) for w in re.findall(r"\w+|[^\w\s]", text)]
 
-    def embed(self, texts: list[str]) -> np.ndarray:
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
         self.texts.extend(texts)
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for row, text in enumerate(texts):
@@ -144,7 +144,7 @@ def wait_for(url: str, process: subprocess.Popen[bytes], log: Path, timeout: flo
                 return
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{process.args} did not start: {log.read_text()[-3000:]}") from None
+                raise RuntimeError(f"{process.args!r} did not start: {log.read_text()[-3000:]}") from None
             time.sleep(0.3)
 
 

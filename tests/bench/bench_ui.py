@@ -72,6 +72,7 @@ import ui.app  # noqa: E402
 from assistant import Library, Settings  # noqa: E402
 from assistant.answer import _shown, select_passages  # noqa: E402 - the answerer's own prompt input
 from assistant.llm import ChatModel, ChatStream, Messages  # noqa: E402
+from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS  # noqa: E402 - the tests' browser
 from tests.openai_server import serve_in_thread  # noqa: E402
 from ui.handlers import ChatTurn, Handlers  # noqa: E402
 
@@ -81,16 +82,6 @@ WARMUP = 2
 K = 5
 TOKEN_DELAY = 0.02  # the scripted server's pace: 20 ms between streamed pieces
 BOT = '[data-testid="bot"]'  # an assistant message in Gradio 6's chatbot
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 # Installed in the page before each click: when #ask is clicked, when the last assistant message
 # of #chat first holds text (the DOM, before paint), the next frame after that, and the last
@@ -278,10 +269,10 @@ class Browser:
 def browser_on(url: str, handlers: TracedHandlers, timeout: float) -> Iterator[Browser]:
     from playwright.sync_api import sync_playwright
 
-    if not Path(CHROMIUM).exists():
+    if not CHROMIUM.exists():
         raise SystemExit(f"{CHROMIUM} is missing: apt-get install chromium (Playwright's own is never used)")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(url)
