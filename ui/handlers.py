@@ -197,7 +197,7 @@ class Handlers:
             try:
                 stored.append(self.uploads.keep(path, _uploaded_name(path)))
             except UploadError as e:
-                refused.append(["failed", "", _uploaded_name(path), str(e).split(": ", 1)[-1]])
+                refused.append(["failed", "", e.name, e.reason])
         report = self._add(stored, progress) if stored else IngestReport()
         failed = {_file(o.source) for o in report.failed}
         kept = {_file(s) for p in report.added for s in p.sources} | {_file(o.source) for o in report.skipped}

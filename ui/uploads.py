@@ -14,7 +14,11 @@ MAX_NAME = 120
 
 
 class UploadError(Exception):
-    """An upload that is refused (too large, not a file); its message says why."""
+    """An upload that is refused (too large, not a file), and why."""
+
+    def __init__(self, name: str, reason: str):
+        super().__init__(f"{name}: {reason}")
+        self.name, self.reason = name, reason
 
 
 def safe_name(name: str) -> str:
@@ -45,12 +49,11 @@ class Uploads:
         """Copy an uploaded file in under a safe name. The same content uploaded again gets the
         same file; another file with the same name gets a numbered one."""
         if not temporary.is_file():
-            raise UploadError(f"{name}: not a file")
+            raise UploadError(name, "not a file")
         size = temporary.stat().st_size
         if size > self.max_bytes:
-            raise UploadError(
-                f"{name}: {size / 1e6:.1f} MB is over the upload limit of {self.max_bytes / 1e6:.0f} MB"
-            )
+            limit = f"{size / 1e6:.1f} MB is over the upload limit of {self.max_bytes / 1e6:.0f} MB"
+            raise UploadError(name, limit)
         self.folder.mkdir(parents=True, exist_ok=True)
         root = self.folder.resolve()
         stem, dot, suffix = safe_name(name).rpartition(".")
@@ -61,13 +64,13 @@ class Uploads:
             candidate = f"{stem}-{n}" if n > 1 else stem
             target = (root / (f"{candidate}.{suffix}" if suffix else candidate)).resolve()
             if target.parent != root:  # cannot happen after safe_name; checked all the same
-                raise UploadError(f"{name}: not a usable file name")
+                raise UploadError(name, "not a usable file name")
             if not target.exists():
                 shutil.copyfile(temporary, target)
                 return Stored(target, name, new=True)
             if target.stat().st_size == size and _digest(target) == digest:
                 return Stored(target, name, new=False)
-        raise UploadError(f"{name}: too many uploads with this name")
+        raise UploadError(name, "too many uploads with this name")
 
     def discard(self, stored: Stored) -> None:
         """Forget an upload that could not be read (one kept before stays)."""
