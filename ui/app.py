@@ -172,6 +172,7 @@ def build(handlers: Handlers) -> gr.Blocks:
             "inputs": [question, chatbot, answers, llm],
             "outputs": [chatbot, sources, answers, question],
             "concurrency_limit": concurrency,
+            "concurrency_id": "chat",  # Enter and the button share one limit
             "show_progress": "hidden",
         }
         question.submit(**chat_io)
