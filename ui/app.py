@@ -78,7 +78,7 @@ def build(handlers: Handlers) -> gr.Blocks:
                         new = gr.Button("New conversation", elem_id="new-conversation")
                 with gr.Column(scale=2):
                     gr.Markdown("### Sources")
-                    sources = gr.HTML(render.sources_html([], [], []), elem_id="sources")
+                    sources = gr.HTML(render.NO_SOURCES_YET, elem_id="sources")
 
             with gr.Tab("Library", id="library"):
                 upload = gr.File(
@@ -177,8 +177,8 @@ def build(handlers: Handlers) -> gr.Blocks:
         }
         question.submit(**chat_io)
         ask.click(**chat_io)
-        new.click(lambda: ([], [], render.sources_html([], [], [])), None, [chatbot, answers, sources])
-        chatbot.clear(lambda: ([], render.sources_html([], [], [])), None, [answers, sources])
+        new.click(lambda: ([], [], render.NO_SOURCES_YET), None, [chatbot, answers, sources])
+        chatbot.clear(lambda: ([], render.NO_SOURCES_YET), None, [answers, sources])
 
         def on_upload(
             files: list[str] | None,

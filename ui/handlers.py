@@ -167,7 +167,7 @@ class Handlers:
         """The latest answer's sources, then the other papers cited earlier in the conversation
         (numbers run across the conversation, so every marker in it has its card)."""
         if not answers:
-            return self._cards([], [], [])
+            return render.NO_SOURCES_YET
         *earlier, latest = answers
         shown = {r.paper.key for r in latest.references}
         references: dict[str, Reference] = {}

@@ -23,6 +23,10 @@ PASSAGE_CHARS = 600  # a card shows this much of its passage; the rest opens on 
 MARK_OVERLAP = 0.5  # share of a sentence's words found in the claim for it to be marked as the quote
 PAPER_COLUMNS = ["key", "title", "authors", "year", "sources"]
 INGEST_COLUMNS = ["result", "key", "paper or file", "reason"]
+# the sources panel before the first answer of a conversation
+NO_SOURCES_YET = (
+    '<div class="sources-empty">The sources of an answer appear here: a card for each citation number.</div>'
+)
 
 
 # -- the mode banner ---------------------------------------------------------------------------
