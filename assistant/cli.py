@@ -168,9 +168,7 @@ def papers(
     for column in ("key", "title", "authors", "year", "sources"):
         table.add_column(column, overflow="fold")
     for paper in items:
-        authors = ", ".join(paper.authors[:3]) + (" et al." if len(paper.authors) > 3 else "")
-        if not authors and paper.author_count:
-            authors = f"{paper.author_count} authors"
+        authors = paper.authors_line()
         table.add_row(
             paper.key,
             paper.label,
@@ -361,7 +359,7 @@ def _warn(grounded: bool, sentences: list[SentenceSupport], dropped: list[str], 
 
 
 def _reference_line(paper: Paper) -> str:
-    authors = ", ".join(paper.authors[:3]) + (" et al." if len(paper.authors) > 3 else "")
+    authors = paper.authors_line() if paper.authors else ""
     parts = [p for p in (authors, f"({paper.year})" if paper.year else "", paper.label) if p]
     where = f"arXiv:{paper.arxiv_id}" if paper.arxiv_id else (f"doi:{paper.doi}" if paper.doi else "")
     return " ".join(parts) + (f". {where}" if where else "") + f" [{paper.key}]"

@@ -37,6 +37,15 @@ class Paper(BaseModel):
     added_at: datetime | None = None
     chunk_count: int = 0
 
+    def authors_line(self, limit: int = 3) -> str:
+        """The first ``limit`` authors, "et al." when there are more; a listing's count
+        ("6 authors") when it gave no names."""
+        names = self.authors[:limit]
+        if not names:
+            return f"{self.author_count} authors" if self.author_count else ""
+        more = len(self.authors) > limit or (self.author_count or 0) > limit
+        return ", ".join(names) + (" et al." if more else "")
+
     @property
     def label(self) -> str:
         """A title to show: the real one, else the first words of the abstract."""

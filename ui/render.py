@@ -58,14 +58,6 @@ def error_message(error: BaseException) -> str:
 # -- sources -----------------------------------------------------------------------------------
 
 
-def authors_line(paper: Paper, limit: int = 3) -> str:
-    names = paper.authors[:limit]
-    if not names:
-        return f"{paper.author_count} authors" if paper.author_count else ""
-    more = len(paper.authors) > limit or (paper.author_count or 0) > limit
-    return ", ".join(names) + (" et al." if more else "")
-
-
 def paper_link(paper: Paper, files_route: str | None = None, files_root: Path | None = None) -> str | None:
     """Where a reader can open the paper: its arXiv page, its DOI, its URL, or (when the UI
     serves that folder) its source file."""
@@ -124,7 +116,7 @@ def _card(
     files_root: Path | None,
 ) -> str:
     e = html.escape
-    meta = " · ".join(x for x in (authors_line(paper), str(paper.year or ""), paper.venue or "") if x)
+    meta = " · ".join(x for x in (paper.authors_line(), str(paper.year or ""), paper.venue or "") if x)
     link = paper_link(paper, files_route, files_root)
     title = e(paper.label)
     if link:
@@ -227,7 +219,7 @@ def paper_rows(papers: Sequence[Paper], query: str = "") -> list[list[object]]:
         ).lower()
         if all(w in haystack for w in words):
             sources = ", ".join(Path(s.split("#", 1)[0]).name for s in paper.sources)
-            rows.append([paper.key, paper.label, authors_line(paper), paper.year or "", sources])
+            rows.append([paper.key, paper.label, paper.authors_line(), paper.year or "", sources])
     return rows
 
 
@@ -265,5 +257,5 @@ def references_markdown(references: Sequence[Reference]) -> str:
 
 
 def _reference_text(paper: Paper) -> str:
-    parts = [authors_line(paper), f"({paper.year})" if paper.year else "", f"*{paper.label}*"]
+    parts = [paper.authors_line(), f"({paper.year})" if paper.year else "", f"*{paper.label}*"]
     return " ".join(p for p in parts if p) + f" `{paper.key}`"
