@@ -14,11 +14,11 @@ The same code runs on an embedded ``PersistentClient`` and on a ``chroma run`` s
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
 import socket
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -195,14 +195,35 @@ class ChromaStore:
             id_: _paper(id_, meta, doc) for id_, meta, doc in _rows(result) if meta.get("status") == "active"
         }
 
-    def fingerprint(self) -> str:
-        """Changes whenever the set of visible papers or their chunks changes: derived indexes
-        (the lexical one) compare it with the one they were built from."""
+    def paper_states(self) -> dict[str, str]:
+        """Every visible paper's key with what identifies its chunks (count and content hash):
+        derived indexes (the lexical one) compare it with what they indexed."""
         result = self.papers_collection.get(where={"status": "active"}, include=["metadatas"])
-        rows = sorted(
-            f"{key}:{meta.get('chunk_count')}:{meta.get('content_hash')}" for key, meta, _ in _rows(result)
-        )
-        return hashlib.sha1("\n".join(rows).encode()).hexdigest()
+        return {
+            key: f"{meta.get('chunk_count')}:{meta.get('content_hash')}" for key, meta, _ in _rows(result)
+        }
+
+    def change_marker(self) -> str | None:
+        """A value every commit and removal changes (in the papers collection's metadata): a
+        cheap sign, for every reader of the library, that ``paper_states`` may have changed."""
+        collection = self.client.get_collection(self.papers_collection.name)
+        return cast("str | None", (collection.metadata or {}).get("changed"))
+
+    def _mark_changed(self) -> None:
+        identity = {k: v for k, v in (self.papers_collection.metadata or {}).items() if k != "changed"}
+        self.papers_collection.modify(metadata={**identity, "changed": uuid.uuid4().hex})
+
+    def chunks_of(
+        self, keys: Sequence[str], *, batch: int = 200
+    ) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """The chunks of these papers: (id, text, metadata)."""
+        for start in range(0, len(keys), batch):
+            some = list(keys[start : start + batch])
+            result = self.chunks_collection.get(
+                where=_where({"paper_key": {"$in": some}}), include=["documents", "metadatas"]
+            )
+            for id_, meta, doc in _rows(result):
+                yield id_, doc or "", meta
 
     def iter_chunks(self, *, batch: int = 5000) -> Iterator[tuple[str, str, dict[str, Any]]]:
         """Every chunk of an active paper: (id, text, metadata), in pages of ``batch``."""
@@ -287,10 +308,12 @@ class ChromaStore:
     def commit(self, papers: Sequence[Paper], vectors: Vectors) -> None:
         """The commit marker: the paper records, written last."""
         self._upsert_papers(papers, vectors, status="active")
+        self._mark_changed()
 
     def update(self, paper: Paper) -> None:
         """Rewrite an active paper's metadata (sources, filled-in fields); vectors unchanged."""
         self.papers_collection.update(ids=[paper.key], metadatas=[_metadata(paper, "active")])
+        self._mark_changed()
 
     def remove(self, key: str) -> Paper | None:
         paper = self.get(key)
@@ -299,6 +322,7 @@ class ChromaStore:
         self.papers_collection.update(ids=[key], metadatas=[{"status": "removing", **_writer()}])
         self.chunks_collection.delete(where={"paper_key": key})
         self.papers_collection.update(ids=[key], metadatas=[{"status": "removed"}])
+        self._mark_changed()
         return paper
 
     def recover(self, *, stale_after: float = 3600.0) -> list[str]:
@@ -327,6 +351,8 @@ class ChromaStore:
                 self.papers_collection.delete(ids=[key])
             else:
                 self.papers_collection.update(ids=[key], metadatas=[{"status": "removed"}])
+        if records:
+            self._mark_changed()
 
     def _upsert_papers(self, papers: Sequence[Paper], vectors: Vectors, *, status: str) -> None:
         if not papers:

@@ -1,40 +1,53 @@
-"""The lexical (BM25) side of search: a bm25s index over the library's chunks, persisted in the
+"""The lexical (BM25) side of search: an index over the library's chunks, persisted in the
 library folder and kept in step with Chroma.
 
 Chroma's own sparse index exists only in its hosted service, so this index lives with the client,
-also when the library is on a ``chroma run`` server. It records the store's fingerprint it was
-built from; when another process (or another machine sharing the server) has changed the library
-since, :meth:`LexicalIndex.ensure_current` rebuilds it from the chunks in Chroma.
+also when the library is on a ``chroma run`` server. It is a list of immutable *segments*, each
+holding the postings of some papers; adding papers writes a new segment, removing them marks
+their units dead, and a query scores every segment with the statistics of them all (so the BM25
+scores equal those of one index over the live units). When segments pile up or a quarter of the
+units are dead, the next update rebuilds it as one segment. The index records, per paper, the
+state it indexed; when another process (or another machine sharing the server) has changed the
+library, :meth:`LexicalIndex.ensure_current` indexes just the difference.
+
+Hand-written rather than bm25s (whose tokenizer's stopwords it still uses): bm25s bakes each
+term's IDF into its matrix when it indexes, so it can only be rebuilt whole, which takes minutes
+at a million chunks; here the postings keep raw term frequencies, and IDF and length norms are
+applied at query time over all segments (Lucene's BM25, as bm25s's ``method="lucene"``).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import shutil
 import threading
-import time
-from collections.abc import Iterable
+import uuid
+from array import array
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
+from filelock import FileLock
 
 from store.acronyms import expand, mine
 from store.sentences import split_sentences
 
 if TYPE_CHECKING:
-    import bm25s
-
     from store.chroma import ChromaStore
 
 log = logging.getLogger(__name__)
 
-FORMAT = 4
-RECHECK_SECONDS = 2.0  # the longest a commit by another process can go unseen
+FORMAT = 5
+K1, B = 1.2, 0.75
+MAX_SEGMENTS = 16  # more, and the next update merges them into one
+MAX_DEAD_SHARE = 0.25  # more units of removed papers than this, and the next update rebuilds
 # words that ask rather than describe: dropped from queries ("which papers propose ...")
 QUERY_STOPWORDS = frozenset(
     """which what how does do did is are there any paper papers work works study studies method methods
@@ -56,18 +69,10 @@ _WORD = re.compile(r"(?u)\b\w\w+\b")
 
 
 @cache
-def _bm25s() -> Any:
-    """bm25s, imported on first use (search and ingest need it, `--help` does not), with its
-    logger back at WARNING: it sets itself to DEBUG on import."""
-    import bm25s
-
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
-    return bm25s
-
-
-@cache
 def _stopwords() -> frozenset[str]:
     from bm25s.stopwords import STOPWORDS_EN
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets it to DEBUG on import
 
     return frozenset(STOPWORDS_EN)
 
@@ -92,163 +97,326 @@ def document_text(title: str | None, text: str) -> str:
 @dataclass(frozen=True)
 class LexicalScores:
     """BM25 scores of one query, gathered per paper: the best passage's and the best abstract
-    window's score of every paper in the index (0 where nothing matches), and the passages'
-    scores for picking what to show."""
+    sentence's score of every paper in the index (0 where nothing matches, or the paper is
+    outside the filters or removed), and the passages' scores for picking what to show."""
 
     papers: list[str]
     passage: np.ndarray
     window: np.ndarray
-    chunk_ids: list[str]
-    chunk_papers: np.ndarray
-    chunk_scores: np.ndarray  # passages only; windows are 0 here
-    allowed: np.ndarray  # per paper: within the filters
+    allowed: np.ndarray  # per paper: live and within the filters
+    _units: list[tuple[Segment, np.ndarray]]  # per segment: its units' passage scores
 
     def top_passages(self, n: int) -> list[tuple[str, str, float]]:
         """The ``n`` best passages: (chunk id, paper key, score), score > 0."""
-        n = min(n, len(self.chunk_scores))
-        if n == 0:
-            return []
-        top = np.argpartition(-self.chunk_scores, n - 1)[:n]
-        top = top[np.argsort(-self.chunk_scores[top], kind="stable")]
-        return [
-            (self.chunk_ids[i], self.papers[self.chunk_papers[i]], float(self.chunk_scores[i]))
-            for i in top
-            if self.chunk_scores[i] > 0
-        ]
+        best: list[tuple[float, str, str]] = []
+        for segment, scores in self._units:
+            m = min(n, len(scores))
+            if m == 0:
+                continue
+            top = np.argpartition(-scores, m - 1)[:m]
+            best += [
+                (float(scores[i]), segment.unit_id(i), segment.paper_of_unit(i)) for i in top if scores[i] > 0
+            ]
+        best.sort(key=lambda t: -t[0])
+        return [(chunk_id, key, score) for score, chunk_id, key in best[:n]]
+
+
+# -- segments -------------------------------------------------------------------------------------
+
+Vector = npt.NDArray[Any]
+
+
+class Segment:
+    """The postings of some papers' units, written once and read memory-mapped: per term (a
+    column), the units that hold it and how often (CSC). A unit is a passage, or one sentence
+    of an abstract (a *window*); a paper's units are contiguous, so per-paper maxima are one
+    ``np.maximum.reduceat``."""
+
+    FILES = ("indptr", "rows", "tf", "lengths", "ids", "starts", "windows", "years")
+
+    def __init__(self, folder: Path, arrays: dict[str, Vector], vocab: dict[str, int], papers: list[str]):
+        self.folder = folder
+        self.indptr, self.rows, self.tf = arrays["indptr"], arrays["rows"], arrays["tf"]
+        self.lengths, self.ids, self.starts = arrays["lengths"], arrays["ids"], arrays["starts"]
+        self.windows, self.years = arrays["windows"], arrays["years"]
+        self.vocab, self.papers = vocab, papers
+        self.live = np.ones(len(papers), dtype=bool)  # per paper; removals clear it
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    @property
+    def sizes(self) -> np.ndarray:
+        """Units per paper."""
+        return np.diff(np.append(self.starts, len(self)))
+
+    @property
+    def live_units(self) -> np.ndarray:
+        return np.repeat(self.live, self.sizes)
+
+    def unit_id(self, i: int) -> str:
+        return bytes(self.ids[i]).decode()
+
+    def paper_of_unit(self, i: int) -> str:
+        return self.papers[int(np.searchsorted(self.starts, i, side="right")) - 1]
+
+    def postings(self, term: str) -> tuple[Vector, Vector] | None:
+        column = self.vocab.get(term)
+        if column is None:
+            return None
+        a, b = self.indptr[column], self.indptr[column + 1]
+        return self.rows[a:b], self.tf[a:b]
+
+    @classmethod
+    def build(
+        cls,
+        folder: Path,
+        units: Iterable[tuple[str, str, str, bool, int | None]],
+    ) -> Segment:
+        """Index ``units`` (chunk id, paper key, text, is a window, year; a paper's units
+        together) and write the segment to ``folder``."""
+        vocab: dict[str, int] = {}
+        term_ids = array("i")
+        offsets = array("q", [0])
+        ids: list[bytes] = []
+        papers: list[str] = []
+        starts: list[int] = []
+        windows = array("b")
+        years: list[int] = []
+        for chunk_id, key, text, window, year in units:
+            if not papers or papers[-1] != key:
+                papers.append(key)
+                starts.append(len(ids))
+                years.append(year if year is not None else -1)
+            term_ids.extend([vocab.setdefault(t, len(vocab)) for t in tokens(text)])
+            offsets.append(len(term_ids))
+            ids.append(chunk_id.encode())
+            windows.append(window)
+        n = len(ids)
+        terms = np.frombuffer(term_ids, dtype=np.int32) if term_ids else np.zeros(0, np.int32)
+        offsets_ = np.frombuffer(offsets, dtype=np.int64)
+        lengths = np.diff(offsets_)
+        # postings by term, then unit: sort (term, unit) pairs and count the repeats
+        pairs, tf = np.unique(
+            terms.astype(np.int64) * max(n, 1) + np.repeat(np.arange(n), lengths), return_counts=True
+        )
+        column = pairs // max(n, 1)
+        indptr = np.zeros(len(vocab) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(column, minlength=len(vocab)), out=indptr[1:])
+        arrays: dict[str, Vector] = {
+            "indptr": indptr,
+            "rows": (pairs % max(n, 1)).astype(np.int32),
+            "tf": tf.astype(np.float32),
+            "lengths": lengths.astype(np.float32),
+            "ids": np.array(ids, dtype=f"S{max((len(i) for i in ids), default=1)}"),
+            "starts": np.array(starts, dtype=np.int64),
+            "windows": np.frombuffer(windows, dtype=bool).copy() if windows else np.zeros(0, bool),
+            "years": np.array(years, dtype=np.int32),
+        }
+        folder.mkdir(parents=True)
+        for name, values in arrays.items():
+            np.save(folder / f"{name}.npy", values)
+        (folder / "terms.json").write_text(json.dumps({"vocab": vocab, "papers": papers}))
+        return cls(folder, arrays, vocab, papers)
+
+    @classmethod
+    def load(cls, folder: Path) -> Segment:
+        arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in cls.FILES}
+        terms = json.loads((folder / "terms.json").read_text())
+        return cls(folder, arrays, terms["vocab"], terms["papers"])
+
+
+def _units(
+    chunks: Iterable[tuple[str, str, dict[str, Any]]],
+    titles: dict[str, str | None],
+    acronyms: dict[str, str],
+) -> Iterator[tuple[str, str, str, bool, int | None]]:
+    """What the index reads of each chunk, a paper's units together: its passages with the
+    paper's title, and its abstract's single sentences (instead of the abstract's windows)."""
+    by_paper: dict[str, list[tuple[str, str, dict[str, Any]]]] = {}
+    for chunk_id, text, meta in chunks:
+        if meta.get("kind") != "window":
+            by_paper.setdefault(str(meta.get("paper_key")), []).append((chunk_id, text, meta))
+    for key, passages in by_paper.items():
+        title = titles.get(key)
+        for chunk_id, text, meta in passages:
+            year = meta.get("year")
+            yield chunk_id, key, expand(document_text(title, text), acronyms), False, year
+            if meta.get("section") == "Abstract":
+                for i, sentence in enumerate(([title] if title else []) + split_sentences(text)):
+                    yield f"{chunk_id}#s{i}", key, expand(sentence, acronyms), True, year
+
+
+# -- the index ------------------------------------------------------------------------------------
+
+
+_UNSEEN = object()
 
 
 class LexicalIndex:
     def __init__(self, folder: Path):
         self.folder = folder
         self._lock = threading.Lock()
-        self._bm25: bm25s.BM25 | None = None
-        self._ids: list[str] = []
-        self._papers: list[str] = []
-        self._paper_of = np.zeros(0, dtype=np.int32)
-        self._windows = np.zeros(0, dtype=bool)
-        self._years = np.zeros(0, dtype=np.int32)
-        self._fingerprint: str | None = None
-        self._counts: tuple[int, int] | None = None  # the store's counts when last checked
-        self._checked = 0.0
+        self._segments: list[Segment] = []
+        self._indexed: dict[str, str] = {}  # paper key -> the store's state of it when indexed
+        self._removed: set[str] = set()  # indexed papers since removed (dead units)
+        self._acronyms: dict[str, str] = {}
+        self._version = ""  # of the saved state this object holds
+        self._seen: object = _UNSEEN  # the store's change marker when last checked
         self._load()
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return sum(len(s) for s in self._segments)
 
-    @property
-    def fingerprint(self) -> str | None:
-        return self._fingerprint
+    # -- persistence ---------------------------------------------------------------------------
+
+    def _state_file(self) -> Path:
+        return self.folder / "state.json"
 
     def _load(self) -> None:
-        state_file = self.folder / "state.json"
-        if not state_file.is_file():
-            return
         try:
-            state = json.loads(state_file.read_text())
+            state = json.loads(self._state_file().read_text())
             if state.get("format") != FORMAT:
                 return
-            units = json.loads((self.folder / "chunks.json").read_text())
-            bm25 = None
-            if units["ids"]:
-                bm25 = _bm25s().BM25.load(str(self.folder / "bm25"), mmap=False, show_progress=False)
+            segments = [Segment.load(self.folder / name) for name in state["segments"]]
+        except FileNotFoundError:
+            return
         except (OSError, ValueError, KeyError) as e:
             log.warning("the lexical index in %s is unreadable (%s); it will be rebuilt", self.folder, e)
             return
-        self._set(bm25, units)
-        self._fingerprint = state.get("fingerprint")
+        self._set(segments, state["indexed"], set(state["removed"]), state["acronyms"], state["version"])
 
-    def _set(self, bm25: bm25s.BM25 | None, units: dict[str, Any]) -> None:
-        self._bm25 = bm25
-        self._ids, self._papers = units["ids"], units["papers"]
-        self._paper_of = np.asarray(units["paper_of"], dtype=np.int32)
-        self._windows = np.asarray(units["windows"], dtype=bool)
-        self._years = np.array([y if y is not None else -1 for y in units["years"]], dtype=np.int32)
-        self._acronyms: dict[str, str] = units.get("acronyms", {})
-
-    def ensure_current(self, store: ChromaStore) -> bool:
-        """Rebuild from the store when it has changed since the index was built; True if it did.
-
-        The fingerprint reads every paper's record (~20 ms at 250 papers), too slow for every
-        query: it is read when the store's counts have changed, and otherwise at most every
-        ``RECHECK_SECONDS`` (a commit by another process changes a status, not a count)."""
-        counts = store.counts()
-        if counts == self._counts and time.monotonic() - self._checked < RECHECK_SECONDS:
-            return False
-        fingerprint = store.fingerprint()
-        self._counts, self._checked = counts, time.monotonic()
-        if fingerprint == self._fingerprint:
-            return False
-        with self._lock:
-            if fingerprint == self._fingerprint:
-                return False
-            titles = {p.key: p.title for p in store.papers()}
-            self.build(store.iter_chunks(), titles=titles, fingerprint=fingerprint)
-        return True
-
-    def build(
+    def _set(
         self,
-        chunks: Iterable[tuple[str, str, dict[str, Any]]],
-        *,
-        titles: dict[str, str | None],
-        fingerprint: str,
+        segments: list[Segment],
+        indexed: dict[str, str],
+        removed: set[str],
+        acronyms: dict[str, str],
+        version: str,
     ) -> None:
-        bm25s = _bm25s()
-        ids: list[str] = []
-        papers: dict[str, int] = {}
-        paper_of: list[int] = []
-        windows: list[bool] = []
-        years: list[int | None] = []
-        corpus: list[list[str]] = []
-        # the lexical side reads the abstract's single sentences instead of its windows
-        passages = [(cid, text, meta) for cid, text, meta in chunks if meta.get("kind") != "window"]
-        acronyms = mine(text for _, text, _ in passages)
-
-        def unit(chunk_id: str, key: str, text: str, fine: bool, year: int | None) -> None:
-            ids.append(chunk_id)
-            paper_of.append(papers.setdefault(key, len(papers)))
-            windows.append(fine)
-            years.append(year)
-            corpus.append(tokens(expand(text, acronyms)))
-
-        for chunk_id, text, meta in passages:
-            key, year, title = (
-                str(meta.get("paper_key")),
-                meta.get("year"),
-                titles.get(key := str(meta.get("paper_key"))),
+        for segment in segments:
+            segment.live = np.fromiter(
+                (k not in removed for k in segment.papers), dtype=bool, count=len(segment.papers)
             )
-            unit(chunk_id, key, document_text(title, text), False, year)
-            if meta.get("section") == "Abstract":
-                for i, sentence in enumerate(([title] if title else []) + split_sentences(text)):
-                    unit(f"{chunk_id}#s{i}", key, sentence, True, year)
-        bm25 = None
-        if corpus:
-            bm25 = bm25s.BM25(k1=1.2, b=0.75, method="lucene")
-            bm25.index(corpus, show_progress=False)
-        units = {
-            "ids": ids,
-            "papers": list(papers),
-            "paper_of": paper_of,
-            "windows": windows,
-            "years": years,
+        self._segments, self._indexed, self._removed = segments, indexed, removed
+        self._acronyms, self._version = acronyms, version
+        self._papers = [key for segment in segments for key in segment.papers]
+        self._stats()
+
+    def _stats(self) -> None:
+        """Live unit count and mean length, and each segment's length norms, for BM25."""
+        live = [(s, s.live_units) for s in self._segments]
+        self._n = int(sum(mask.sum() for _, mask in live))
+        total = float(sum(s.lengths[mask].sum() for s, mask in live))
+        self._avgdl = total / self._n if self._n else 1.0
+        self._norms = [K1 * (1 - B + B * np.asarray(s.lengths) / self._avgdl) for s in self._segments]
+        self._live_units = [None if s.live.all() else mask for s, mask in live]
+
+    def _save(
+        self, segments: list[Segment], indexed: dict[str, str], removed: set[str], acronyms: dict[str, str]
+    ) -> None:
+        """Write the state naming ``segments`` (already on disk) atomically, drop the segments
+        no state names any more, and hold the new state."""
+        version = uuid.uuid4().hex
+        state = {
+            "format": FORMAT,
+            "version": version,
+            "segments": [s.folder.name for s in segments],
+            "indexed": indexed,
+            "removed": sorted(removed),
             "acronyms": acronyms,
         }
-        # written to a new folder, then swapped in: a crash leaves the old index or none
-        staging = self.folder.with_name(self.folder.name + ".new")
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        if bm25 is not None:
-            bm25.save(str(staging / "bm25"), show_progress=False)
-        (staging / "chunks.json").write_text(json.dumps(units))
-        (staging / "state.json").write_text(json.dumps({"format": FORMAT, "fingerprint": fingerprint}))
-        old = self.folder.with_name(self.folder.name + ".old")
-        shutil.rmtree(old, ignore_errors=True)
-        if self.folder.exists():
-            self.folder.rename(old)
-        staging.rename(self.folder)
-        shutil.rmtree(old, ignore_errors=True)
-        self._set(bm25, units)
-        self._fingerprint = fingerprint
-        log.info("lexical index rebuilt: %d chunks of %d papers", len(ids), len(papers))
+        staging = self.folder / f"state.{version}.tmp"
+        staging.write_text(json.dumps(state))
+        os.replace(staging, self._state_file())
+        names = {s.folder.name for s in segments}
+        for path in self.folder.iterdir():
+            if path.is_dir() and path.name.startswith("seg-") and path.name not in names:
+                shutil.rmtree(path, ignore_errors=True)
+        self._set(segments, indexed, removed, acronyms, version)
+
+    def _saved_version(self) -> str | None:
+        try:
+            return str(json.loads(self._state_file().read_text()).get("version"))
+        except (OSError, ValueError):
+            return None
+
+    # -- keeping in step with the store ----------------------------------------------------------
+
+    def ensure_current(self, store: ChromaStore) -> bool:
+        """Index what changed in the store since this index last looked; True if anything did.
+
+        Reading every paper's state takes ~20 ms at 250 papers and most of a second at tens of
+        thousands, too slow for every query: it is read once by a new index object, and again
+        only when the store's change marker (which every commit and removal moves) has moved."""
+        signal = store.change_marker()
+        if signal == self._seen:
+            return False
+        with self._lock:
+            if signal == self._seen:
+                return False
+            states = store.paper_states()
+            changed = states != self._indexed
+            if changed:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                with FileLock(self.folder / ".lock"):
+                    if self._saved_version() not in (None, self._version):
+                        self._load()  # another process has brought it (nearly) up to date
+                    if states != self._indexed:
+                        self._update(store, states)
+            self._seen = signal
+            return changed
+
+    def _update(self, store: ChromaStore, states: dict[str, str]) -> None:
+        """Index the papers that are new, mark those that are gone dead; rebuild instead when a
+        paper changed under its key, or segments or dead units have piled up."""
+        gone = {k for k in self._indexed if k not in states}
+        new = [k for k in states if k not in self._indexed]
+        changed = any(self._indexed[k] != states[k] for k in states if k in self._indexed)
+        removed = self._removed | gone
+        dead = sum(
+            int(s.sizes[np.fromiter((k in removed for k in s.papers), bool, len(s.papers))].sum())
+            for s in self._segments
+        )
+        if (
+            changed
+            or not self._segments
+            or len(self._segments) >= MAX_SEGMENTS
+            or dead > MAX_DEAD_SHARE * len(self)
+        ):
+            self.rebuild(store, states)
+            return
+        segments = list(self._segments)
+        acronyms = self._acronyms
+        if new:
+            chunks = list(store.chunks_of(new))
+            # acronyms defined by the new papers expand their own text; the older segments keep
+            # theirs until the next rebuild
+            acronyms = {**mine(text for _, text, meta in chunks if meta.get("kind") != "window"), **acronyms}
+            titles = {p.key: p.title for p in store.get_many(new).values()}
+            segment = self._segment(_units(chunks, titles, acronyms))
+            if len(segment):
+                segments.append(segment)
+        self._save(segments, dict(states), removed, acronyms)
+        log.info("lexical index: %d papers added, %d removed", len(new), len(gone))
+
+    def rebuild(self, store: ChromaStore, states: dict[str, str] | None = None) -> None:
+        """Index every active paper afresh, as one segment."""
+        states = store.paper_states() if states is None else states
+        self.folder.mkdir(parents=True, exist_ok=True)
+        # only the papers whose state was read: one committed meanwhile is indexed next time
+        chunks = [c for c in store.iter_chunks() if c[2].get("paper_key") in states]
+        acronyms = mine(text for _, text, meta in chunks if meta.get("kind") != "window")
+        titles = {p.key: p.title for p in store.papers()}
+        segment = self._segment(_units(chunks, titles, acronyms))
+        del chunks
+        self._save([segment] if len(segment) else [], dict(states), set(), acronyms)
+        log.info("lexical index rebuilt: %d units of %d papers", len(segment), len(segment.papers))
+
+    def _segment(self, units: Iterable[tuple[str, str, str, bool, int | None]]) -> Segment:
+        return Segment.build(self.folder / f"seg-{uuid.uuid4().hex[:12]}", units)
+
+    # -- search ----------------------------------------------------------------------------------
 
     def scores(
         self,
@@ -258,39 +426,56 @@ class LexicalIndex:
         years: tuple[int | None, int | None] | None = None,
     ) -> LexicalScores | None:
         """BM25 scores of ``query`` for every paper (optionally only papers with these keys and
-        within these years, inclusive); None when the index is empty or the query has no words."""
-        if self._bm25 is None or not self._ids:
+        within these years, inclusive); None when the index is empty or no word of the query
+        is in it."""
+        segments = self._segments
+        if not segments or not self._n:
             return None
-        vocabulary = self._bm25.vocab_dict
-        query_tokens = [t for t in tokens(expand(query, self._acronyms), query=True) if t in vocabulary]
-        if not query_tokens:
+        postings = [
+            (t, [s.postings(t) for s in segments]) for t in tokens(expand(query, self._acronyms), query=True)
+        ]
+        postings = [(t, p) for t, p in postings if any(x is not None for x in p)]
+        if not postings:
             return None
-        unit = np.asarray(self._bm25.get_scores(query_tokens), dtype=np.float32)
-        mask = np.ones(len(unit), dtype=bool)
-        if keys is not None:
-            wanted = set(keys)
-            allowed = np.fromiter((k in wanted for k in self._papers), dtype=bool, count=len(self._papers))
-            mask &= allowed[self._paper_of]
-        if years is not None:
-            low, high = years
-            mask &= self._years >= 0
-            if low is not None:
-                mask &= self._years >= low
-            if high is not None:
-                mask &= self._years <= high
-        unit = np.where(mask, unit, 0.0)
-        allowed = np.zeros(len(self._papers), dtype=bool)
-        allowed[self._paper_of[mask]] = True
-        passage = np.zeros(len(self._papers), dtype=np.float32)
-        window = np.zeros(len(self._papers), dtype=np.float32)
-        np.maximum.at(passage, self._paper_of[~self._windows], unit[~self._windows])
-        np.maximum.at(window, self._paper_of[self._windows], unit[self._windows])
+        units = [np.zeros(len(s), dtype=np.float32) for s in segments]
+        for _, per_segment in postings:
+            df = sum(
+                (len(p[0]) if live is None else int(live[p[0]].sum()))
+                for p, live in zip(per_segment, self._live_units, strict=True)
+                if p is not None
+            )
+            idf = np.log(1 + (self._n - df + 0.5) / (df + 0.5))
+            for p, norm, scores in zip(per_segment, self._norms, units, strict=True):
+                if p is not None:
+                    rows, tf = p
+                    scores[rows] += idf * tf / (tf + norm[rows])
+        passage_parts, window_parts, allowed_parts, shown = [], [], [], []
+        wanted = set(keys) if keys is not None else None
+        for segment, scores in zip(segments, units, strict=True):
+            allowed = segment.live.copy()
+            if wanted is not None:
+                allowed &= np.fromiter(
+                    (k in wanted for k in segment.papers), dtype=bool, count=len(segment.papers)
+                )
+            if years is not None:
+                low, high = years
+                allowed &= segment.years >= 0
+                if low is not None:
+                    allowed &= segment.years >= low
+                if high is not None:
+                    allowed &= segment.years <= high
+            windows = np.asarray(segment.windows)
+            passages = np.where(windows, 0.0, scores)
+            if not allowed.all():
+                passages *= np.repeat(allowed, segment.sizes)
+            passage_parts.append(np.maximum.reduceat(passages, segment.starts) * allowed)
+            window_parts.append(np.maximum.reduceat(np.where(windows, scores, 0.0), segment.starts) * allowed)
+            allowed_parts.append(allowed)
+            shown.append((segment, passages))
         return LexicalScores(
             self._papers,
-            passage,
-            window,
-            self._ids,
-            self._paper_of,
-            np.where(self._windows, 0.0, unit),
-            allowed,
+            np.concatenate(passage_parts).astype(np.float32),
+            np.concatenate(window_parts).astype(np.float32),
+            np.concatenate(allowed_parts),
+            shown,
         )

@@ -60,7 +60,7 @@ def test_retrievers_filters_and_hits(library: Library) -> None:
         library.search("face", retriever="magic")  # type: ignore[arg-type]
     assert library.search("   ") == []
     # a broken lexical cache is rebuilt, not fatal
-    (library.lexical.folder / "chunks.json").write_text("{not json")
+    (library.lexical.folder / "state.json").write_text("{not json")
     reopened = Library(library.path, settings=library.settings, embedder=library.embedder)
     top = reopened.search("FineCLIPER", retriever="lexical")[0]
     assert top.paper.title and top.paper.title.startswith("FineCLIPER")
