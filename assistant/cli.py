@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -25,6 +27,7 @@ from assistant.settings import Settings
 
 if TYPE_CHECKING:  # imported when a command runs, so that `--help` answers at once
     from assistant.citations import SentenceSupport
+    from assistant.evaluation import Report
     from assistant.library import Library
     from assistant.summary import Summaries, Summary
     from store.ingest import IngestEvent, IngestReport
@@ -456,6 +459,129 @@ def draft(
     for note in result.notes:
         err.print(f"[yellow]{escape(note)}[/yellow]")
     _warn(bool(result.cited_keys), result.sentences, result.dropped_citations, "draft")
+
+
+eval_app = typer.Typer(
+    help="Measure the assistant on your own library against gold papers (formats: README, 'Evaluation').",
+    no_args_is_help=True,
+)
+app.add_typer(eval_app, name="eval")
+
+_DataFile = Annotated[
+    Path, typer.Argument(help="A JSON Lines file (one question or topic per line).", dir_okay=False)
+]
+_PapersOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--papers",
+        help="A JSON Lines file naming gold papers (slug/id/name -> key, title, abstract or abstract_start); "
+        "default: papers_index.jsonl beside the data file.",
+        exists=True,
+        dir_okay=False,
+    ),
+]
+_JsonOption = Annotated[bool, typer.Option("--json", help="Print the whole report as JSON.")]
+_HtmlOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--html", help="Write the report with every question's details to this HTML file.", dir_okay=False
+    ),
+]
+_ExtractiveOption = Annotated[
+    bool, typer.Option("--extractive", help="Evaluate the extractive mode even when a model is configured.")
+]
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    questions: _DataFile,
+    k: Annotated[int, typer.Option("--k", "-k", help="Recall is counted in the first K papers.", min=1)] = 5,
+    papers: _PapersOption = None,
+    as_json: _JsonOption = False,
+    html: _HtmlOption = None,
+) -> None:
+    """Paper-level Recall@K, MRR@10 and nDCG@10 per question type for the hybrid, dense and
+    lexical retrievers, and the refusal rate on questions no paper answers (empty gold) and
+    false refusals on the rest."""
+    library = _open()
+    with _progress("searching") as step:
+        report = library.evaluate_retrieval(questions, k=k, papers=papers, progress=step)
+    _show_report(report, as_json, html)
+
+
+@eval_app.command("answers")
+def eval_answers(
+    questions: _DataFile,
+    k: Annotated[int, typer.Option("--k", "-k", help="How many papers each answer reads.", min=1)] = 5,
+    extractive: _ExtractiveOption = False,
+    papers: _PapersOption = None,
+    as_json: _JsonOption = False,
+    html: _HtmlOption = None,
+) -> None:
+    """Ask every question, as `litassist ask` would (with the configured model, or extractively),
+    and report refusals, citation validity, the share of sentences cited, support scores,
+    numbers in no cited passage, and the gold papers cited."""
+    library = _open()
+    with _progress("answering") as step:
+        report = library.evaluate_answers(
+            questions, k=k, mode="extractive" if extractive else None, papers=papers, progress=step
+        )
+    _show_report(report, as_json, html)
+
+
+@eval_app.command("drafts")
+def eval_drafts(
+    topics: _DataFile,
+    max_papers: Annotated[
+        int, typer.Option("--max-papers", help="At most this many papers a draft.", min=1)
+    ] = 20,
+    extractive: _ExtractiveOption = False,
+    papers: _PapersOption = None,
+    as_json: _JsonOption = False,
+    html: _HtmlOption = None,
+) -> None:
+    """Draft related work on every topic and report the recall and precision of the cited
+    papers against the topic's gold set (and of its core papers), with the citation checks."""
+    library = _open()
+    with _progress("drafting") as step:
+        report = library.evaluate_drafts(
+            topics,
+            mode="extractive" if extractive else None,
+            max_papers=max_papers,
+            papers=papers,
+            progress=step,
+        )
+    _show_report(report, as_json, html)
+
+
+@contextmanager
+def _progress(what: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr when it is a terminal; the report goes to stdout."""
+    if not err.is_terminal:
+        yield lambda done, total: None
+        return
+    columns = (TextColumn(what), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task(what, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+def _show_report(report: Report, as_json: bool, html: Path | None) -> None:
+    from assistant.evaluation import RetrievalReport
+    from assistant.evaluation import report as render
+
+    if as_json:
+        out.print_json(json.dumps(report.to_dict()))
+    else:
+        if not isinstance(report, RetrievalReport):
+            err.print(f"mode: [bold]{report.mode}[/bold] ({report.writer})")
+        for table in render.tables(report):
+            out.print(table)
+        for note in render.notes(report):
+            err.print(f"[yellow]{escape(note)}[/yellow]")
+    if html is not None:
+        html.write_text(render.html(report), encoding="utf-8")
+        err.print(f"wrote {html}")
 
 
 @app.command()

@@ -9,6 +9,7 @@ LitassistError
 ├── EmbeddingError             the embedder failed (model missing, endpoint down or garbage)
 ├── NothingToDraftError        an empty library, or no paper about a draft's topic
 ├── NothingToSummarizeError    a paper without passages, or no papers found to summarise
+├── EvaluationDataError        a questions or topics file that cannot be read (file, line, fix)
 └── LLMError                   the chat endpoint failed; the message names it and the fix
     ├── EndpointUnreachableError  nothing answers at the base URL (or it timed out)
     ├── EndpointAuthError         the endpoint refused the key (401/403)
@@ -61,6 +62,10 @@ class NothingToSummarizeError(LitassistError):
     """A paper without passages, or no papers found to summarise."""
 
 
+class EvaluationDataError(LitassistError):
+    """A questions or topics file for ``litassist eval`` that cannot be read as one."""
+
+
 __all__ = [
     "ContextTooLongError",
     "EmbedderMismatchError",
@@ -68,6 +73,7 @@ __all__ = [
     "EndpointAuthError",
     "EndpointResponseError",
     "EndpointUnreachableError",
+    "EvaluationDataError",
     "LLMError",
     "LibraryError",
     "LitassistError",

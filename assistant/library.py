@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -17,9 +17,11 @@ from typing import Any
 from chromadb.api import ClientAPI
 from filelock import FileLock
 
+from assistant import evaluation
 from assistant.answer import Answer, Answerer, Mode
 from assistant.draft import Draft, Drafter
 from assistant.errors import NothingToSummarizeError
+from assistant.evaluation import AnswersReport, DraftsReport, RetrievalReport
 from assistant.llm import ChatModel
 from assistant.retrieval import Filters, Hit, Retriever, RetrieverName
 from assistant.settings import LLMSettings, Settings, quiet_third_parties
@@ -276,6 +278,65 @@ class Library:
         return drafter.draft(
             topic, keys=keys, own_abstract=own_abstract, max_papers=max_papers, sections=sections, mode=mode
         )
+
+    # -- evaluation ----------------------------------------------------------------------------------
+
+    def evaluate_retrieval(
+        self,
+        questions: str | Path | Sequence[Mapping[str, Any]],
+        *,
+        k: int = 5,
+        papers: str | Path | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> RetrievalReport:
+        """Paper-level Recall@k, MRR@10 and nDCG@10 per question type and retriever, and the
+        refusals of the evidence judgement, on questions with gold papers (a JSON Lines file,
+        or its rows; formats in the README). ``papers``: a file that maps the names used as
+        gold to keys, titles or abstracts (default: ``papers_index.jsonl`` beside the file)."""
+        parsed = evaluation.questions(questions)
+        return evaluation.evaluate_retrieval(
+            self, parsed, self._resolver(questions, papers), k=k, progress=progress
+        )
+
+    def evaluate_answers(
+        self,
+        questions: str | Path | Sequence[Mapping[str, Any]],
+        *,
+        k: int = 5,
+        mode: Mode | None = None,
+        papers: str | Path | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> AnswersReport:
+        """Ask every question (with the configured model, or extractively) and measure what the
+        citation check finds: refusals, citation validity, cited sentences, support, numbers in
+        no cited passage, gold papers cited."""
+        parsed = evaluation.questions(questions)
+        resolver = self._resolver(questions, papers)
+        return evaluation.evaluate_answers(self, parsed, resolver, k=k, mode=mode, progress=progress)
+
+    def evaluate_drafts(
+        self,
+        topics: str | Path | Sequence[Mapping[str, Any]],
+        *,
+        mode: Mode | None = None,
+        max_papers: int = 20,
+        papers: str | Path | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> DraftsReport:
+        """Draft related work on every topic and compare the cited papers with its gold set
+        (recall, precision, core recall), with the same citation checks as answers."""
+        parsed = evaluation.topics(topics)
+        resolver = self._resolver(topics, papers)
+        return evaluation.evaluate_drafts(
+            self, parsed, resolver, mode=mode, max_papers=max_papers, progress=progress
+        )
+
+    def _resolver(self, data: object, papers: str | Path | None) -> evaluation.Resolver:
+        if papers is None and isinstance(data, (str, Path)):
+            beside = Path(data).expanduser().with_name("papers_index.jsonl")
+            papers = beside if beside.is_file() else None
+        names = evaluation.aliases(Path(papers).expanduser()) if papers is not None else None
+        return evaluation.Resolver(self.papers(), names)
 
     def __len__(self) -> int:
         return len(self.papers())

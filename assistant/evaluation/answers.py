@@ -1,0 +1,162 @@
+"""``litassist eval answers``: every question asked as a user would ask it, in the configured
+mode (a language model, or extractive), and what the citation check found: refusals on the
+unanswerable questions and false refusals on the rest, citation validity, the share of sentences
+that cite, support scores, numbers found in no cited passage, and the gold papers cited."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from assistant.errors import LitassistError
+from assistant.evaluation import metrics
+from assistant.evaluation.checks import Grounding, grounding
+from assistant.evaluation.gold import Question, Resolver, Unresolved
+
+if TYPE_CHECKING:
+    from assistant.answer import Mode
+    from assistant.library import Library
+
+LOW_PERCENTILE = 10
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class AnswerCase:
+    question: Question
+    gold: list[str]
+    partial: list[str]
+    unresolved: list[Unresolved]
+    text: str = ""
+    refused: bool = False
+    cited: tuple[str, ...] = ()
+    checks: Grounding = field(default_factory=Grounding)
+    seconds: float = 0.0
+    error: str | None = None
+
+    @property
+    def gold_cited(self) -> float:
+        return (
+            metrics.share(len(set(self.cited) & set(self.gold)), len(self.gold))
+            if self.gold
+            else float("nan")
+        )
+
+    @property
+    def cited_relevant(self) -> float:
+        relevant = set(self.gold) | set(self.partial)
+        return metrics.share(len(set(self.cited) & relevant), len(self.cited)) if self.gold else float("nan")
+
+    def to_dict(self) -> dict[str, object]:
+        q = self.question
+        return {
+            "id": q.id,
+            "question": q.question,
+            "type": q.type,
+            "gold": self.gold,
+            "partial": self.partial,
+            "unresolved": [str(u) for u in self.unresolved],
+            "reference_answer": q.answer,
+            "answer": self.text,
+            "refused": self.refused,
+            "cited": list(self.cited),
+            "missed": [g for g in self.gold if g not in self.cited],
+            "gold_cited": self.gold_cited,
+            "cited_relevant": self.cited_relevant,
+            **self.checks.to_dict(),
+            "seconds": self.seconds,
+            "error": self.error,
+        }
+
+
+@dataclass
+class AnswersReport:
+    mode: str
+    writer: str  # the model and endpoint, or "extractive"
+    library: str
+    cases: list[AnswerCase]
+    titles: dict[str, str]
+
+    def summary(self) -> dict[str, Any]:
+        done = [c for c in self.cases if c.error is None]
+        negatives = [c for c in done if not c.question.answerable]
+        answerable = [c for c in done if c.question.answerable]
+        answered = [c for c in done if not c.refused]
+        checks = [c.checks for c in answered]
+        support = [s for g in checks for s in g.support]
+        citations = sum(g.citations for g in checks)
+        scored = [c for c in answered if c.gold]
+        return {
+            "questions": len(self.cases),
+            "errors": len(self.cases) - len(done),
+            "refusal_rate": metrics.share(sum(c.refused for c in negatives), len(negatives)),
+            "negatives": len(negatives),
+            "false_refusal_rate": metrics.share(sum(c.refused for c in answerable), len(answerable)),
+            "answerable": len(answerable),
+            "citations": citations,
+            "citation_validity": metrics.share(sum(g.valid for g in checks), citations),
+            "removed_citations": sum(len(g.removed) for g in checks),
+            "cited_sentence_share": metrics.share(
+                sum(g.cited_sentences for g in checks), sum(g.sentences for g in checks)
+            ),
+            "support_mean": metrics.mean(support),
+            f"support_p{LOW_PERCENTILE}": metrics.percentile(support, LOW_PERCENTILE),
+            "unsupported_numbers": sum(len(g.unsupported_numbers) for g in checks),
+            "answers_with_unsupported_numbers": sum(bool(g.unsupported_numbers) for g in checks),
+            "answered": len(answered),
+            "gold_cited": metrics.mean([c.gold_cited for c in scored]),
+            "cited_relevant": metrics.mean([c.cited_relevant for c in scored if c.cited]),
+            "seconds_per_answer": metrics.mean([c.seconds for c in done]),
+            "unresolved_gold": sum(len(c.unresolved) for c in self.cases),
+        }
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "kind": "answers",
+            "mode": self.mode,
+            "writer": self.writer,
+            "library": self.library,
+            "summary": metrics.json_ready(self.summary()),
+            "questions": [metrics.json_ready(c.to_dict()) for c in self.cases],
+            "titles": self.titles,
+        }
+
+
+def evaluate_answers(
+    library: Library,
+    questions: Sequence[Question],
+    resolver: Resolver,
+    *,
+    k: int = 5,
+    mode: Mode | None = None,
+    progress: Progress | None = None,
+) -> AnswersReport:
+    mode = mode or ("llm" if library.chat is not None else "extractive")
+    cases = []
+    for done, question in enumerate(questions):
+        gold, unresolved = resolver.resolve_all(question.gold, question.evidence)
+        partial, more = resolver.resolve_all(question.partial, question.evidence)
+        case = AnswerCase(question, gold, partial, unresolved + more)
+        start = time.perf_counter()
+        try:
+            answer = library.ask(question.question, k=k, mode=mode)
+            case.text, case.refused, case.cited = (
+                answer.text,
+                answer.refused,
+                tuple(r.paper.key for r in answer.references),
+            )
+            case.checks = grounding(
+                answer.citations, answer.passages, answer.sentences, answer.dropped_citations
+            )
+        except LitassistError as e:  # an endpoint that fails: this question fails, the rest go on
+            case.error = str(e)
+        case.seconds = time.perf_counter() - start
+        cases.append(case)
+        if progress:
+            progress(done + 1, len(questions))
+    writer = library.chat.describe() if mode == "llm" and library.chat else "no language model"
+    keys = {key for c in cases for key in (*c.gold, *c.partial, *c.cited)}
+    titles = {key: paper.label for key, paper in library.store.get_many(sorted(keys)).items()}
+    return AnswersReport(mode, writer, repr(library), cases, titles)

@@ -1,0 +1,66 @@
+"""What the citation check of one generated text found, as evaluation figures: whether every
+citation resolves to a passage the writer was given, how many sentences cite, how well the
+cited passages back them, and the numbers that occur in no passage the text cites."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from assistant.citations import SentenceSupport, unsupported
+from assistant.grounding import Citation
+from assistant.retrieval import Passage
+
+
+@dataclass(frozen=True)
+class Grounding:
+    citations: int = 0  # citations in the checked output
+    valid: int = 0  # ... that resolve to a passage the writer was given
+    removed: list[str] = field(default_factory=list)  # citations of papers it was not given
+    sentences: int = 0
+    cited_sentences: int = 0
+    support: list[float] = field(default_factory=list)  # per cited sentence
+    unsupported_numbers: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "citations": self.citations,
+            "valid_citations": self.valid,
+            "removed_citations": self.removed,
+            "sentences": self.sentences,
+            "cited_sentences": self.cited_sentences,
+            "support": self.support,
+            "unsupported_numbers": self.unsupported_numbers,
+        }
+
+
+def grounding(
+    citations: Sequence[Citation],
+    given: Sequence[Passage],
+    sentences: Sequence[SentenceSupport],
+    removed: Sequence[str],
+) -> Grounding:
+    """Check again, independently of how the text was made, that each citation points to one
+    of the ``given`` passages, word for word."""
+    passages = {p.chunk_id: p for p in given}
+    valid = sum(
+        1
+        for c in citations
+        if (p := passages.get(c.passage.chunk_id)) is not None and p.key == c.key and p.text == c.passage.text
+    )
+    cited_text = " ".join(dict.fromkeys(c.passage.text for c in citations))
+    numbers: list[str] = []
+    for sentence in sentences:
+        if sentence.cited:
+            numbers += sentence.missing_numbers
+        else:  # a sentence without a citation: against everything the text cites
+            numbers += unsupported(sentence.text, cited_text)[0]
+    return Grounding(
+        citations=len(citations),
+        valid=valid,
+        removed=list(removed),
+        sentences=len(sentences),
+        cited_sentences=sum(s.cited for s in sentences),
+        support=[s.score for s in sentences if s.score is not None],
+        unsupported_numbers=numbers,
+    )

@@ -1,0 +1,148 @@
+"""``litassist eval retrieval``: paper-level Recall@k, MRR@10 and nDCG@10 per question type and
+per retriever, and the evidence judgement's refusals (before any model is called)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from assistant.evaluation import metrics
+from assistant.evaluation.gold import Question, Resolver, Unresolved
+from assistant.retrieval import RETRIEVERS
+
+if TYPE_CHECKING:
+    from assistant.library import Library
+
+DEPTH = 10  # for MRR and nDCG
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class RetrievalCase:
+    question: Question
+    gold: list[str]
+    partial: list[str]
+    unresolved: list[Unresolved]
+    ranked: dict[str, list[str]] = field(default_factory=dict)  # retriever -> keys, best first
+    scores: dict[str, dict[str, float]] = field(default_factory=dict)  # retriever -> metric -> value
+    refused: bool = False
+    reason: str = ""
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def scored(self) -> bool:
+        """Answerable with at least one gold paper found in the library."""
+        return bool(self.gold)
+
+    def missed(self, k: int, retriever: str = "hybrid") -> list[str]:
+        return [g for g in self.gold if g not in self.ranked.get(retriever, [])[:k]]
+
+    def to_dict(self, k: int) -> dict[str, object]:
+        q = self.question
+        return {
+            "id": q.id,
+            "question": q.question,
+            "type": q.type,
+            "gold": self.gold,
+            "partial": self.partial,
+            "unresolved": [str(u) for u in self.unresolved],
+            "ranked": self.ranked,
+            "scores": self.scores,
+            "missed": self.missed(k) if self.scored else [],
+            "refused": self.refused,
+            "refusal_reason": self.reason,
+        }
+
+
+@dataclass
+class RetrievalReport:
+    k: int
+    library: str
+    cases: list[RetrievalCase]
+    titles: dict[str, str]
+
+    @property
+    def types(self) -> list[str]:
+        return list(dict.fromkeys(c.question.type for c in self.cases if c.scored))
+
+    def summary(self) -> dict[str, Any]:
+        """Mean scores per retriever and question type (and over all), and the refusal rates."""
+        by_retriever: dict[str, dict[str, dict[str, float]]] = {}
+        for retriever in RETRIEVERS:
+            groups = {t: [c for c in self.cases if c.scored and c.question.type == t] for t in self.types}
+            groups["all"] = [c for c in self.cases if c.scored]
+            by_retriever[retriever] = {
+                group: {
+                    "n": len(cases),
+                    **{
+                        name: metrics.mean([c.scores[retriever][name] for c in cases])
+                        for name in (f"recall@{self.k}", f"mrr@{DEPTH}", f"ndcg@{DEPTH}")
+                    },
+                    "ms_per_query": 1000 * metrics.mean([c.seconds[retriever] for c in cases]),
+                }
+                for group, cases in groups.items()
+            }
+        negatives = [c for c in self.cases if not c.question.answerable]
+        answerable = [c for c in self.cases if c.question.answerable]
+        return {
+            "retrievers": by_retriever,
+            "refusal": {
+                "negatives": len(negatives),
+                "negatives_refused": sum(c.refused for c in negatives),
+                "refusal_rate": metrics.share(sum(c.refused for c in negatives), len(negatives)),
+                "answerable": len(answerable),
+                "false_refusals": sum(c.refused for c in answerable),
+                "false_refusal_rate": metrics.share(sum(c.refused for c in answerable), len(answerable)),
+            },
+            "unresolved_gold": sum(len(c.unresolved) for c in self.cases),
+            "unscored_questions": [
+                c.question.id for c in self.cases if c.question.answerable and not c.scored
+            ],
+        }
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "kind": "retrieval",
+            "library": self.library,
+            "k": self.k,
+            "summary": metrics.json_ready(self.summary()),
+            "questions": [metrics.json_ready(c.to_dict(self.k)) for c in self.cases],
+            "titles": self.titles,
+        }
+
+
+def evaluate_retrieval(
+    library: Library,
+    questions: Sequence[Question],
+    resolver: Resolver,
+    *,
+    k: int = 5,
+    progress: Progress | None = None,
+) -> RetrievalReport:
+    cases = []
+    for done, question in enumerate(questions):
+        gold, unresolved = resolver.resolve_all(question.gold, question.evidence)
+        partial, unresolved_partial = resolver.resolve_all(question.partial, question.evidence)
+        case = RetrievalCase(question, gold, partial, unresolved + unresolved_partial)
+        if case.scored:
+            for retriever in RETRIEVERS:
+                start = time.perf_counter()
+                hits = library.search(question.question, k=max(k, DEPTH), retriever=retriever)
+                case.seconds[retriever] = time.perf_counter() - start
+                case.ranked[retriever] = [h.key for h in hits]
+                ranked = metrics.condensed(case.ranked[retriever], set(partial) - set(gold))
+                case.scores[retriever] = {
+                    f"recall@{k}": metrics.recall_at(ranked, gold, k),
+                    f"mrr@{DEPTH}": metrics.reciprocal_rank(ranked, gold, DEPTH),
+                    f"ndcg@{DEPTH}": metrics.ndcg(ranked, gold, DEPTH),
+                }
+        evidence = library.retriever.retrieve(question.question, k=k).evidence
+        case.refused, case.reason = not evidence.answerable, evidence.reason
+        cases.append(case)
+        if progress:
+            progress(done + 1, len(questions))
+    keys = {key for c in cases for key in (*c.gold, *c.partial, *(k for r in c.ranked.values() for k in r))}
+    titles = {key: paper.label for key, paper in library.store.get_many(sorted(keys)).items()}
+    return RetrievalReport(k, repr(library), cases, titles)
