@@ -262,18 +262,9 @@ class Retriever:
         self, vector: Vector, kind: str, n: int, chosen: Filters
     ) -> list[tuple[str, str | None, dict[str, Any], float]]:
         """The ``n`` chunks of one kind nearest to ``vector``, without their texts (the hits
-        read the few they show). Passages are most of the chunks: without a filter of the user's
-        they come from an unfiltered query twice as deep, because Chroma's metadata filter costs
-        more than the search when it matches most of a collection (at 11k chunks: 50 of 60 ms);
-        the filter is used when that query did not bring enough. Windows need no metadata."""
-        where = chosen.where()
-        if kind == "passage" and where is None:
-            nearest = self.store.query_chunks(vector, 2 * n, texts=False)
-            found = [row for row in nearest if row[2].get("kind", "passage") == "passage"]
-            if len(found) >= n or len(nearest) < 2 * n:  # enough, or the whole collection
-                return found[:n]
+        read the few they show). Windows need no metadata: the key is in the id."""
         return self.store.query_chunks(
-            vector, n, _and(where, {"kind": kind}), texts=False, metadata=kind != "window"
+            vector, n, chosen.where(), kind=kind, texts=False, metadata=kind != "window"
         )
 
     def _hits(
@@ -371,12 +362,11 @@ class Retriever:
         """The best cosine of ``vector`` with a single sentence of the abstract windows nearest
         to it (embedded now: the library stores windows, not sentences)."""
         params = self.parameters
-        windows = _and(chosen.where(), {"kind": "window"})
-        # papers whose abstract is too short for windows have only the abstract passage
-        abstracts = _and(_and(chosen.where(), {"kind": "passage"}), {"section": "Abstract"})
+        where = chosen.where()
         nearest = [
-            *self.store.query_chunks(vector, params.refusal_windows, windows),
-            *self.store.query_chunks(vector, params.refusal_abstracts, abstracts),
+            *self.store.query_chunks(vector, params.refusal_windows, where, kind="window"),
+            # papers whose abstract is too short for windows have only the abstract passage
+            *self.store.nearest_abstracts(vector, params.refusal_abstracts, where),
         ]
         sentences = list(dict.fromkeys(s for _, text, _, _ in nearest for s in split_sentences(text or "")))
         if not sentences:
@@ -411,14 +401,6 @@ _ASKING = re.compile(
     re.IGNORECASE,
 )
 _IS_THERE = re.compile(r"^(is|are)\s+there\s+(a|an|any)?\s*", re.IGNORECASE)
-
-
-def _and(a: dict[str, Any] | None, b: dict[str, Any]) -> dict[str, Any]:
-    if a is None:
-        return b
-    if "$and" in a:
-        return {"$and": [*a["$and"], b]}
-    return {"$and": [a, b]}
 
 
 def _credit(

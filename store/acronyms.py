@@ -10,7 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-_DEFINITION = re.compile(r"((?:[\w-]+\s+){1,12})\(\s*([A-Za-z][\w-]{1,9})s?\s*\)")
+# a parenthesised short form, and the words right before it (matched backwards from each "(":
+# one pattern for both backtracks at every word of a text, 1 ms a passage)
+_SHORT = re.compile(r"\(\s*([A-Za-z][\w-]{1,9})s?\s*\)")
+_WORDS_BEFORE = re.compile(r"(?:[\w-]+\s+){1,12}$")
 
 
 def long_form(short: str, words: list[str]) -> str | None:
@@ -42,11 +45,14 @@ def mine(texts: Iterable[str]) -> dict[str, str]:
     """Lower-cased short form -> long form, for every definition in ``texts`` (first wins)."""
     found: dict[str, str] = {}
     for text in texts:
-        for match in _DEFINITION.finditer(text):
-            short = match.group(2)
+        for match in _SHORT.finditer(text):
+            short = match.group(1)
             if not any(ch.isupper() for ch in short):
                 continue  # "(see)", "(ours)": not an acronym
-            long = long_form(short, match.group(1).split())
+            before = _WORDS_BEFORE.search(text, max(0, match.start() - 400), match.start())
+            if before is None:
+                continue
+            long = long_form(short, before.group(0).split())
             if long and short.lower() not in found:
                 found[short.lower()] = long
     return found

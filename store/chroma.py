@@ -1,7 +1,9 @@
 """The library's two Chroma collections and the write protocol that keeps them consistent.
 
 ``papers`` holds one record per paper (metadata, abstract as the document, the abstract chunk's
-vector); ``chunks`` holds the passages with their vectors. A paper record has a ``status``:
+vector); ``chunks`` holds the passages with their vectors, and ``windows`` the abstracts' search
+windows (a collection of their own: a filter on the kind of chunk costs Chroma time in proportion
+to the whole collection, 50 ms at 100,000 chunks). A paper record has a ``status``:
 
 * ``pending``  — written *before* its chunks; an ingest that dies leaves it behind, and
   :meth:`ChromaStore.recover` deletes it and its chunks (the key was never handed out);
@@ -38,7 +40,7 @@ from store.paper import Chunk, Paper
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: windows in a collection of their own
 _BATCH = 1000
 _JSON_FIELDS = ("authors", "sources")
 _SCALAR_FIELDS = (
@@ -95,7 +97,10 @@ class ChromaStore:
         }
         self.papers_collection = self._collection(f"{prefix}papers", identity, where)
         self.chunks_collection = self._collection(f"{prefix}chunks", identity, where)
+        self.windows_collection = self._collection(f"{prefix}windows", identity, where)
         meta = self.chunks_collection.metadata or {}
+        if int(meta.get("litassist_schema", 1)) < 2:
+            self._move_windows()
         self.chunk_size = int(meta.get("chunk_size", chunk_size))
         self.chunk_overlap = int(meta.get("chunk_overlap", chunk_overlap))
         if (self.chunk_size, self.chunk_overlap) != (chunk_size, chunk_overlap):
@@ -107,6 +112,25 @@ class ChromaStore:
                 chunk_size,
                 chunk_overlap,
             )
+
+    def _move_windows(self, batch: int = 1000) -> None:
+        """Schema 1 kept windows among the passages: move them to their own collection."""
+        while True:
+            found = self.chunks_collection.get(
+                where={"kind": "window"}, limit=batch, include=["embeddings", "documents", "metadatas"]
+            )
+            if not found["ids"]:
+                break
+            self.windows_collection.upsert(
+                ids=found["ids"],
+                embeddings=found["embeddings"],
+                documents=found["documents"],
+                metadatas=found["metadatas"],
+            )
+            self.chunks_collection.delete(ids=found["ids"])
+        meta = dict(self.chunks_collection.metadata or {})
+        self.chunks_collection.modify(metadata={**meta, "litassist_schema": SCHEMA_VERSION})
+        log.info("moved the abstracts' search windows to a collection of their own")
 
     def _collection(self, name: str, identity: dict[str, Any], where: str) -> Collection:
         collection = self.client.get_or_create_collection(
@@ -163,7 +187,7 @@ class ChromaStore:
 
     def chunks(self, key: str, *, kind: str = "passage") -> list[Chunk]:
         """A paper's chunks of one kind (passages, or the abstract's search windows), in order."""
-        result = self.chunks_collection.get(where={"paper_key": key}, include=["metadatas", "documents"])
+        result = self._of(kind).get(where={"paper_key": key}, include=["metadatas", "documents"])
         chunks = [
             Chunk(
                 id=id_,
@@ -175,16 +199,15 @@ class ChromaStore:
                 kind=str(meta.get("kind", "passage")),
             )
             for id_, meta, doc in _rows(result)
-            if meta.get("kind", "passage") == kind
         ]
         return sorted(chunks, key=lambda c: c.ordinal)
 
-    def count_chunks(self) -> int:
-        return self.chunks_collection.count()
+    def _of(self, kind: str) -> Collection:
+        return self.windows_collection if kind == "window" else self.chunks_collection
 
-    def counts(self) -> tuple[int, int]:
-        """(paper records, chunks): a cheap sign that something was written or removed."""
-        return self.papers_collection.count(), self.chunks_collection.count()
+    def count_chunks(self) -> int:
+        """Passages and windows."""
+        return self.chunks_collection.count() + self.windows_collection.count()
 
     def get_many(self, keys: Sequence[str]) -> dict[str, Paper]:
         """The active papers among ``keys``, in one read."""
@@ -226,7 +249,7 @@ class ChromaStore:
                 yield id_, doc or "", meta
 
     def iter_chunks(self, *, batch: int = 5000) -> Iterator[tuple[str, str, dict[str, Any]]]:
-        """Every chunk of an active paper: (id, text, metadata), in pages of ``batch``."""
+        """Every passage of an active paper: (id, text, metadata), in pages of ``batch``."""
         active = {
             key for key, _, _ in _rows(self.papers_collection.get(where={"status": "active"}, include=[]))
         }
@@ -248,10 +271,12 @@ class ChromaStore:
         n: int,
         where: dict[str, Any] | None = None,
         *,
+        kind: str = "passage",
         texts: bool = True,
         metadata: bool = True,
     ) -> list[tuple[str, str | None, dict[str, Any], float]]:
-        """Nearest chunks: (id, text, metadata, cosine similarity), best first. Reading texts
+        """Nearest chunks of a kind (passages or windows): (id, text, metadata, cosine
+        similarity), best first. Reading texts
         and metadata is most of a query's time, and a search shows only a few of the chunks it
         ranks (``chunk_texts`` reads those): ``texts=False`` gives ``None`` for the text,
         ``metadata=False`` an empty dict (the paper's key is in the id: ``paper_key_of``)."""
@@ -259,7 +284,7 @@ class ChromaStore:
         include += ["documents"] if texts else []
         include += ["metadatas"] if metadata else []
         # n may exceed the collection's size: Chroma returns what there is
-        result = self.chunks_collection.query(
+        result = self._of(kind).query(
             query_embeddings=[vector.tolist()],
             n_results=n,
             where=_where(where) if where else None,
@@ -273,6 +298,34 @@ class ChromaStore:
             (i, (d or "") if texts else None, dict(m or {}), 1.0 - float(x))
             for i, d, m, x in zip(ids, docs, metas, dists, strict=True)
         ]
+
+    def nearest_abstracts(
+        self, vector: npt.NDArray[np.float32], n: int, where: dict[str, Any] | None = None
+    ) -> list[tuple[str, str | None, dict[str, Any], float]]:
+        """The abstracts of the ``n`` active papers nearest to ``vector`` (a paper record holds
+        its abstract's vector), like ``query_chunks``; under a filter on chunk metadata, the
+        abstract passages that match it."""
+        if where is not None:
+            clause = {"$and": [where, {"section": "Abstract"}]}
+            return self.query_chunks(vector, n, clause)
+        result = self.papers_collection.query(
+            query_embeddings=[vector.tolist()],
+            n_results=3 * n,
+            include=["documents", "metadatas", "distances"],
+        )
+        rows = zip(
+            result["ids"][0],
+            (result["documents"] or [[]])[0],
+            (result["metadatas"] or [[]])[0],
+            (result["distances"] or [[]])[0],
+            strict=True,
+        )
+        found: list[tuple[str, str | None, dict[str, Any], float]] = [
+            (key, doc or "", dict(meta), 1.0 - float(distance))
+            for key, doc, meta, distance in rows
+            if meta and meta.get("status") == "active" and meta.get("has_abstract")
+        ]
+        return found[:n]
 
     def chunk_texts(self, ids: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
         """Text and metadata of these chunks."""
@@ -296,14 +349,16 @@ class ChromaStore:
         self._upsert_papers(papers, vectors, status="pending")
 
     def write_chunks(self, chunks: Sequence[Chunk], vectors: Vectors, years: dict[str, int | None]) -> None:
-        for start in range(0, len(chunks), _BATCH):
-            batch = chunks[start : start + _BATCH]
-            self.chunks_collection.upsert(
-                ids=[c.id for c in batch],
-                embeddings=vectors[start : start + _BATCH],
-                documents=[c.text for c in batch],
-                metadatas=[_chunk_metadata(c, years.get(c.paper_key)) for c in batch],
-            )
+        for kind in ("passage", "window"):
+            rows = [i for i, c in enumerate(chunks) if (c.kind == "window") == (kind == "window")]
+            for start in range(0, len(rows), _BATCH):
+                batch = rows[start : start + _BATCH]
+                self._of(kind).upsert(
+                    ids=[chunks[i].id for i in batch],
+                    embeddings=vectors[batch],
+                    documents=[chunks[i].text for i in batch],
+                    metadatas=[_chunk_metadata(chunks[i], years.get(chunks[i].paper_key)) for i in batch],
+                )
 
     def commit(self, papers: Sequence[Paper], vectors: Vectors) -> None:
         """The commit marker: the paper records, written last."""
@@ -320,7 +375,7 @@ class ChromaStore:
         if paper is None:
             return None
         self.papers_collection.update(ids=[key], metadatas=[{"status": "removing", **_writer()}])
-        self.chunks_collection.delete(where={"paper_key": key})
+        self._delete_chunks(key)
         self.papers_collection.update(ids=[key], metadatas=[{"status": "removed"}])
         self._mark_changed()
         return paper
@@ -346,13 +401,17 @@ class ChromaStore:
 
     def _clean(self, records: list[tuple[str, dict[str, Any]]]) -> None:
         for key, meta in records:
-            self.chunks_collection.delete(where={"paper_key": key})
+            self._delete_chunks(key)
             if meta.get("status") == "pending":
                 self.papers_collection.delete(ids=[key])
             else:
                 self.papers_collection.update(ids=[key], metadatas=[{"status": "removed"}])
         if records:
             self._mark_changed()
+
+    def _delete_chunks(self, key: str) -> None:
+        self.chunks_collection.delete(where={"paper_key": key})
+        self.windows_collection.delete(where={"paper_key": key})
 
     def _upsert_papers(self, papers: Sequence[Paper], vectors: Vectors, *, status: str) -> None:
         if not papers:

@@ -23,10 +23,13 @@ OpenLibrary = Callable[..., Library]
 def consistent(library: Library) -> None:
     """Every paper has all its chunks; no chunk lacks its paper; nothing is pending."""
     papers = library.papers()
-    result = library.store.chunks_collection.get(include=["metadatas"])
-    metadatas = result["metadatas"] or []
-    keys = [str(m["paper_key"]) for m in metadatas if m.get("kind") == "passage"]
-    window_keys = [str(m["paper_key"]) for m in metadatas if m.get("kind") == "window"]
+    passages = library.store.chunks_collection.get(include=["metadatas"])["metadatas"] or []
+    windows_ = library.store.windows_collection.get(include=["metadatas"])["metadatas"] or []
+    assert {m.get("kind") for m in passages} <= {"passage"} and {m.get("kind") for m in windows_} <= {
+        "window"
+    }
+    keys = [str(m["paper_key"]) for m in passages]
+    window_keys = [str(m["paper_key"]) for m in windows_]
     assert set(keys) == {p.key for p in papers}, "orphan chunks or papers without chunks"
     assert set(window_keys) <= set(keys), "orphan search windows"
     for paper in papers:

@@ -215,3 +215,32 @@ def test_embedder_failure_fails_the_files_and_keeps_the_library_consistent(
 def test_library_folder_from_settings(tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
     library = Library(settings=Settings(library=tmp_path / "from-settings"), embedder=fake_embedder)
     assert library.path == tmp_path / "from-settings" and (library.path / "chroma").is_dir()
+
+
+def test_a_schema_1_library_gets_its_windows_moved(fake_embedder: FakeEmbedder, tmp_path: Path) -> None:
+    """Libraries written before windows had a collection of their own kept them among the
+    passages; opening one moves them, and searching finds them there."""
+    abstract = (
+        "We propose QuokkaNet, a small detector for quokkas in camera trap images. It counts the "
+        "quokkas that pass a trap at night with infrared light. It runs on a phone without a network."
+    )
+    library = Library(tmp_path / "lib", embedder=fake_embedder)
+    library.add(write(tmp_path / "refs.bib", bib_entry("roe2024quokka", "QuokkaNet", abstract)))
+    store = library.store
+    windows = store.windows_collection.get(include=["embeddings", "documents", "metadatas"])
+    assert len(windows["ids"]) == 2
+    store.chunks_collection.add(
+        ids=windows["ids"],
+        embeddings=windows["embeddings"],
+        documents=windows["documents"],
+        metadatas=windows["metadatas"],
+    )
+    store.windows_collection.delete(ids=windows["ids"])
+    meta = dict(store.chunks_collection.metadata or {})
+    store.chunks_collection.modify(metadata={**meta, "litassist_schema": 1})
+    reopened = Library(tmp_path / "lib", embedder=fake_embedder)
+    assert sorted(reopened.store.windows_collection.get()["ids"]) == sorted(windows["ids"])
+    assert [c.kind for c in reopened.chunks("roe2024quokka")] == ["passage"]
+    assert len(reopened.store.chunks("roe2024quokka", kind="window")) == 2
+    assert reopened.search("quokkas pass a trap at night", retriever="dense")[0].key == "roe2024quokka"
+    assert (reopened.store.chunks_collection.metadata or {})["litassist_schema"] == chroma.SCHEMA_VERSION
