@@ -29,6 +29,7 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A folder with ../shared beside it, as in the checkout, for the README's relative paths."""
     (tmp_path / "shared").symlink_to(SHARED)
     (tmp_path / "work").mkdir()
+    (tmp_path / "work" / "examples").symlink_to(ROOT / "examples")
     monkeypatch.chdir(tmp_path / "work")
     return tmp_path / "work"
 
@@ -78,6 +79,14 @@ def test_command_line_examples(workdir: Path) -> None:
     cited = {k for group in re.findall(r"\\cite\{([^}]+)\}", tex) for k in group.split(",")}
     assert cited and all(f"{{{key}," in (workdir / "related.bib").read_text() for key in cited)
     assert "related.bib" in to_tex.stderr
+    retrieval, answers, drafts = run_block("## Evaluation", 3)
+    assert "Recall@5" in retrieval.stdout and "1/1 = 100%" in retrieval.stdout
+    page = (workdir / "retrieval.html").read_text()
+    assert all(f"<code>{q}</code>" in page for q in ("by-key", "by-title", "by-abstract", "several"))
+    report = json.loads(answers.stdout)
+    assert report["mode"] == "extractive" and report["summary"]["unresolved_gold"] == 0
+    assert report["summary"]["citation_validity"] == 1.0
+    assert "try-on" in drafts.stdout and "precision" in drafts.stdout
     assert "extractive draft" in printed.stderr and "[1]" in printed.stdout
 
 
