@@ -8,10 +8,11 @@ all (refusal without calling a model).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -21,7 +22,7 @@ import numpy.typing as npt
 from store.chroma import ChromaStore
 from store.chunking import paper_key_of
 from store.embedder import Embedder
-from store.lexical import LexicalIndex, tokens
+from store.lexical import LexicalIndex, LexicalScores, tokens
 from store.paper import Paper
 from store.sentences import split_sentences
 
@@ -211,15 +212,16 @@ class Retriever:
         dense_window: dict[str, float] = {}
         stripped = strip_question(query)
         # the stripped question ranks; the question as asked decides refusal
-        vectors = self.embedder.embed([stripped, query] if judge and stripped != query else [stripped])
-        vector, asked = vectors[0], vectors[-1]
+        texts = [stripped, query] if judge and stripped != query else [stripped]
+        vectors = self.embedder.embed(texts) if judge or retriever != "lexical" else None
         dense_sides = (
             ("passage", dense_passage, params.candidates),
             ("window", dense_window, params.window_candidates),
         )
         for kind, best, n in dense_sides if retriever != "lexical" else ():
+            assert vectors is not None
             for rank, (chunk_id, text, meta, similarity) in enumerate(
-                self._nearest(vector, kind, n, chosen), 1
+                self._nearest(vectors[0], kind, n, chosen), 1
             ):
                 key = paper_key_of(chunk_id)
                 best[key] = max(best.get(key, -1.0), similarity)
@@ -227,36 +229,15 @@ class Retriever:
                     _credit(passages[key], chunk_id, text, meta, 1 / (10 + rank))
         self.lexical.ensure_current(self.store)
         lexical = self.lexical.scores(query, keys=chosen.keys, years=chosen.years)
-        lexical_z = 0.0
-        universe = set(dense_passage)
-        lex_passage: dict[str, float] = {}
-        lex_window: dict[str, float] = {}
-        if lexical is not None:
-            allowed = np.flatnonzero(lexical.allowed)
-            lex_passage = {lexical.papers[i]: float(lexical.passage[i]) for i in allowed}
-            lex_window = {lexical.papers[i]: float(lexical.window[i]) for i in allowed}
-            values = np.array(list(lex_passage.values()) or [0.0])
-            lexical_z = float((values.max() - values.mean()) / (values.std() + 1e-9))
-            if retriever != "dense":
-                lexical_papers = {key for key, score in lex_passage.items() if score > 0}
-                universe = lexical_papers if retriever == "lexical" else universe | lexical_papers
-                for rank, (chunk_id, key, _score) in enumerate(lexical.top_passages(params.candidates), 1):
-                    _credit(passages[key], chunk_id, None, None, 1 / (10 + rank))
-        combine = _mean_z if params.fusion == "zscore" else _rrf
-        dense_z = combine([dense_passage, dense_window], universe)
-        lex_z = combine([lex_passage, lex_window], universe)
-        if retriever == "dense":
-            fused = dense_z
-        elif retriever == "lexical":
-            fused = {key: score for key, score in lex_z.items() if lex_passage.get(key, 0) > 0}
-        else:
-            fused = {
-                key: dense_z.get(key, 0.0) + params.lexical_weight * lex_z.get(key, 0.0) for key in universe
-            }
-        hits = self._hits(fused, passages, dense_passage, lex_passage, k)
+        if lexical is not None and retriever != "dense":
+            for rank, (chunk_id, key, _score) in enumerate(lexical.top_passages(params.candidates), 1):
+                _credit(passages[key], chunk_id, None, None, 1 / (10 + rank))
+        signals = _Signals(lexical, dense_passage, dense_window, retriever)
+        hits = self._hits(signals.ranked(params, k), passages, dense_passage, signals.lexical_of, k)
         if not judge:
             return Retrieval(hits, Evidence(bool(hits), 0.0, "not judged"))
-        return Retrieval(hits, self._evidence(query, asked, chosen, lexical_z, hits))
+        assert vectors is not None
+        return Retrieval(hits, self._evidence(query, vectors[-1], chosen, signals.lexical_z, hits))
 
     def _nearest(
         self, vector: Vector, kind: str, n: int, chosen: Filters
@@ -269,19 +250,19 @@ class Retriever:
 
     def _hits(
         self,
-        fused: Mapping[str, float],
+        ranked: Iterator[tuple[str, float]],
         passages: Mapping[str, dict[str, tuple[float, str | None, dict[str, Any] | None]]],
         dense: Mapping[str, float],
-        lexical: Mapping[str, float],
+        lexical: Callable[[str], float],
         k: int,
     ) -> list[Hit]:
         """The ``k`` best papers, each with its strongest passages (found by either side), best
         first. Papers and passage texts are read in one batch each: a read per paper cost more
         than the search itself."""
-        ranked = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
-        head = self.store.get_many([key for key, _ in ranked[: 2 * k]])
+        head_ranked = list(itertools.islice(ranked, 2 * k))
+        head = self.store.get_many([key for key, _ in head_ranked])
         chosen: list[tuple[Paper, float, list[tuple[str, float, str | None, dict[str, Any] | None]]]] = []
-        for rank, (key, score) in enumerate(ranked):
+        for rank, (key, score) in enumerate(itertools.chain(head_ranked, ranked)):
             paper = head.get(key) if rank < 2 * k else self.store.get(key)
             if paper is None:  # pending or removed meanwhile
                 continue
@@ -307,7 +288,7 @@ class Retriever:
                         chunk_id=found[0].chunk_id,
                         passages=found,
                         similarity=dense.get(paper.key, 0.0),
-                        lexical=lexical.get(paper.key, 0.0),
+                        lexical=lexical(paper.key),
                     )
                 )
         return hits
@@ -374,6 +355,98 @@ class Retriever:
         return float(np.max(self.embedder.embed(sentences) @ vector))
 
 
+class _Signals:
+    """The four per-paper signals of one query over the papers it reached (its *universe*),
+    fused into one ranking. In arrays: the lexical side scores every paper of the library, and
+    at a million chunks (tens of thousands of papers) dictionaries of them cost more than the
+    search itself."""
+
+    def __init__(
+        self,
+        lexical: LexicalScores | None,
+        dense_passage: dict[str, float],
+        dense_window: dict[str, float],
+        retriever: RetrieverName,
+    ):
+        self.retriever = retriever
+        self.lexical = lexical
+        self.lexical_z = 0.0
+        index = lexical.index if lexical is not None else {}
+        dense_keys = list(dense_passage)
+        members = np.array([index[key] for key in dense_keys if key in index], dtype=np.int64)
+        reached = np.zeros(0, dtype=np.int64)
+        if lexical is not None:
+            values = lexical.passage[lexical.allowed]
+            values = values if len(values) else np.zeros(1, dtype=np.float32)
+            self.lexical_z = float((values.max() - values.mean()) / (values.std() + 1e-9))
+            reached = np.flatnonzero(lexical.allowed & (lexical.passage > 0))
+        if retriever == "dense":
+            part = np.unique(members)
+        elif retriever == "lexical":
+            part = reached
+        else:
+            part = np.union1d(members, reached)
+        extra = [key for key in dense_keys if key not in index] if retriever != "lexical" else []
+        papers = lexical.papers if lexical is not None else []
+        self.keys = [papers[i] for i in part.tolist()] + extra
+        self._part = part
+        position = {key: i for i, key in enumerate(self.keys)}
+        self._dense = [
+            values
+            for side in (dense_passage, dense_window)
+            if (values := self._dense_values(side, position)) is not None
+        ]
+        self._lex = []
+        if lexical is not None and lexical.allowed.any():
+            self._lex = [self._lexical_values(lexical, side) for side in (lexical.passage, lexical.window)]
+
+    def _dense_values(self, side: dict[str, float], position: dict[str, int]) -> np.ndarray | None:
+        """A dense signal over the universe; a paper it did not reach gets its lowest value."""
+        if not side:
+            return None
+        values = np.full(len(self.keys), min(side.values()), dtype=np.float64)
+        for key, value in side.items():
+            if key in position:
+                values[position[key]] = value
+        return values
+
+    def _lexical_values(self, lexical: LexicalScores, per_paper: np.ndarray) -> np.ndarray:
+        """A lexical signal over the universe; papers outside the filters get its lowest value."""
+        floor = float(per_paper[lexical.allowed].min())
+        values = np.full(len(self.keys), floor, dtype=np.float64)
+        values[: len(self._part)] = np.where(lexical.allowed[self._part], per_paper[self._part], floor)
+        return values
+
+    def lexical_of(self, key: str) -> float:
+        """The BM25 score of the paper's best passage (0 when it has none or is filtered out)."""
+        if self.lexical is None:
+            return 0.0
+        i = self.lexical.index.get(key)
+        return float(self.lexical.passage[i]) if i is not None and self.lexical.allowed[i] else 0.0
+
+    def fused(self, params: RetrievalParameters) -> np.ndarray:
+        n = len(self.keys)
+        combine = _mean_z if params.fusion == "zscore" else _rrf
+        dense_z, lex_z = combine(self._dense, n), combine(self._lex, n)
+        if self.retriever == "dense":
+            return dense_z
+        if self.retriever == "lexical":
+            return lex_z
+        return dense_z + params.lexical_weight * lex_z
+
+    def ranked(self, params: RetrievalParameters, k: int) -> Iterator[tuple[str, float]]:
+        """(key, fused score), best first, ties by key: the head is sorted first, the rest only
+        when the hits need more papers (some were removed meanwhile)."""
+        fused = self.fused(params)
+        n = min(len(fused), 4 * k + 8)
+        if n == 0:
+            return
+        head = np.argpartition(-fused, n - 1)[:n] if n < len(fused) else np.arange(len(fused))
+        for part in (head, np.setdiff1d(np.arange(len(fused)), head)):
+            for i in sorted(part.tolist(), key=lambda i: (-fused[i], self.keys[i])):
+                yield self.keys[i], float(fused[i])
+
+
 def _coverage(query: str, hits: Sequence[Hit]) -> float:
     """The largest share of the question's content words (stemmed) found in one hit's title
     and passages."""
@@ -414,29 +487,21 @@ def _credit(
     found[chunk_id] = (score + amount, text if text is not None else old_text, meta or old_meta or {})
 
 
-def _rrf(sides: Sequence[Mapping[str, float]], universe: set[str], k: int = 60) -> dict[str, float]:
-    """Reciprocal-rank fusion of each signal's ranking of the papers it reached."""
-    fused = dict.fromkeys(universe, 0.0)
-    for side in sides:
-        ranked = sorted((key for key in side if key in universe), key=lambda key: -side[key])
-        for rank, key in enumerate(ranked, 1):
-            fused[key] += 1 / (k + rank)
+def _rrf(sides: Sequence[np.ndarray], n: int, k: int = 60) -> np.ndarray:
+    """Reciprocal-rank fusion of each signal's ranking of the universe (the papers a signal
+    did not reach last)."""
+    fused = np.zeros(n)
+    for values in sides:
+        ranks = np.empty(n)
+        ranks[np.argsort(-values, kind="stable")] = np.arange(1, n + 1)
+        fused += 1 / (k + ranks)
     return fused
 
 
-def _mean_z(sides: Sequence[Mapping[str, float]], universe: set[str]) -> dict[str, float]:
-    """The mean of each signal's z-score over ``universe``; a paper a signal did not reach gets
-    that signal's lowest value."""
-    if not universe:
-        return {}
-    keys = sorted(universe)
-    total = np.zeros(len(keys))
-    used = 0
-    for side in sides:
-        if not side:
-            continue
-        floor = min(side.values())
-        values = np.array([side.get(k, floor) for k in keys], dtype=np.float64)
+def _mean_z(sides: Sequence[np.ndarray], n: int) -> np.ndarray:
+    """The mean of the signals' z-scores over the universe (a paper a signal did not reach has
+    that signal's lowest value)."""
+    total = np.zeros(n)
+    for values in sides:
         total += (values - values.mean()) / (values.std() + 1e-9)
-        used += 1
-    return dict(zip(keys, (total / max(used, 1)).tolist(), strict=True))
+    return total / max(len(sides), 1)

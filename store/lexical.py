@@ -101,6 +101,7 @@ class LexicalScores:
     outside the filters or removed), and the passages' scores for picking what to show."""
 
     papers: list[str]
+    index: dict[str, int]  # key -> position in ``papers``
     passage: np.ndarray
     window: np.ndarray
     allowed: np.ndarray  # per paper: live and within the filters
@@ -301,6 +302,7 @@ class LexicalIndex:
         self._segments, self._indexed, self._removed = segments, indexed, removed
         self._acronyms, self._version = acronyms, version
         self._papers = [key for segment in segments for key in segment.papers]
+        self._index = {key: i for i, key in enumerate(self._papers)}
         self._stats()
 
     def _stats(self) -> None:
@@ -474,6 +476,7 @@ class LexicalIndex:
             shown.append((segment, passages))
         return LexicalScores(
             self._papers,
+            self._index,
             np.concatenate(passage_parts).astype(np.float32),
             np.concatenate(window_parts).astype(np.float32),
             np.concatenate(allowed_parts),
