@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from assistant.errors import LitassistError
-from assistant.evaluation import metrics
+from assistant.evaluation import checks, metrics
 from assistant.evaluation.checks import Grounding, grounding
 from assistant.evaluation.gold import Question, Resolver, Unresolved
 
@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from assistant.answer import Mode
     from assistant.library import Library
 
-LOW_PERCENTILE = 10
 Progress = Callable[[int, int], None]
 
 
@@ -84,9 +83,6 @@ class AnswersReport:
         negatives = [c for c in done if not c.question.answerable]
         answerable = [c for c in done if c.question.answerable]
         answered = [c for c in done if not c.refused]
-        checks = [c.checks for c in answered]
-        support = [s for g in checks for s in g.support]
-        citations = sum(g.citations for g in checks)
         scored = [c for c in answered if c.gold]
         return {
             "questions": len(self.cases),
@@ -95,16 +91,7 @@ class AnswersReport:
             "negatives": len(negatives),
             "false_refusal_rate": metrics.share(sum(c.refused for c in answerable), len(answerable)),
             "answerable": len(answerable),
-            "citations": citations,
-            "citation_validity": metrics.share(sum(g.valid for g in checks), citations),
-            "removed_citations": sum(len(g.removed) for g in checks),
-            "cited_sentence_share": metrics.share(
-                sum(g.cited_sentences for g in checks), sum(g.sentences for g in checks)
-            ),
-            "support_mean": metrics.mean(support),
-            f"support_p{LOW_PERCENTILE}": metrics.percentile(support, LOW_PERCENTILE),
-            "unsupported_numbers": sum(len(g.unsupported_numbers) for g in checks),
-            "answers_with_unsupported_numbers": sum(bool(g.unsupported_numbers) for g in checks),
+            **checks.summary([c.checks for c in answered]),
             "answered": len(answered),
             "gold_cited": metrics.mean([c.gold_cited for c in scored]),
             "cited_relevant": metrics.mean([c.cited_relevant for c in scored if c.cited]),
@@ -156,7 +143,7 @@ def evaluate_answers(
         cases.append(case)
         if progress:
             progress(done + 1, len(questions))
-    writer = library.chat.describe() if mode == "llm" and library.chat else "no language model"
+    writer = checks.writer(library.chat, mode)
     keys = {key for c in cases for key in (*c.gold, *c.partial, *c.cited)}
     titles = {key: paper.label for key, paper in library.store.get_many(sorted(keys)).items()}
     return AnswersReport(mode, writer, repr(library), cases, titles)

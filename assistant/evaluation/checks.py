@@ -6,10 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from assistant.citations import SentenceSupport, unsupported
+from assistant.evaluation import metrics
 from assistant.grounding import Citation
+from assistant.llm import ChatModel
 from assistant.retrieval import Passage
+
+LOW_PERCENTILE = 10
 
 
 @dataclass(frozen=True)
@@ -64,3 +69,26 @@ def grounding(
         support=[s.score for s in sentences if s.score is not None],
         unsupported_numbers=numbers,
     )
+
+
+def summary(checks: Sequence[Grounding]) -> dict[str, Any]:
+    """The checks of several texts together."""
+    support = [s for g in checks for s in g.support]
+    citations = sum(g.citations for g in checks)
+    return {
+        "citations": citations,
+        "citation_validity": metrics.share(sum(g.valid for g in checks), citations),
+        "removed_citations": sum(len(g.removed) for g in checks),
+        "cited_sentence_share": metrics.share(
+            sum(g.cited_sentences for g in checks), sum(g.sentences for g in checks)
+        ),
+        "support_mean": metrics.mean(support),
+        f"support_p{LOW_PERCENTILE}": metrics.percentile(support, LOW_PERCENTILE),
+        "unsupported_numbers": sum(len(g.unsupported_numbers) for g in checks),
+        "with_unsupported_numbers": sum(bool(g.unsupported_numbers) for g in checks),
+    }
+
+
+def writer(chat: ChatModel | None, mode: str) -> str:
+    """Who wrote the texts: the model and its endpoint, or nobody (extractive)."""
+    return chat.describe() if mode == "llm" and chat is not None else "no language model"

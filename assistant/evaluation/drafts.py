@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from assistant.errors import LitassistError
-from assistant.evaluation import metrics
-from assistant.evaluation.answers import LOW_PERCENTILE
+from assistant.evaluation import checks, metrics
 from assistant.evaluation.checks import Grounding, grounding
 from assistant.evaluation.gold import Resolver, Topic, Unresolved
 
@@ -80,24 +79,13 @@ class DraftsReport:
 
     def summary(self) -> dict[str, Any]:
         done = [c for c in self.cases if c.error is None and c.gold]
-        checks = [c.checks for c in done]
-        support = [s for g in checks for s in g.support]
-        citations = sum(g.citations for g in checks)
         return {
             "topics": len(self.cases),
             "errors": sum(c.error is not None for c in self.cases),
             "recall": metrics.mean([c.recall for c in done]),
             "precision": metrics.mean([c.precision for c in done]),
             "core_recall": metrics.mean([c.core_recall for c in done]),
-            "citations": citations,
-            "citation_validity": metrics.share(sum(g.valid for g in checks), citations),
-            "removed_citations": sum(len(g.removed) for g in checks),
-            "cited_sentence_share": metrics.share(
-                sum(g.cited_sentences for g in checks), sum(g.sentences for g in checks)
-            ),
-            "support_mean": metrics.mean(support),
-            f"support_p{LOW_PERCENTILE}": metrics.percentile(support, LOW_PERCENTILE),
-            "unsupported_numbers": sum(len(g.unsupported_numbers) for g in checks),
+            **checks.summary([c.checks for c in done]),
             "words_per_draft": metrics.mean([float(c.words) for c in done]),
             "seconds_per_draft": metrics.mean([c.seconds for c in done]),
             "unresolved_gold": sum(len(c.unresolved) for c in self.cases),
@@ -144,7 +132,7 @@ def evaluate_drafts(
         cases.append(case)
         if progress:
             progress(done + 1, len(topics))
-    writer = library.chat.describe() if mode == "llm" and library.chat else "no language model"
+    writer = checks.writer(library.chat, mode)
     keys = {key for c in cases for key in (*c.gold, *c.cited)}
     titles = {key: paper.label for key, paper in library.store.get_many(sorted(keys)).items()}
     return DraftsReport(mode, writer, repr(library), cases, titles)

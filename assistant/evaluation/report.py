@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from assistant.evaluation import AnswersReport, DraftsReport, Report, RetrievalReport
-from assistant.evaluation.answers import LOW_PERCENTILE
+from assistant.evaluation.checks import LOW_PERCENTILE
 from assistant.evaluation.drafts import DraftCase
 from assistant.evaluation.retrieval import DEPTH
 from assistant.retrieval import RETRIEVERS
