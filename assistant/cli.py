@@ -500,7 +500,9 @@ def eval_retrieval(
     as_json: _JsonOption = False,
     html: _HtmlOption = None,
 ) -> None:
-    """Paper-level Recall@K, MRR@10 and nDCG@10 per question type for the hybrid, dense and
+    """Recall@K, MRR@10, nDCG@10 per retriever and question type; refusals.
+
+    Paper-level Recall@K, MRR@10 and nDCG@10 per question type for the hybrid, dense and
     lexical retrievers, and the refusal rate on questions no paper answers (empty gold) and
     false refusals on the rest."""
     library = _open()
@@ -518,9 +520,11 @@ def eval_answers(
     as_json: _JsonOption = False,
     html: _HtmlOption = None,
 ) -> None:
-    """Ask every question, as `litassist ask` would (with the configured model, or extractively),
-    and report refusals, citation validity, the share of sentences cited, support scores,
-    numbers in no cited passage, and the gold papers cited."""
+    """Ask every question and check the answers' citations against the gold papers.
+
+    Every question is asked as `litassist ask` would (with the configured model, or
+    extractively); the report gives refusals, citation validity, the share of sentences cited,
+    support scores, numbers in no cited passage, and the gold papers cited."""
     library = _open()
     with _progress("answering") as step:
         report = library.evaluate_answers(
@@ -540,8 +544,10 @@ def eval_drafts(
     as_json: _JsonOption = False,
     html: _HtmlOption = None,
 ) -> None:
-    """Draft related work on every topic and report the recall and precision of the cited
-    papers against the topic's gold set (and of its core papers), with the citation checks."""
+    """Draft every topic and compare the cited papers with its gold set.
+
+    Recall and precision of the cited papers against the topic's gold set (and recall of its
+    core papers), with the same citation checks as answers."""
     library = _open()
     with _progress("drafting") as step:
         report = library.evaluate_drafts(

@@ -81,7 +81,7 @@ def test_failed_files_make_the_exit_status_non_zero(tmp_path: Path) -> None:
 def test_help_lists_the_commands() -> None:
     result = run("--help")
     assert result.returncode == 0
-    for command in ("add", "papers", "remove", "ui", "--library"):
+    for command in ("add", "papers", "remove", "ui", "eval", "--library"):
         assert command in result.stdout
 
 
