@@ -31,6 +31,7 @@ class AnswerCase:
     text: str = ""
     refused: bool = False
     cited: tuple[str, ...] = ()
+    retrieved: tuple[str, ...] = ()  # the papers whose passages the writer was given
     checks: Grounding = field(default_factory=Grounding)
     seconds: float = 0.0
     error: str | None = None
@@ -60,6 +61,7 @@ class AnswerCase:
             "reference_answer": q.answer,
             "answer": self.text,
             "refused": self.refused,
+            "retrieved": list(self.retrieved),
             "cited": list(self.cited),
             "missed": [g for g in self.gold if g not in self.cited],
             "gold_cited": self.gold_cited,
@@ -129,11 +131,9 @@ def evaluate_answers(
         start = time.perf_counter()
         try:
             answer = library.ask(question.question, k=k, mode=mode)
-            case.text, case.refused, case.cited = (
-                answer.text,
-                answer.refused,
-                tuple(r.paper.key for r in answer.references),
-            )
+            case.text, case.refused = answer.text, answer.refused
+            case.cited = tuple(r.paper.key for r in answer.references)
+            case.retrieved = tuple(dict.fromkeys(p.key for p in answer.passages))
             case.checks = grounding(
                 answer.citations, answer.passages, answer.sentences, answer.dropped_citations
             )
@@ -144,6 +144,6 @@ def evaluate_answers(
         if progress:
             progress(done + 1, len(questions))
     writer = checks.writer(library.chat, mode)
-    keys = {key for c in cases for key in (*c.gold, *c.partial, *c.cited)}
+    keys = {key for c in cases for key in (*c.gold, *c.partial, *c.retrieved)}
     titles = {key: paper.label for key, paper in library.store.get_many(sorted(keys)).items()}
     return AnswersReport(mode, writer, repr(library), cases, titles)

@@ -46,7 +46,7 @@ def test_answers_report_removed_citations_unsupported_numbers_and_failures(
     failed, tryon, negative = result.cases
     assert failed.error and "500" in failed.error and failed.gold == ["lane2024"]
     assert tryon.error is None and tryon.cited == ("tryon2024",) and tryon.gold_cited == 1.0
-    assert tryon.checks.removed == ["nosuch2020"]
+    assert tryon.checks.removed == ["nosuch2020"] and "tryon2024" in tryon.retrieved
     assert tryon.checks.citations == tryon.checks.valid == 1
     assert tryon.checks.unsupported_numbers == ["97.5"]
     assert tryon.checks.sentences == 2 and tryon.checks.cited_sentences == 1
