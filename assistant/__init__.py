@@ -7,6 +7,7 @@ internal packages of the same distribution.
 from assistant.errors import (
     EmbedderMismatchError,
     EmbeddingError,
+    EvaluationDataError,
     LibraryError,
     LitassistError,
     PaperNotFoundError,
@@ -24,6 +25,7 @@ __all__ = [
     "Chunk",
     "EmbedderMismatchError",
     "EmbeddingError",
+    "EvaluationDataError",
     "IngestEvent",
     "IngestReport",
     "Library",
