@@ -12,7 +12,7 @@ import itertools
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from store.chroma import ChromaStore
-from store.chunking import paper_key_of
+from store.chunking import chunk_id, paper_key_of
 from store.embedder import Embedder
 from store.lexical import LexicalIndex, LexicalScores, tokens
 from store.paper import Paper
@@ -220,20 +220,20 @@ class Retriever:
         )
         for kind, best, n in dense_sides if retriever != "lexical" else ():
             assert vectors is not None
-            for rank, (chunk_id, text, meta, similarity) in enumerate(
+            for rank, (cid, text, meta, similarity) in enumerate(
                 self._nearest(vectors[0], kind, n, chosen), 1
             ):
-                key = paper_key_of(chunk_id)
+                key = paper_key_of(cid)
                 best[key] = max(best.get(key, -1.0), similarity)
                 if kind == "passage":
-                    _credit(passages[key], chunk_id, text, meta, 1 / (10 + rank))
+                    _credit(passages[key], cid, text, meta, 1 / (10 + rank))
         self.lexical.ensure_current(self.store)
         lexical = self.lexical.scores(query, keys=chosen.keys, years=chosen.years)
         if lexical is not None and retriever != "dense":
-            for rank, (chunk_id, key, _score) in enumerate(lexical.top_passages(params.candidates), 1):
-                _credit(passages[key], chunk_id, None, None, 1 / (10 + rank))
+            for rank, (cid, key, _score) in enumerate(lexical.top_passages(params.candidates), 1):
+                _credit(passages[key], cid, None, None, 1 / (10 + rank))
         signals = _Signals(lexical, dense_passage, dense_window, retriever)
-        hits = self._hits(signals.ranked(params, k), passages, dense_passage, signals.lexical_of, k)
+        hits = self._hits(signals.ranked(params, k), passages, dense_passage, signals, k)
         if not judge:
             return Retrieval(hits, Evidence(bool(hits), 0.0, "not judged"))
         assert vectors is not None
@@ -253,7 +253,7 @@ class Retriever:
         ranked: Iterator[tuple[str, float]],
         passages: Mapping[str, dict[str, tuple[float, str | None, dict[str, Any] | None]]],
         dense: Mapping[str, float],
-        lexical: Callable[[str], float],
+        signals: _Signals,
         k: int,
     ) -> list[Hit]:
         """The ``k`` best papers, each with its strongest passages (found by either side), best
@@ -270,6 +270,8 @@ class Retriever:
             shown = [
                 (cid, s, text, meta) for cid, (s, text, meta) in best[: self.parameters.passages_per_hit]
             ]
+            if not shown and (stand_in := self._stand_in(paper, signals)) is not None:
+                shown = [(stand_in, 0.0, None, None)]
             chosen.append((paper, score, shown))
             if len(chosen) == k:
                 break
@@ -288,10 +290,20 @@ class Retriever:
                         chunk_id=found[0].chunk_id,
                         passages=found,
                         similarity=dense.get(paper.key, 0.0),
-                        lexical=lexical(paper.key),
+                        lexical=signals.lexical_of(paper.key),
                     )
                 )
         return hits
+
+    def _stand_in(self, paper: Paper, signals: _Signals) -> str | None:
+        """The passage to show for a paper the search found through its abstract windows only:
+        its abstract passage (whose id follows from its text), else its best passage by BM25.
+        Read by id: asking Chroma for a paper's chunks filters the whole collection, 60 ms at a
+        million chunks."""
+        if paper.abstract:
+            return chunk_id(paper.key, 0, paper.abstract)
+        best = signals.lexical.best_passage(paper.key) if signals.lexical is not None else None
+        return best[0] if best is not None else None
 
     def _passages(
         self,
@@ -299,11 +311,7 @@ class Retriever:
         shown: list[tuple[str, float, str | None, dict[str, Any] | None]],
         texts: Mapping[str, tuple[str, dict[str, Any]]],
     ) -> tuple[Passage, ...]:
-        """A hit's passages with their texts; its first passage when a search found the paper
-        only through an abstract window."""
-        if not shown:
-            first = self.store.chunks(key)[:1]
-            return tuple(Passage(key, c.id, c.text, c.section, c.page, 0.0) for c in first)
+        """A hit's passages with their texts."""
         passages = []
         for cid, score, text, meta in shown:
             if text is None:
@@ -313,6 +321,9 @@ class Retriever:
                 passages.append(
                     Passage(key, cid, text, meta.get("section"), meta.get("page"), round(score, 4))
                 )
+        if not passages:  # no stand-in could be named, or it is gone: the paper's first passage
+            first = self.store.chunks(key)[:1]
+            return tuple(Passage(key, c.id, c.text, c.section, c.page, 0.0) for c in first)
         return tuple(passages)
 
     def _evidence(
@@ -374,23 +385,31 @@ class _Signals:
         index = lexical.index if lexical is not None else {}
         dense_keys = list(dense_passage)
         members = np.array([index[key] for key in dense_keys if key in index], dtype=np.int64)
-        reached = np.zeros(0, dtype=np.int64)
-        if lexical is not None:
+        if lexical is None:
+            part = np.zeros(0, dtype=np.int64)
+        else:
             values = lexical.passage[lexical.allowed]
             values = values if len(values) else np.zeros(1, dtype=np.float32)
             self.lexical_z = float((values.max() - values.mean()) / (values.std() + 1e-9))
-            reached = np.flatnonzero(lexical.allowed & (lexical.passage > 0))
-        if retriever == "dense":
-            part = np.unique(members)
-        elif retriever == "lexical":
-            part = reached
-        else:
-            part = np.union1d(members, reached)
+            # the papers in the lexical index this query reached, as a mask over all of them
+            reached = np.zeros(len(lexical.papers), dtype=bool)
+            if retriever != "dense":
+                reached = lexical.allowed & (lexical.passage > 0)
+            if retriever != "lexical":
+                reached[members] = True
+            part = np.flatnonzero(reached)
         extra = [key for key in dense_keys if key not in index] if retriever != "lexical" else []
-        papers = lexical.papers if lexical is not None else []
-        self.keys = [papers[i] for i in part.tolist()] + extra
+        self._papers = lexical.papers if lexical is not None else []
+        self._extra = extra
         self._part = part
-        position = {key: i for i, key in enumerate(self.keys)}
+        self.size = len(part) + len(extra)
+        # where each paper the dense side reached sits in the universe
+        position = {key: len(part) + i for i, key in enumerate(extra)}
+        for key in dense_keys:
+            if key in index and len(part):
+                at = int(np.searchsorted(part, index[key]))
+                if at < len(part) and part[at] == index[key]:
+                    position[key] = at
         self._dense = [
             values
             for side in (dense_passage, dense_window)
@@ -404,7 +423,7 @@ class _Signals:
         """A dense signal over the universe; a paper it did not reach gets its lowest value."""
         if not side:
             return None
-        values = np.full(len(self.keys), min(side.values()), dtype=np.float64)
+        values = np.full(self.size, min(side.values()), dtype=np.float64)
         for key, value in side.items():
             if key in position:
                 values[position[key]] = value
@@ -413,7 +432,7 @@ class _Signals:
     def _lexical_values(self, lexical: LexicalScores, per_paper: np.ndarray) -> np.ndarray:
         """A lexical signal over the universe; papers outside the filters get its lowest value."""
         floor = float(per_paper[lexical.allowed].min())
-        values = np.full(len(self.keys), floor, dtype=np.float64)
+        values = np.full(self.size, floor, dtype=np.float64)
         values[: len(self._part)] = np.where(lexical.allowed[self._part], per_paper[self._part], floor)
         return values
 
@@ -424,8 +443,11 @@ class _Signals:
         i = self.lexical.index.get(key)
         return float(self.lexical.passage[i]) if i is not None and self.lexical.allowed[i] else 0.0
 
+    def key(self, i: int) -> str:
+        return self._papers[int(self._part[i])] if i < len(self._part) else self._extra[i - len(self._part)]
+
     def fused(self, params: RetrievalParameters) -> np.ndarray:
-        n = len(self.keys)
+        n = self.size
         combine = _mean_z if params.fusion == "zscore" else _rrf
         dense_z, lex_z = combine(self._dense, n), combine(self._lex, n)
         if self.retriever == "dense":
@@ -443,8 +465,8 @@ class _Signals:
             return
         head = np.argpartition(-fused, n - 1)[:n] if n < len(fused) else np.arange(len(fused))
         for part in (head, np.setdiff1d(np.arange(len(fused)), head)):
-            for i in sorted(part.tolist(), key=lambda i: (-fused[i], self.keys[i])):
-                yield self.keys[i], float(fused[i])
+            for i in sorted(part.tolist(), key=lambda i: (-fused[i], self.key(i))):
+                yield self.key(i), float(fused[i])
 
 
 def _coverage(query: str, hits: Sequence[Hit]) -> float:

@@ -107,6 +107,22 @@ class LexicalScores:
     allowed: np.ndarray  # per paper: live and within the filters
     _units: list[tuple[Segment, np.ndarray]]  # per segment: its units' passage scores
 
+    def best_passage(self, key: str) -> tuple[str, float] | None:
+        """The paper's best passage by this query: (chunk id, score), None when none matches."""
+        position = self.index.get(key)
+        if position is None:
+            return None
+        for segment, scores in self._units:
+            if position < len(segment.papers):
+                start = int(segment.starts[position])
+                end = (
+                    int(segment.starts[position + 1]) if position + 1 < len(segment.papers) else len(segment)
+                )
+                best = start + int(np.argmax(scores[start:end]))
+                return (segment.unit_id(best), float(scores[best])) if scores[best] > 0 else None
+            position -= len(segment.papers)
+        return None
+
     def top_passages(self, n: int) -> list[tuple[str, str, float]]:
         """The ``n`` best passages: (chunk id, paper key, score), score > 0."""
         best: list[tuple[float, str, str]] = []
