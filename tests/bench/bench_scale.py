@@ -80,6 +80,7 @@ class Corpus:
         content = np.flatnonzero(np.array([len(w) > 4 for w in vocabulary]))
         self.topics = [self.rng.choice(content, size=120, replace=False) for _ in range(300)]
         self.vectors = embedder.embed(list(vocabulary)).astype(np.float32)
+        self.lookup = {w: i for i, w in enumerate(vocabulary)}
         self.dimension = self.vectors.shape[1]
 
     def paper(self, number: int) -> tuple[Paper, list[tuple[str, str | None, str, np.ndarray]]]:
@@ -128,7 +129,12 @@ class Corpus:
             chunks.append((window, "Abstract", "window", np.array([], dtype=np.int64)))
         return paper, chunks
 
-    def embed(self, idx: np.ndarray, title_idx: np.ndarray | None = None) -> np.ndarray:
+    def indices(self, text: str) -> np.ndarray:
+        return np.array(
+            [self.lookup[w] for w in re.findall(r"[a-z][a-z-]*", text.lower()) if w in self.lookup]
+        )
+
+    def embed(self, idx: np.ndarray) -> np.ndarray:
         vector = self.vectors[idx].sum(axis=0) if len(idx) else np.zeros(self.dimension, np.float32)
         vector = vector + self.rng.normal(0, 0.02 * max(len(idx), 1) ** 0.5, self.dimension)
         return (vector / (np.linalg.norm(vector) + 1e-9)).astype(np.float32)
@@ -154,7 +160,7 @@ def grow(library: Library, corpus: Corpus, start: int, chunks_wanted: int) -> tu
                     Chunk(chunk_id(paper.key, ordinal, text), paper.key, text, ordinal, section, kind=kind)
                 )
                 if kind == "window":  # a window is part of the abstract: near its vector
-                    vectors.append(corpus.embed(np.array(re_index(corpus, text))))
+                    vectors.append(corpus.embed(corpus.indices(text)))
                 else:
                     vectors.append(corpus.embed(idx) if ordinal else abstract_vector)
             written += len(pieces)
@@ -166,14 +172,6 @@ def grow(library: Library, corpus: Corpus, start: int, chunks_wanted: int) -> tu
         store.commit(papers, np.stack(paper_vectors))
         seconds += time.perf_counter() - t
     return number - start, written, seconds
-
-
-_INDEX: dict[int, dict[str, int]] = {}
-
-
-def re_index(corpus: Corpus, text: str) -> list[int]:
-    lookup = _INDEX.setdefault(id(corpus), {w: i for i, w in enumerate(corpus.words)})
-    return [lookup[w] for w in re.findall(r"[a-z][a-z-]*", text.lower()) if w in lookup]
 
 
 # -- measuring in a fresh process -----------------------------------------------------------------
