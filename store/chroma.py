@@ -239,7 +239,7 @@ class ChromaStore:
     def chunks_of(
         self, keys: Sequence[str], *, batch: int = 200
     ) -> Iterator[tuple[str, str, dict[str, Any]]]:
-        """The chunks of these papers: (id, text, metadata)."""
+        """The passages of these papers: (id, text, metadata)."""
         for start in range(0, len(keys), batch):
             some = list(keys[start : start + batch])
             result = self.chunks_collection.get(
