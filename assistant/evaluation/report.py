@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import jinja2
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -102,10 +103,10 @@ def _drafts_table(report: DraftsReport) -> Table:
         table.add_column(column, justify="left" if column == "topic" else "right", max_width=48)
     for case in report.cases:
         if case.error:
-            table.add_row(case.topic.topic, f"[red]{case.error}[/red]", "", "", "", "")
+            table.add_row(escape(case.topic.topic), f"[red]{escape(case.error)}[/red]", "", "", "", "")
             continue
         table.add_row(
-            case.topic.topic,
+            escape(case.topic.topic),
             figure(case.recall),
             figure(case.precision),
             figure(case.core_recall),
