@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from assistant.errors import LitassistError
 from assistant.evaluation import checks, metrics
 from assistant.evaluation.checks import Grounding, grounding
-from assistant.evaluation.gold import Question, Resolver, Unresolved
+from assistant.evaluation.gold import Question, QuestionCase, Resolver
 
 if TYPE_CHECKING:
     from assistant.answer import Mode
@@ -23,11 +23,7 @@ Progress = Callable[[int, int], None]
 
 
 @dataclass
-class AnswerCase:
-    question: Question
-    gold: list[str]
-    partial: list[str]
-    unresolved: list[Unresolved]
+class AnswerCase(QuestionCase):
     text: str = ""
     refused: bool = False
     cited: tuple[str, ...] = ()
@@ -50,15 +46,9 @@ class AnswerCase:
         return metrics.share(len(set(self.cited) & relevant), len(self.cited)) if self.gold else float("nan")
 
     def to_dict(self) -> dict[str, object]:
-        q = self.question
         return {
-            "id": q.id,
-            "question": q.question,
-            "type": q.type,
-            "gold": self.gold,
-            "partial": self.partial,
-            "unresolved": [str(u) for u in self.unresolved],
-            "reference_answer": q.answer,
+            **self.fields(),
+            "reference_answer": self.question.answer,
             "answer": self.text,
             "refused": self.refused,
             "retrieved": list(self.retrieved),
@@ -125,9 +115,7 @@ def evaluate_answers(
     mode = mode or ("llm" if library.chat is not None else "extractive")
     cases = []
     for done, question in enumerate(questions):
-        gold, unresolved = resolver.resolve_all(question.gold, question.evidence)
-        partial, more = resolver.resolve_all(question.partial, question.evidence)
-        case = AnswerCase(question, gold, partial, unresolved + more)
+        case = AnswerCase.of(question, resolver)
         start = time.perf_counter()
         try:
             answer = library.ask(question.question, k=k, mode=mode)

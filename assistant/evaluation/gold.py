@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from assistant.errors import EvaluationDataError
 from store.paper import Paper
@@ -41,6 +41,33 @@ class Question:
     @property
     def answerable(self) -> bool:
         return bool(self.gold)
+
+
+@dataclass
+class QuestionCase:
+    """A question with its gold papers found in the library (what an evaluation adds to it)."""
+
+    question: Question
+    gold: list[str]
+    partial: list[str]
+    unresolved: list[Unresolved]
+
+    @classmethod
+    def of(cls, question: Question, resolver: Resolver) -> Self:
+        gold, unresolved = resolver.resolve_all(question.gold, question.evidence)
+        partial, more = resolver.resolve_all(question.partial, question.evidence)
+        return cls(question, gold, partial, unresolved + more)
+
+    def fields(self) -> dict[str, object]:
+        q = self.question
+        return {
+            "id": q.id,
+            "question": q.question,
+            "type": q.type,
+            "gold": self.gold,
+            "partial": self.partial,
+            "unresolved": [str(u) for u in self.unresolved],
+        }
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from assistant.evaluation import metrics
-from assistant.evaluation.gold import Question, Resolver, Unresolved
+from assistant.evaluation.gold import Question, QuestionCase, Resolver
 from assistant.retrieval import RETRIEVERS
 
 if TYPE_CHECKING:
@@ -20,11 +20,7 @@ Progress = Callable[[int, int], None]
 
 
 @dataclass
-class RetrievalCase:
-    question: Question
-    gold: list[str]
-    partial: list[str]
-    unresolved: list[Unresolved]
+class RetrievalCase(QuestionCase):
     ranked: dict[str, list[str]] = field(default_factory=dict)  # retriever -> keys, best first
     scores: dict[str, dict[str, float]] = field(default_factory=dict)  # retriever -> metric -> value
     refused: bool = False
@@ -40,14 +36,8 @@ class RetrievalCase:
         return [g for g in self.gold if g not in self.ranked.get(retriever, [])[:k]]
 
     def to_dict(self, k: int) -> dict[str, object]:
-        q = self.question
         return {
-            "id": q.id,
-            "question": q.question,
-            "type": q.type,
-            "gold": self.gold,
-            "partial": self.partial,
-            "unresolved": [str(u) for u in self.unresolved],
+            **self.fields(),
             "ranked": self.ranked,
             "scores": self.scores,
             "missed": self.missed(k) if self.scored else [],
@@ -123,9 +113,8 @@ def evaluate_retrieval(
 ) -> RetrievalReport:
     cases = []
     for done, question in enumerate(questions):
-        gold, unresolved = resolver.resolve_all(question.gold, question.evidence)
-        partial, unresolved_partial = resolver.resolve_all(question.partial, question.evidence)
-        case = RetrievalCase(question, gold, partial, unresolved + unresolved_partial)
+        case = RetrievalCase.of(question, resolver)
+        gold, partial = case.gold, case.partial
         if case.scored:
             for retriever in RETRIEVERS:
                 start = time.perf_counter()
