@@ -8,25 +8,22 @@ iterated (``stream=True``); reading any checked field of an unfinished answer fi
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
-from typing import Any, Literal
+from typing import Any
 
 import prompts
 from assistant import citations
 from assistant.citations import Numbering, SentenceSupport
-from assistant.errors import ContextTooLongError
-from assistant.grounding import Checked, ChunkVectors, Citation, Reference, check
-from assistant.llm import ChatModel, ChatStream, Completion, Usage
+from assistant.generation import Job, Mode, Writer, Writing, WritingParameters, Written, choose_mode
+from assistant.grounding import Checked, ChunkVectors, Citation, Reference
+from assistant.llm import ChatModel, Usage
 from assistant.retrieval import Evidence, Filters, Hit, Passage, Retriever, strip_question
 from store.embedder import Embedder
 from store.paper import Paper
 
 log = logging.getLogger(__name__)
-
-Mode = Literal["llm", "extractive"]
 
 # the passages a model reads: the best passage of each paper found, then its other strong ones
 MAX_PASSAGES = 12
@@ -40,11 +37,13 @@ EXTRACT_SCORE_MARGIN = 1.5
 EXTRACT_SENTENCE_RATIO = 0.7
 
 
-@dataclass
-class _Result:
-    checked: Checked
-    refused: bool = False
-    usage: Usage = field(default_factory=Usage)
+@dataclass(frozen=True)
+class AnswerParameters:
+    """When a model's refusal stands. The evidence judgement's score is 1.0 at its threshold
+    (below it the question is refused without asking a model); a model that declines although
+    the score is at least ``insist_above`` is asked once more, then answered for extractively."""
+
+    insist_above: float = 1.0
 
 
 class Answer:
@@ -61,26 +60,30 @@ class Answer:
         papers: dict[str, Paper],
         numbering: Numbering,
         evidence: Evidence | None,
-        finish: Callable[[Answer, str], _Result],
-        deltas: Iterator[str] | None = None,
-        raw_text: str | None = None,
-        usage: Completion | ChatStream | None = None,
+        written: Written | None = None,
+        writing: Writing | None = None,
     ):
         self.question = question
         self.search_query = search_query
-        self.mode: Mode = mode
-        self.passages = list(passages)
+        self._mode: Mode = mode
+        self._passages = list(passages)
         self.papers = papers
         self.numbering = numbering
         self.evidence = evidence
-        self._finish_with = finish
-        self._deltas = deltas
-        self._raw_parts: list[str] = [] if raw_text is None else [raw_text]
-        self._usage = usage
-        self._renderer = citations.StreamRenderer(self.allowed_keys, numbering)
-        self._result: _Result | None = None
-        if deltas is None:
-            self._finish()
+        self._written = written
+        self._writing = writing
+        self._started = False
+
+    @property
+    def mode(self) -> Mode:
+        """Who wrote the answer: ``llm``, or ``extractive`` (asked for, or the model declined
+        twice although the passages look relevant; ``notes`` says so)."""
+        return self._written.mode if self._written is not None else self._mode
+
+    @property
+    def passages(self) -> list[Passage]:
+        """The passages the writer was given (fewer than found when the prompt was too long)."""
+        return self._written.passages if self._written is not None else self._passages
 
     @property
     def allowed_keys(self) -> set[str]:
@@ -89,43 +92,36 @@ class Answer:
     # -- streaming -------------------------------------------------------------------------------
 
     def __iter__(self) -> Iterator[str]:
-        if self._result is not None or self._deltas is None:
+        if self._written is not None or self._writing is None or self._started:
             yield self.text
             return
-        for delta in self._deltas:
-            self._raw_parts.append(delta)
-            piece = self._renderer.feed(delta)
-            if piece:
-                yield piece
-        self._deltas = None
-        tail = self._renderer.close()
-        if tail:
-            yield tail
-        self._finish()
+        self._started = True
+        yield from self._writing
+        self._written = self._writing.result
 
-    def _finish(self) -> _Result:
-        if self._result is None:
-            if self._deltas is not None:
-                for _ in self:  # consumes the stream, then finishes
-                    pass
-            else:
-                self._result = self._finish_with(self, "".join(self._raw_parts))
-                if self._usage is not None:  # a stream knows its usage once it is exhausted
-                    self._result.usage = self._usage.usage
-        assert self._result is not None
-        return self._result
+    def _finish(self) -> Written:
+        if self._written is None:
+            for _ in self:  # consumes the stream, then finishes
+                pass
+        assert self._written is not None
+        return self._written
 
     # -- the checked answer ----------------------------------------------------------------------
 
     @property
     def text(self) -> str:
-        """The answer with citations rendered as reference numbers; invented keys removed."""
+        """The answer with citations rendered as reference numbers; invented ones removed."""
         return self._finish().checked.text
 
     @property
     def raw_text(self) -> str:
-        """What the model wrote (or the extractive sentences), citations as ``[@key]``."""
+        """The checked answer with citations as ``[@key]`` (attributed ones included)."""
         return self._finish().checked.raw_text
+
+    @property
+    def model_text(self) -> str:
+        """What the model wrote, as it wrote it ("" for an extractive answer)."""
+        return self._finish().checked.model_text
 
     @property
     def citations(self) -> list[Citation]:
@@ -138,17 +134,23 @@ class Answer:
 
     @property
     def dropped_citations(self) -> list[str]:
-        """Keys (or titles) the model cited that were not among its passages; removed from ``text``."""
+        """Citations the model wrote of passages it was not given (or titles); removed from ``text``."""
         return self._finish().checked.dropped_citations
 
     @property
     def sentences(self) -> list[SentenceSupport]:
-        """Each sentence with its cited keys and support score (``weak`` when poorly backed)."""
+        """Each sentence with its cited keys and support score (``weak`` when poorly backed,
+        ``attributed`` when the code cited it, ``flagged`` when nothing backs it)."""
         return self._finish().checked.sentences
 
     @property
     def refused(self) -> bool:
         return self._finish().refused
+
+    @property
+    def notes(self) -> list[str]:
+        """What happened on the way: a retry after the model declined, an extractive fallback."""
+        return self._finish().notes
 
     @property
     def grounded(self) -> bool:
@@ -162,13 +164,15 @@ class Answer:
 
     def to_dict(self) -> dict[str, object]:
         """The finished answer as JSON-ready data."""
+        written = self._finish()
         return {
             "question": self.question,
             "search_query": self.search_query,
             "mode": self.mode,
             "refused": self.refused,
-            **self._finish().checked.to_dict(),
+            **written.checked.to_dict(),
             "grounded": self.grounded,
+            "notes": written.notes,
             "evidence": None
             if self.evidence is None
             else {
@@ -190,7 +194,7 @@ class Answer:
         return self.text
 
     def __repr__(self) -> str:
-        state = "finished" if self._result is not None else "streaming"
+        state = "finished" if self._written is not None else "streaming"
         return f"<Answer {self.mode} {state}: {self.question!r}>"
 
 
@@ -203,11 +207,15 @@ class Answerer:
         embedder: Embedder,
         chat: ChatModel | None,
         chunk_vectors: ChunkVectors,
+        *,
+        writing: WritingParameters | None = None,
+        parameters: AnswerParameters | None = None,
     ):
         self.retriever = retriever
         self.embedder = embedder
         self.chat = chat
-        self._chunk_vectors = chunk_vectors
+        self.writer = Writer(chat, embedder, chunk_vectors, writing)
+        self.parameters = parameters or AnswerParameters()
 
     def ask(
         self,
@@ -219,13 +227,9 @@ class Answerer:
         mode: Mode | None = None,
         filters: Filters | Mapping[str, Any] | None = None,
     ) -> Answer:
-        mode = mode or ("llm" if self.chat is not None else "extractive")
-        if mode == "llm" and self.chat is None:
-            raise ValueError(
-                "no chat endpoint is configured; set LITASSIST_LLM__BASE_URL or ask extractively"
-            )
+        mode = choose_mode(mode, self.chat, "ask")
         history = list(history or [])
-        numbering = Numbering(dict(history[-1].numbering.numbers)) if history else Numbering()
+        numbering = history[-1].numbering.copy() if history else Numbering()
         query = self._standalone(question, history, mode)
         retrieval = self.retriever.retrieve(query, k=k, filters=filters)
         hits, evidence = retrieval.hits, retrieval.evidence
@@ -238,31 +242,25 @@ class Answerer:
             papers=papers,
             numbering=numbering,
             evidence=evidence,
-            finish=self._check,
         )
         if not evidence.answerable:
-            return answer(passages=[], raw_text=prompts.REFUSAL)
+            refusal = Checked(prompts.REFUSAL, prompts.REFUSAL)
+            return answer(passages=[], written=Written(refusal, [], mode, refused=True))
         passages = select_passages(hits)
+        job = Job(
+            prompt="answer",
+            values={"question": query},
+            passages=passages,
+            papers=papers,
+            fallback=lambda _: self._extract(query, hits),
+            task="answer the question.",
+            insist=evidence.score >= self.parameters.insist_above,
+        )
         if mode == "extractive":
-            return answer(passages=passages, raw_text=self._extract(query, hits))
-        assert self.chat is not None
-        chat = self.chat
-        for attempt in (0, 1):
-            messages = prompts.load("answer").messages(
-                question=query, passages=[_shown(p, papers) for p in passages]
-            )
-            try:
-                if stream:
-                    chat_stream = chat.stream(messages)
-                    return answer(passages=passages, deltas=iter(chat_stream), usage=chat_stream)
-                completion = chat.complete(messages)
-                return answer(passages=passages, raw_text=completion.text, usage=completion)
-            except ContextTooLongError:
-                if attempt == 1 or len(passages) <= 1:
-                    raise
-                log.info("prompt too long for %s; retrying with half the passages", chat.describe())
-                passages = _trim(passages)
-        raise AssertionError("unreachable")
+            return answer(passages=passages, written=self.writer.extractive(job, numbering))
+        if stream:
+            return answer(passages=passages, writing=self.writer.stream(job, numbering))
+        return answer(passages=passages, written=self.writer.write(job, numbering))
 
     # -- conversation ----------------------------------------------------------------------------
 
@@ -319,16 +317,6 @@ class Answerer:
         )[:5]
         return " ".join(f"{_as_claim(sentence)} [@{key}]." for _, key, sentence in chosen)
 
-    # -- the check -------------------------------------------------------------------------------
-
-    def _check(self, answer: Answer, raw: str) -> _Result:
-        if _says_refusal(raw) and not citations.cited_keys(raw, answer.allowed_keys):
-            dropped = citations.dropped_keys(raw, answer.allowed_keys)
-            return _Result(Checked(raw, prompts.REFUSAL, dropped_citations=dropped), refused=True)
-        return _Result(
-            check(raw, answer.passages, answer.papers, answer.numbering, self.embedder, self._chunk_vectors)
-        )
-
 
 def select_passages(
     hits: Sequence[Hit], *, limit: int = MAX_PASSAGES, words: int = MAX_PROMPT_WORDS
@@ -349,32 +337,5 @@ def select_passages(
     return chosen
 
 
-def _trim(passages: list[Passage]) -> list[Passage]:
-    """Half the passages, keeping every paper's best one as long as possible."""
-    firsts: list[Passage] = []
-    for passage in passages:
-        if all(p.key != passage.key for p in firsts):
-            firsts.append(passage)
-    rest = [p for p in passages if p not in firsts]
-    return (firsts + rest)[: max(1, len(passages) // 2)]
-
-
-def _shown(passage: Passage, papers: dict[str, Paper]) -> dict[str, object]:
-    paper = papers.get(passage.key)
-    return {
-        "key": passage.key,
-        "title": paper.title if paper and paper.title else passage.key,
-        "year": paper.year if paper else None,
-        "text": passage.text,
-    }
-
-
 def _as_claim(sentence: str) -> str:
     return sentence.rstrip().rstrip(".").strip()
-
-
-def _says_refusal(raw: str) -> bool:
-    def norm(s: str) -> str:
-        return re.sub(r"[^a-z]+", " ", s.lower()).strip()
-
-    return norm(prompts.REFUSAL) in norm(raw) or not raw.strip()

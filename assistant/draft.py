@@ -26,15 +26,15 @@ import numpy as np
 
 import prompts
 from assistant import citations, export, extractive
-from assistant.answer import Mode, select_passages
+from assistant.answer import select_passages
 from assistant.citations import Numbering, SentenceSupport
-from assistant.errors import ContextTooLongError, NothingToDraftError
+from assistant.errors import NothingToDraftError
+from assistant.generation import Job, Mode, Writer, WritingParameters, choose_mode
 from assistant.grounding import (
     Checked,
     ChunkVectors,
     Citation,
     Reference,
-    check,
     citations_json,
     references_json,
     sentences_json,
@@ -75,11 +75,13 @@ class DraftParameters:
 
 @dataclass
 class DraftSection:
-    """One theme's paragraph, checked against the passages its writer was given."""
+    """One theme's paragraph, checked against the passages its writer was given; ``mode``:
+    who wrote it (``extractive`` also when the model declined it twice)."""
 
     theme: Theme
     passages: list[Passage]
     checked: Checked
+    mode: Mode = "llm"
 
 
 @dataclass
@@ -211,6 +213,7 @@ class Drafter:
         chat: ChatModel | None,
         chunk_vectors: ChunkVectors,
         parameters: DraftParameters | None = None,
+        writing: WritingParameters | None = None,
     ):
         self.store = store
         self.retriever = retriever
@@ -218,6 +221,7 @@ class Drafter:
         self.chat = chat
         self._chunk_vectors = chunk_vectors
         self.parameters = parameters or DraftParameters()
+        self.writing = writing
 
     def draft(
         self,
@@ -229,11 +233,7 @@ class Drafter:
         sections: Sequence[str] | None = None,
         mode: Mode | None = None,
     ) -> Draft:
-        mode = mode or ("llm" if self.chat is not None else "extractive")
-        if mode == "llm" and self.chat is None:
-            raise ValueError(
-                "no chat endpoint is configured; set LITASSIST_LLM__BASE_URL or draft extractively"
-            )
+        mode = choose_mode(mode, self.chat, "draft")
         if not topic.strip():
             raise ValueError("the topic is empty")
         own_abstract = (own_abstract or "").strip() or None
@@ -374,41 +374,22 @@ class Drafter:
         hits = [h for h in hits if h.passages]
         order = {k: i for i, k in enumerate(theme.keys)}
         hits.sort(key=lambda h: order.get(h.key, len(order)))
-        passages = select_passages(hits)
-        if mode == "extractive":
-            raw = self._extract(query, hits, own_abstract)
-        else:
-            raw = self._write(topic, theme, passages, own_abstract, draft)
-        checked = check(raw, passages, draft.papers, numbering, self.embedder, self._chunk_vectors)
-        return DraftSection(theme, passages, checked)
-
-    def _write(
-        self, topic: str, theme: Theme, passages: list[Passage], own_abstract: str | None, draft: Draft
-    ) -> str:
-        assert self.chat is not None
-        for attempt in (0, 1):
-            shown = [
-                {
-                    "key": p.key,
-                    "title": draft.papers[p.key].title or p.key,
-                    "year": draft.papers[p.key].year,
-                    "text": p.text,
-                }
-                for p in passages
-            ]
-            messages = prompts.load("draft_section").messages(
-                topic=topic, theme=theme.name, passages=shown, own_abstract=own_abstract
-            )
-            try:
-                completion = self.chat.complete(messages)
-            except ContextTooLongError:
-                if attempt == 1 or len(passages) <= 1:
-                    raise
-                passages[:] = passages[: max(1, len(passages) // 2)]
-                continue
-            draft.usage += completion.usage
-            return " ".join(completion.text.split())
-        raise AssertionError("unreachable")
+        job = Job(
+            prompt="draft_section",
+            values={"topic": topic, "theme": theme.name, "own_abstract": own_abstract},
+            passages=select_passages(hits),
+            papers=draft.papers,
+            fallback=lambda _: self._extract(query, hits, own_abstract),
+            task=f'write the paragraph on "{theme.name}".',
+            prepare=lambda text: " ".join(text.split()),
+            require_citations=True,
+            relevant=len(theme.keys),
+        )
+        writer = Writer(self.chat, self.embedder, self._chunk_vectors, self.writing)
+        written = writer.extractive(job, numbering) if mode == "extractive" else writer.write(job, numbering)
+        draft.usage += written.usage
+        draft.notes += [f"{theme.name}: {note}" for note in written.notes]
+        return DraftSection(theme, written.passages, written.checked, written.mode)
 
     def _extract(self, query: str, hits: Sequence[Hit], own_abstract: str | None) -> str:
         """Grouped evidence: for each paper, in the theme's order, its sentence closest to the

@@ -22,6 +22,7 @@ from assistant.answer import Answer, Answerer, Mode
 from assistant.draft import Draft, Drafter
 from assistant.errors import NothingToSummarizeError
 from assistant.evaluation import AnswersReport, DraftsReport, RetrievalReport
+from assistant.generation import WritingParameters
 from assistant.llm import ChatModel
 from assistant.retrieval import Filters, Hit, Retriever, RetrieverName
 from assistant.settings import LLMSettings, Settings, quiet_third_parties
@@ -207,7 +208,9 @@ class Library:
         conversation's earlier answers (a follow-up is made standalone; citation numbers carry
         on). ``stream=True``: iterate the answer for text deltas. ``mode="extractive"`` never
         calls a model; the default uses the configured endpoint if there is one."""
-        answerer = Answerer(self.retriever, self.embedder, self.chat, self.store.chunk_vectors)
+        answerer = Answerer(
+            self.retriever, self.embedder, self.chat, self.store.chunk_vectors, writing=self._writing()
+        )
         return answerer.ask(question, k=k or 5, history=history, stream=stream, mode=mode, filters=filters)
 
     # -- summaries -----------------------------------------------------------------------------
@@ -255,7 +258,17 @@ class Library:
         return self._summarizer().summarize_many(papers, length=length, mode=mode, query=query)
 
     def _summarizer(self) -> Summarizer:
-        return Summarizer(self.store.chunks, self.store.chunk_vectors, self.embedder, self.chat, self.papers)
+        return Summarizer(
+            self.store.chunks,
+            self.store.chunk_vectors,
+            self.embedder,
+            self.chat,
+            self.papers,
+            writing=self._writing(),
+        )
+
+    def _writing(self) -> WritingParameters:
+        return WritingParameters(response_format=self.settings.llm.response_format)
 
     # -- related-work drafts ---------------------------------------------------------------------
 
@@ -274,7 +287,14 @@ class Library:
         every citation checked. ``own_abstract``: your paper's abstract, to search for each of
         its contributions and to position your work in the paragraphs. Raises
         ``NothingToDraftError`` when the library is empty or holds nothing on the topic."""
-        drafter = Drafter(self.store, self.retriever, self.embedder, self.chat, self.store.chunk_vectors)
+        drafter = Drafter(
+            self.store,
+            self.retriever,
+            self.embedder,
+            self.chat,
+            self.store.chunk_vectors,
+            writing=self._writing(),
+        )
         return drafter.draft(
             topic, keys=keys, own_abstract=own_abstract, max_papers=max_papers, sections=sections, mode=mode
         )

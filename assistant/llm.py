@@ -76,11 +76,18 @@ class ChatStream:
     A stream that breaks off, or carries something that is not the API's, raises
     ``EndpointResponseError``."""
 
-    def __init__(self, model: ChatModel, chunks: Iterator[Any]):
+    def __init__(self, model: ChatModel, chunks: Any):
         self._model = model
-        self._chunks = chunks
+        self._source = chunks
+        self._chunks: Iterator[Any] = iter(chunks)
         self.usage = Usage()
         self.finish_reason: str | None = None
+
+    def close(self) -> None:
+        """Stop reading (the connection is closed; the server stops writing)."""
+        close = getattr(self._source, "close", None)
+        if callable(close):
+            close()
 
     def __iter__(self) -> Iterator[str]:
         import openai
@@ -163,15 +170,25 @@ class ChatModel:
     def __repr__(self) -> str:
         return f"<ChatModel {self.describe()}>"  # never the key
 
-    def complete(self, messages: Messages, *, max_tokens: int | None = None) -> Completion:
+    def complete(
+        self,
+        messages: Messages,
+        *,
+        max_tokens: int | None = None,
+        response_format: dict[str, Any] | None = None,
+    ) -> Completion:
+        """One whole reply. ``response_format``: a JSON schema the server should hold the reply
+        to (in the server's own form), or None for text."""
         import openai
 
+        extra = {"response_format": response_format} if response_format else {}
         try:
-            response = self.client.chat.completions.create(
+            response = self.client.chat.completions.create(  # type: ignore[call-overload]
                 model=self.model,
-                messages=messages,  # type: ignore[arg-type]
+                messages=messages,
                 temperature=self.temperature,
                 max_tokens=max_tokens or self.max_tokens,
+                **extra,
             )
         except openai.APIError as e:
             raise self.translate(e) from e
@@ -181,11 +198,18 @@ class ChatModel:
         choice = choices[0]
         return Completion(choice.message.content or "", _usage(response.usage), choice.finish_reason)
 
-    def stream(self, messages: Messages, *, max_tokens: int | None = None) -> ChatStream:
+    def stream(
+        self,
+        messages: Messages,
+        *,
+        max_tokens: int | None = None,
+        response_format: dict[str, Any] | None = None,
+    ) -> ChatStream:
         """Start a streamed completion. Connection, key, model and context errors are raised
         here, before the first delta."""
         import openai
 
+        extra = {"response_format": response_format} if response_format else {}
         try:
             chunks = self.client.chat.completions.create(  # type: ignore[call-overload]
                 model=self.model,
@@ -194,10 +218,11 @@ class ChatModel:
                 max_tokens=max_tokens or self.max_tokens,
                 stream=True,
                 stream_options={"include_usage": True},
+                **extra,
             )
         except openai.APIError as e:
             raise self.translate(e) from e
-        return ChatStream(self, iter(chunks))
+        return ChatStream(self, chunks)
 
     def translate(self, error: openai.APIError) -> LLMError:
         """The openai package's error as ours, with a message that says what to do."""

@@ -65,6 +65,12 @@ class LLMSettings(BaseModel):
     max_retries: int = Field(3, description="retries with backoff on 429/5xx and connection errors")
     temperature: float = Field(0.1, description="sampling temperature")
     max_tokens: int = Field(600, description="longest answer, in the model's tokens")
+    response_format: Literal["text", "json_schema", "json_object"] = Field(
+        "text",
+        description="text: the model cites passages inline ([1]); json_schema / json_object: the server "
+        "holds the reply to a JSON schema of sentences with their passage labels (json_schema: OpenAI, "
+        "vLLM, Ollama, llama.cpp; json_object: llama-cpp-python's server)",
+    )
 
 
 class UISettings(BaseModel):

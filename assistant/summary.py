@@ -3,8 +3,8 @@ sentences) → a checked ``Summary``; several papers at once → ``Summaries``, 
 paper and a short synthesis.
 
 The passages come from every section of a long paper (``assistant.sections``); without a model,
-the summary is their most central sentences (``assistant.extractive``). Every citation is checked
-by ``assistant.grounding.check`` like an answer's.
+the summary is their most central sentences (``assistant.extractive``). The model writes through
+the shared core (``assistant.generation``), whose check every citation passes, as an answer's.
 """
 
 from __future__ import annotations
@@ -16,15 +16,14 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Literal
 
-import prompts
 from assistant import citations, extractive
-from assistant.answer import Mode
 from assistant.citations import Numbering, SentenceSupport
-from assistant.errors import ContextTooLongError, NothingToSummarizeError
-from assistant.grounding import Checked, ChunkVectors, Citation, Reference, check
+from assistant.errors import NothingToSummarizeError
+from assistant.generation import Job, Mode, Writer, WritingParameters, Written, choose_mode
+from assistant.grounding import Checked, ChunkVectors, Citation, Reference
 from assistant.llm import ChatModel, Usage
 from assistant.retrieval import Passage
-from assistant.sections import ABSTRACT, representative_passages
+from assistant.sections import representative_passages
 from store.embedder import Embedder, Vectors
 from store.paper import Chunk, Paper, normalise
 
@@ -59,6 +58,7 @@ class _Checked:
     passages: list[Passage]
     checked: Checked
     usage: Usage = field(default_factory=Usage)
+    notes: list[str] = field(default_factory=list)  # a retry after the model declined, a fallback
 
     @property
     def text(self) -> str:
@@ -69,6 +69,11 @@ class _Checked:
     def raw_text(self) -> str:
         """What the model wrote (or the extracted sentences), citations as ``[@key]``."""
         return self.checked.raw_text
+
+    @property
+    def model_text(self) -> str:
+        """What the model wrote, as it wrote it ("" for an extractive text)."""
+        return self.checked.model_text
 
     @property
     def citations(self) -> list[Citation]:
@@ -98,6 +103,7 @@ class _Checked:
             "length": self.length,
             **self.checked.to_dict(),
             "grounded": self.grounded,
+            "notes": self.notes,
             "passages": _passages(self.passages),
             "usage": self.usage.to_dict(),
         }
@@ -187,12 +193,14 @@ class Summarizer:
         embedder: Embedder,
         chat: ChatModel | None,
         library_papers: Callable[[], list[Paper]],
+        writing: WritingParameters | None = None,
     ):
         self._chunks = chunks
         self._chunk_vectors = chunk_vectors
         self.embedder = embedder
         self.chat = chat
         self._library_papers = library_papers
+        self.writing = writing
 
     # -- one paper -------------------------------------------------------------------------------
 
@@ -204,33 +212,30 @@ class Summarizer:
         focus = focus.strip() if focus and focus.strip() else None
         focus_vector = self.embedder.embed([focus])[0] if focus else None
         passages = self.passages(paper.key, words=PASSAGE_WORDS[length], focus=focus_vector)
-        summary = partial(Summary, paper=paper, focus=focus, length=length, mode=mode)
-        if mode == "extractive":
-            raw = extractive.summary(
-                passages, self.embedder.embed, SENTENCES[length], PER_PASSAGE[length], focus_vector
-            )
-            checked = self._check(raw, passages, {paper.key: paper}, Numbering())
-            return summary(passages=passages, checked=checked)
-        chat = self._need_chat()
-        for attempt in (0, 1):
-            messages = prompts.load("summarize").messages(
-                key=paper.key,
-                title=paper.title or paper.label,
-                year=paper.year,
-                length=length,
-                focus=focus,
-                passages=[_shown(p) for p in passages],
-            )
-            try:
-                completion = chat.complete(messages, max_tokens=self._max_tokens(length))
-                break
-            except ContextTooLongError:
-                if attempt == 1 or len(passages) <= 1:
-                    raise
-                log.info("prompt too long for %s; retrying with half the passages", chat.describe())
-                passages = _trim(passages)
-        checked = self._check(completion.text, passages, {paper.key: paper}, Numbering())
-        return summary(passages=passages, checked=checked, usage=completion.usage)
+        summary = partial(Summary, paper=paper, focus=focus, length=length)
+        job = Job(
+            prompt="summarize",
+            values={
+                "title": paper.title or paper.label,
+                "year": paper.year,
+                "length": length,
+                "focus": focus,
+            },
+            passages=passages,
+            papers={paper.key: paper},
+            fallback=lambda chosen: extractive.summary(
+                chosen, self.embedder.embed, SENTENCES[length], PER_PASSAGE[length], focus_vector
+            ),
+            task="summarise the paper.",
+            max_tokens=self._max_tokens(length),
+            trim=_trim,
+            titles=self._titles(),
+        )
+        written = self._write(job, mode)
+        return summary(
+            mode=written.mode, passages=written.passages, checked=written.checked, usage=written.usage,
+            notes=written.notes,
+        )  # fmt: skip
 
     def passages(self, key: str, *, words: int, focus: Vectors | None = None) -> list[Passage]:
         """The passages that stand for a paper (``assistant.sections``); the first passage
@@ -269,60 +274,44 @@ class Summarizer:
         if not kept:
             raise NothingToSummarizeError("None of the papers has passages to summarise")
         by_key = {p.key: p for p in kept}
-        summaries = partial(Summaries, papers=kept, query=query, length=length, mode=mode)
-        if mode == "extractive":
-            passages = [p for key in chosen for p in chosen[key]]
-            lines, synthesis = extractive.lines_and_synthesis(
-                chosen, self.embedder.embed, SYNTHESIS_SENTENCES[length]
-            )
-            return self._assemble(summaries, lines, synthesis, passages, by_key, Usage())
-        chat = self._need_chat()
-        for attempt in (0, 1):
-            messages = prompts.load("summarize_many").messages(
-                papers=[
-                    {
-                        "key": p.key,
-                        "title": p.title or p.label,
-                        "year": p.year,
-                        "passages": [_shown(x) for x in chosen[p.key]],
-                    }
-                    for p in kept
-                ],
-                topic=query,
-                length=length,
-            )
-            try:
-                completion = chat.complete(messages, max_tokens=self._max_tokens(length))
-                break
-            except ContextTooLongError:
-                if attempt == 1 or all(len(x) <= 1 for x in chosen.values()):
-                    raise
-                log.info("prompt too long for %s; retrying with half the passages", chat.describe())
-                chosen = {key: _trim(x) for key, x in chosen.items()}
         passages = [p for key in chosen for p in chosen[key]]
-        written, dropped = citations.drop_titles(completion.text, set(chosen), self._titles())
-        lines, synthesis = split_lines(written)
-        return self._assemble(summaries, lines, synthesis, passages, by_key, completion.usage, dropped)
 
-    def _assemble(
-        self,
-        summaries: Callable[..., Summaries],
-        lines: list[str],
-        synthesis: str,
-        passages: list[Passage],
-        papers: dict[str, Paper],
-        usage: Usage,
-        dropped: Sequence[str] = (),
-    ) -> Summaries:
-        raw = "\n".join(lines) + ("\n\n" if lines and synthesis else "") + synthesis
-        numbering = Numbering()
-        checked = self._check(raw, passages, papers, numbering)
-        checked.dropped_citations += [d for d in dropped if d not in checked.dropped_citations]
-        allowed = set(papers)
-        return summaries(
+        def fallback(given: list[Passage]) -> str:
+            left = {key: [p for p in given if p.key == key] for key in chosen}
+            lines, synthesis = extractive.lines_and_synthesis(
+                {key: found for key, found in left.items() if found},
+                self.embedder.embed,
+                SYNTHESIS_SENTENCES[length],
+            )
+            return _joined(lines, synthesis)
+
+        job = Job(
+            prompt="summarize_many",
+            values={"topic": query, "length": length},
             passages=passages,
-            checked=checked,
-            usage=usage,
+            papers=by_key,
+            fallback=fallback,
+            task="write the line for each paper, then the synthesis.",
+            max_tokens=self._max_tokens(length),
+            trim=lambda given: [p for key in chosen for p in _trim([x for x in given if x.key == key])],
+            arrange=lambda rows: {"papers": _by_paper(rows, kept)},
+            titles=self._titles(),
+            prepare=lambda text: _joined(*split_lines(text)),
+            structured=False,  # one line per paper: the layout is the text's own
+        )
+        written = self._write(job, mode)
+        lines, synthesis = split_lines(written.checked.raw_text)
+        numbering = Numbering()  # as the check numbered: by first appearance
+        allowed = set(by_key)
+        return Summaries(
+            papers=kept,
+            query=query,
+            length=length,
+            mode=written.mode,
+            passages=written.passages,
+            checked=written.checked,
+            usage=written.usage,
+            notes=written.notes,
             lines=[
                 PaperLine(
                     next(iter(citations.cited_keys(line, allowed)), None),
@@ -334,33 +323,24 @@ class Summarizer:
             synthesis=citations.render(synthesis, allowed, numbering),
         )
 
-    # -- the check -------------------------------------------------------------------------------
+    # -- writing ---------------------------------------------------------------------------------
 
-    def _check(
-        self, raw: str, passages: Sequence[Passage], papers: dict[str, Paper], numbering: Numbering
-    ) -> Checked:
-        """The shared check, knowing every title in the library (a model may name one)."""
-        embedder, vectors = self.embedder, self._chunk_vectors
-        return check(raw, passages, papers, numbering, embedder, vectors, titles=self._titles())
+    def _write(self, job: Job, mode: Mode) -> Written:
+        writer = Writer(self.chat, self.embedder, self._chunk_vectors, self.writing)
+        if mode == "extractive":
+            return writer.extractive(job, Numbering())
+        return writer.write(job, Numbering())
 
     def _titles(self) -> set[str]:
         return {normalise(p.title) for p in self._library_papers() if p.title}
 
     def _mode(self, mode: Mode | None) -> Mode:
-        mode = mode or ("llm" if self.chat is not None else "extractive")
-        if mode == "llm" and self.chat is None:
-            raise ValueError(
-                "no chat endpoint is configured; set LITASSIST_LLM__BASE_URL or summarise extractively"
-            )
-        return mode
-
-    def _need_chat(self) -> ChatModel:
-        assert self.chat is not None  # _mode saw to it
-        return self.chat
+        return choose_mode(mode, self.chat, "summarise")
 
     def _max_tokens(self, length: Length) -> int | None:
-        chat = self._need_chat()
-        return max(chat.max_tokens, LONG_MAX_TOKENS) if length == "long" else None
+        if self.chat is None or length != "long":
+            return None
+        return max(self.chat.max_tokens, LONG_MAX_TOKENS)
 
 
 def _check_length(length: str) -> None:
@@ -393,12 +373,17 @@ def split_lines(written: str) -> tuple[list[str], str]:
     return [b for b in bullets if b], " ".join(r for r in rest if r)
 
 
-def _shown(passage: Passage) -> dict[str, object]:
-    if passage.section == ABSTRACT:
-        where = ABSTRACT
-    else:
-        where = ", ".join(x for x in (passage.section, f"page {passage.page}" if passage.page else None) if x)
-    return {"where": where, "text": passage.text}
+def _joined(lines: Sequence[str], synthesis: str) -> str:
+    """Per-paper lines and a synthesis as one text (a blank line between)."""
+    return "\n".join(lines) + ("\n\n" if lines and synthesis else "") + synthesis
+
+
+def _by_paper(rows: list[dict[str, object]], papers: Sequence[Paper]) -> list[dict[str, object]]:
+    """The labelled passages grouped under their papers, in the papers' order."""
+    return [
+        {"title": p.title or p.label, "year": p.year, "passages": [r for r in rows if r["key"] == p.key]}
+        for p in papers
+    ]
 
 
 def _trim(passages: list[Passage]) -> list[Passage]:

@@ -1,7 +1,8 @@
 """Prompt templates as files, one per task, rendered strictly.
 
-Each ``<task>.yaml`` holds a ``description``, the ``variables`` it needs, and a ``system`` and a
-``user`` template (Jinja2). The citation rules every generating prompt follows live in one
+Each ``<task>.yaml`` holds a ``description``, the ``variables`` it needs, and a ``user`` template
+(Jinja2), with a ``system`` template before it unless the prompt is a turn of a conversation
+already under way (``insist``) or an addition to another prompt (``json_sentences``). The citation rules every generating prompt follows live in one
 partial, ``_citation_rules.j2``, included by each. Loading checks that the templates use exactly
 the declared variables; rendering fails on a missing one (``StrictUndefined``).
 
@@ -34,7 +35,7 @@ class Prompt:
     name: str
     description: str
     variables: frozenset[str]
-    system: jinja2.Template
+    system: jinja2.Template | None
     user: jinja2.Template
 
     def messages(self, **values: Any) -> list[dict[str, str]]:
@@ -46,10 +47,16 @@ class Prompt:
                 f"prompt {self.name!r} takes {sorted(self.variables)}; "
                 f"missing {sorted(missing)}, unexpected {sorted(extra)}"
             )
-        return [
-            {"role": "system", "content": self.system.render(**values).strip()},
-            {"role": "user", "content": self.user.render(**values).strip()},
-        ]
+        system = (
+            []
+            if self.system is None
+            else [{"role": "system", "content": self.system.render(**values).strip()}]
+        )
+        return [*system, {"role": "user", "content": self.user.render(**values).strip()}]
+
+    def text(self, **values: Any) -> str:
+        """The user template alone, rendered (a turn to add to a conversation)."""
+        return self.messages(**values)[-1]["content"]
 
 
 def _environment() -> jinja2.Environment:
@@ -83,13 +90,15 @@ def load(name: str) -> Prompt:
         spec = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as e:
         raise PromptError(f"{path} is not valid YAML: {e}") from e
-    if not isinstance(spec, dict) or not {"description", "variables", "system", "user"} <= spec.keys():
-        raise PromptError(f"{path} needs the keys description, variables, system and user")
+    if not isinstance(spec, dict) or not {"description", "variables", "user"} <= spec.keys():
+        raise PromptError(f"{path} needs the keys description, variables and user (and system)")
     env = _environment()
     declared = frozenset(spec["variables"] or [])
     try:
-        used = _used_variables(env, spec["system"]) | _used_variables(env, spec["user"])
-        system, user = env.from_string(spec["system"]), env.from_string(spec["user"])
+        sources = [spec["user"], *([spec["system"]] if spec.get("system") else [])]
+        used = set().union(*(_used_variables(env, source) for source in sources))
+        system = env.from_string(spec["system"]) if spec.get("system") else None
+        user = env.from_string(spec["user"])
     except jinja2.TemplateError as e:
         raise PromptError(f"{path}: {e}") from e
     if used != declared:

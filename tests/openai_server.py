@@ -4,7 +4,14 @@ It serves ``/v1/models``, ``/v1/embeddings`` (deterministic bag-of-words vectors
 ``/v1/chat/completions`` (plain and SSE-streamed), records every request, and can be scripted:
 
 * ``server.replies``: a queue of answers for the next chat requests. With none queued it answers
-  from the prompt: the first sentence of each of the first two passages, cited ``[@key]``.
+  from the prompt: the first sentence of each of the first two passages (labelled ``[1]``,
+  ``[2]``, … in the prompt), cited in ``server.style``: ``"labels"`` (``… [1].``), ``"parens"``
+  (``… (1).``), ``"words"`` ("According to passage 1, …"), ``"uncited"`` (copied, no citation:
+  what small real models do), ``"refuses"`` (the refusal sentence whatever the passages), or
+  ``"refuses-once"`` (the refusal sentence, then an answer when asked again). A request with a
+  ``response_format`` gets the same sentences as JSON (``{"sentences": [{"text", "passages"}]}``).
+  ``server.refuse_when``: a text; a first request whose prompt holds it is refused (one draft
+  section, say), its retry too.
 * ``server.faults``: a queue of faults answered to the next requests in turn: an HTTP status code
   (429 comes with ``retry-after-ms: 10``), ``"garbage"`` (a body that is not JSON), ``"short"``
   (fewer vectors than inputs), ``"slow"`` (sleeps ``server.delay`` seconds first), ``"context"``
@@ -48,22 +55,62 @@ class OpenAIServer:
     models: list[str] = field(default_factory=lambda: ["fake-embed", "fake-chat"])
     delay: float = 2.0
     token_delay: float = 0.0
+    style: str = "labels"
+    refuse_when: str | None = None
 
     def chat_requests(self) -> list[dict[str, Any]]:
         return [r for r in self.requests if str(r["path"]).rstrip("/").endswith("/chat/completions")]
 
 
-def default_reply(messages: list[dict[str, Any]]) -> str:
-    """Cite the first two passages of the prompt with their first sentences."""
-    prompt = str(messages[-1]["content"]) if messages else ""
-    parts = re.split(r"^\[@([^\]\s]+)\][^\n]*\n", prompt, flags=re.M)
-    sentences = []
-    for key, body in zip(parts[1::2], parts[2::2], strict=False):
+REFUSAL = "The papers in the library do not answer this."
+
+
+def default_reply(
+    messages: list[dict[str, Any]], style: str = "labels", refuse_when: str | None = None
+) -> str:
+    """The first sentences of the first two labelled passages of the prompt, cited in ``style``."""
+    return " ".join(s for s, _ in reply_sentences(messages, style, refuse_when)) or REFUSAL
+
+
+def reply_sentences(
+    messages: list[dict[str, Any]], style: str = "labels", refuse_when: str | None = None
+) -> list[tuple[str, int | None]]:
+    """The reply's sentences with the label each cites (None: the sentence cites nothing)."""
+    users = [str(m["content"]) for m in messages if m.get("role") == "user"]
+    prompt, asked_again = (users[0] if users else ""), len(users) > 1
+    refused = [(REFUSAL, None)]
+    if refuse_when is not None and refuse_when in prompt:
+        return refused
+    if style == "refuses" or (style == "refuses-once" and not asked_again):
+        return refused
+    parts = re.split(r"^\[(\d+)\][^\n]*\n", prompt, flags=re.M)
+    found: list[tuple[str, int | None]] = []
+    for label, body in zip(parts[1::2], parts[2::2], strict=False):
         first = re.split(r"(?<=[.!?])\s", body.strip(), maxsplit=1)[0].rstrip(".")
-        sentences.append(f"{first} [@{key}].")
-        if len(sentences) == 2:
+        n = int(label)
+        if style == "parens":
+            found.append((f"{first} ({n}).", n))
+        elif style == "words":
+            found.append((f"According to passage {n}, {first[:1].lower()}{first[1:]}.", n))
+        elif style == "uncited":
+            found.append((f"{first}.", None))
+        else:
+            found.append((f"{first} [{n}].", n))
+        if len(found) == 2:
             break
-    return " ".join(sentences) or "The papers in the library do not answer this."
+    return found
+
+
+def json_reply(messages: list[dict[str, Any]], style: str, refuse_when: str | None) -> str:
+    sentences = reply_sentences(messages, style, refuse_when)
+    return json.dumps(
+        {
+            "sentences": [
+                {"text": re.sub(r"\s*(\[\d+\]|\(\d+\))(?=\.$)", "", s), "passages": [n] if n else [1]}
+                for s, n in sentences
+            ]
+        }
+    )
 
 
 def _handler(state: OpenAIServer) -> type[BaseHTTPRequestHandler]:
@@ -161,7 +208,13 @@ def _handler(state: OpenAIServer) -> type[BaseHTTPRequestHandler]:
                     },
                 )
                 return
-            text = state.replies.pop(0) if state.replies else default_reply(body.get("messages") or [])
+            messages = body.get("messages") or []
+            if state.replies:
+                text = state.replies.pop(0)
+            elif body.get("response_format"):
+                text = json_reply(messages, state.style, state.refuse_when)
+            else:
+                text = default_reply(messages, state.style, state.refuse_when)
             usage = {
                 "prompt_tokens": 100,
                 "completion_tokens": len(text.split()),

@@ -21,11 +21,22 @@ def test_every_prompt_loads_and_generating_prompts_share_the_citation_rules() ->
     assert rules in system and prompts.REFUSAL in system
 
 
-def test_passages_are_labelled_with_their_keys() -> None:
-    passages = [{"key": "smith2020deep", "title": "Deep Things", "year": 2020, "text": "We do deep things."}]
-    user = prompts.load("answer").messages(question="What?", passages=passages)[1]["content"]
-    assert "[@smith2020deep] Deep Things (2020)" in user and "We do deep things." in user
-    assert user.rstrip().endswith("Question: What?")
+def test_passages_are_numbered_and_the_question_ends_the_prompt() -> None:
+    passages = [
+        {"label": 1, "title": "Deep Things", "year": 2020, "where": None, "text": "We do deep things."},
+        {"label": 2, "title": "Wide Things", "year": None, "where": "Method, page 3", "text": "Wide."},
+    ]
+    system, user = (m["content"] for m in prompts.load("answer").messages(question="What?", passages=passages))
+    assert "[1] Deep Things (2020)\nWe do deep things." in user
+    assert "[2] Wide Things, Method, page 3\nWide." in user
+    # the system prompt is the same for every question (a server reuses its cached prefix)
+    assert "What?" not in system and "Question: What?" in user
+    assert user.index("Question: What?") > user.index("Wide.")
+
+
+def test_a_turn_prompt_has_no_system_part() -> None:
+    (turn,) = prompts.load("insist").messages(labels="[1] and [2]", first="[1]", task="answer the question.")
+    assert turn["role"] == "user" and "[1] and [2]" in turn["content"]
 
 
 def test_missing_or_unexpected_values_are_refused() -> None:

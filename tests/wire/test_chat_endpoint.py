@@ -40,10 +40,58 @@ def test_streamed_answer_is_cited_and_checked(library: Library, openai_server: O
     assert [r.number for r in answer.references] == list(range(1, len(answer.references) + 1))
     assert answer.references[0].paper.key == "tryon2024"
     assert answer.usage.prompt_tokens == 100 and answer.usage.completion_tokens
-    # the model saw the passages labelled with their keys
+    # the model saw the passages under numbered labels, without their papers' keys
     prompt = openai_server.chat_requests()[0]["body"]["messages"][1]["content"]
-    assert "[@tryon2024]" in prompt
+    assert "[1] Texture Preserving Virtual Try-On" in prompt and "tryon2024" not in prompt
     assert openai_server.chat_requests()[0]["body"]["stream"] is True
+    assert not any(s.attributed for s in answer.sentences)  # the model cited every sentence
+
+
+@pytest.mark.parametrize("style", ["labels", "parens", "words"])
+def test_the_forms_models_cite_in_resolve_to_their_passages(
+    library: Library, openai_server: OpenAIServer, style: str
+) -> None:
+    openai_server.style = style
+    for stream in (False, True):
+        answer = library.ask(QUESTION, stream=stream)
+        shown = "".join(answer)
+        assert shown == answer.text and answer.citations
+        assert all(s.cited and not s.attributed for s in answer.sentences)
+        assert "(1)" not in answer.text and "passage 1" not in answer.text
+        # each citation points to the passage its label named
+        given = {p.chunk_id: p for p in answer.passages}
+        for c in answer.citations:
+            assert given[c.passage.chunk_id].key == c.key
+            assert c.passage.text.split(".")[0].lower() in answer.sentences[c.sentence].text.lower()
+
+
+def test_sentences_a_model_left_uncited_are_attributed_and_marked(
+    library: Library, openai_server: OpenAIServer
+) -> None:
+    openai_server.style = "uncited"
+    answer = library.ask(QUESTION, stream=True)
+    shown = "".join(answer)
+    assert shown == answer.text and "[1]" in shown
+    assert answer.sentences and all(s.cited and s.attributed for s in answer.sentences)
+    assert all(c.attributed for c in answer.citations)
+    assert answer.references[0].paper.key == "tryon2024"
+    data = answer.to_dict()
+    assert all(c["attributed"] for c in data["citations"]) and data["model_text"] == answer.model_text
+    assert "[" not in answer.model_text  # what the model wrote cited nothing
+
+
+def test_a_sentence_nothing_backs_stays_uncited_and_flagged(
+    library: Library, openai_server: OpenAIServer
+) -> None:
+    openai_server.replies = [
+        "Our diffusion model preserves garment texture with 94.1 percent fidelity. "
+        "Quantum annealing schedules are unrelated to anything here."
+    ]
+    answer = library.ask(QUESTION)
+    first, second = answer.sentences
+    assert first.attributed and first.keys == ("tryon2024",) and not first.flagged
+    assert second.flagged and not second.keys and second.score is None
+    assert answer.text.endswith("Quantum annealing schedules are unrelated to anything here.")
 
 
 def test_invented_keys_and_titles_are_removed_and_reported(
@@ -62,10 +110,63 @@ def test_invented_keys_and_titles_are_removed_and_reported(
     assert {r.paper.key for r in answer.references} <= {"tryon2024", "lane2024"}
 
 
-def test_model_refusal_sentinel(library: Library, openai_server: OpenAIServer) -> None:
-    openai_server.replies = [prompts.REFUSAL]
-    answer = library.ask(QUESTION)
-    assert answer.refused and answer.text == prompts.REFUSAL and not answer.references
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_refusal_the_evidence_contradicts_is_asked_again(
+    library: Library, openai_server: OpenAIServer, stream: bool
+) -> None:
+    openai_server.style = "refuses-once"
+    answer = library.ask(QUESTION, stream=stream)
+    assert "".join(answer) == answer.text
+    assert not answer.refused and answer.mode == "llm" and answer.citations
+    assert prompts.REFUSAL not in answer.text and "asked again" in answer.notes[0]
+    retry = openai_server.chat_requests()[-1]["body"]["messages"]
+    assert [m["role"] for m in retry] == ["system", "user", "assistant", "user"]
+    assert retry[2]["content"] == prompts.REFUSAL and "[1] and [2]" in retry[3]["content"]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_model_that_declines_twice_is_answered_for_extractively(
+    library: Library, openai_server: OpenAIServer, stream: bool
+) -> None:
+    openai_server.style = "refuses"
+    answer = library.ask(QUESTION, stream=stream)
+    assert "".join(answer) == answer.text
+    assert not answer.refused and answer.mode == "extractive" and "extractive" in answer.notes[-1]
+    assert answer.references[0].paper.key == "tryon2024" and prompts.REFUSAL not in answer.text
+    assert len(openai_server.chat_requests()) == 2
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_refusal_stands_where_the_evidence_is_not_confident(
+    library: Library, openai_server: OpenAIServer, stream: bool
+) -> None:
+    from assistant.answer import AnswerParameters, Answerer
+
+    openai_server.style = "refuses"
+    answerer = Answerer(
+        library.retriever,
+        library.embedder,
+        library.chat,
+        library.store.chunk_vectors,
+        parameters=AnswerParameters(insist_above=99.0),
+    )
+    answer = answerer.ask(QUESTION, stream=stream)
+    assert "".join(answer) == prompts.REFUSAL == answer.text
+    assert answer.refused and not answer.references and len(openai_server.chat_requests()) == 1
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_structured_output_asks_for_sentences_under_a_schema(
+    tmp_path: Path, openai_server: OpenAIServer, papers: Path, stream: bool
+) -> None:
+    library = library_at(tmp_path, openai_server, papers, response_format="json_object")
+    answer = library.ask(QUESTION, stream=stream)
+    assert "".join(answer) == answer.text and "[1]" in answer.text and "{" not in answer.text
+    assert all(s.cited and not s.attributed for s in answer.sentences)
+    body = openai_server.chat_requests()[0]["body"]
+    assert body["response_format"]["type"] == "json_object"
+    assert body["response_format"]["schema"]["required"] == ["sentences"]
+    assert '"passages"' in body["messages"][-1]["content"]
 
 
 def test_off_topic_question_is_refused_without_calling_the_model(
@@ -134,8 +235,8 @@ def test_context_too_long_trims_passages_and_retries_once(
     answer = library.ask(QUESTION, stream=True)
     assert "".join(answer)
     first, second = (r["body"]["messages"][1]["content"] for r in openai_server.chat_requests())
-    assert second.count("[@") < first.count("[@")
-    assert "[@tryon2024]" in second  # the best paper's passage survives the trim
+    assert second.count("\n[") < first.count("\n[")
+    assert "[1] Texture Preserving Virtual Try-On" in second  # the best paper's passage survives
     openai_server.faults = ["context", "context"]
     with pytest.raises(ContextTooLongError, match=r"too long"):
         library.ask(QUESTION)
@@ -194,7 +295,7 @@ def test_follow_up_is_rewritten_and_numbers_carry_on(library: Library, openai_se
     assert first.references[0].paper.key == "tryon2024"
     openai_server.replies = [
         "Which lane topology model uses map priors for autonomous driving?",  # the rewrite
-        "Map priors help lane topology [@lane2024]. Texture is kept too [@tryon2024].",
+        "Map priors help lane topology [1]. Texture is kept too [2].",
     ]
     second = library.ask("And which one does it for driving?", history=[first])
     rewrite = openai_server.chat_requests()[-2]["body"]["messages"][1]["content"]

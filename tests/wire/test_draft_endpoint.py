@@ -58,7 +58,7 @@ def test_invented_keys_in_outline_and_paragraphs_are_removed_and_reported(
     requests = openai_server.chat_requests()
     assert len(requests) == 3
     assert all("garment-aware masked pre-training" in r["body"]["messages"][1]["content"] for r in requests)
-    assert "[@tryon2024]" in requests[1]["body"]["messages"][1]["content"]
+    assert "[1] Texture Preserving Virtual Try-On" in requests[1]["body"]["messages"][1]["content"]
     assert draft.usage.prompt_tokens == 300
 
 
