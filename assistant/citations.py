@@ -259,7 +259,7 @@ _OPEN_PAREN = re.compile(
 _CLOSED_PAREN = re.compile(r"\(\s*(?:see\s+)?[\w\s,;&–-]{0,40}\)\s*$", re.IGNORECASE)
 _OPEN_IN_TEXT = re.compile(
     r"\b(?:p(?:a(?:s(?:s(?:a(?:g(?:es?)?)?)?)?)?)?|s(?:o(?:u(?:r(?:c(?:es?)?)?)?)?)?)"
-    r"(?:\s+\d{0,3}(?:\s*(?:,|&|and|-|–)\s*\d{0,3})*)?\s*$",
+    r"(?:\s+\d{0,3}(?:\s*(?:,|&|a|an|and|-|–)\s*\d{0,3})*)?\s*$",
     re.IGNORECASE,
 )
 
@@ -277,17 +277,20 @@ def safe_end(text: str, allowed: Collection[str] = (), labels: Sequence[str] | N
     at = re.search(r"@[\w:.+/-]*$", text[:cut])
     if at:
         cut = at.start()
-    if labels is not None:
-        for pattern in (_OPEN_PAREN, _CLOSED_PAREN, _OPEN_IN_TEXT):
-            m = pattern.search(text[:cut])
-            if m:
-                cut = m.start()
-        word = re.search(r"[\w-]+$", text[:cut])
-        if word and any(k.startswith(word.group(0)) and _bare_key_ok(k) for k in allowed):
-            cut = word.start()
-    while cut > 0 and text[cut - 1] == " ":
-        cut -= 1
-    return cut
+    while True:  # each hold may uncover another at the new end
+        before = cut
+        if labels is not None:
+            for pattern in (_OPEN_PAREN, _CLOSED_PAREN, _OPEN_IN_TEXT):
+                m = pattern.search(text[:cut])
+                if m:
+                    cut = m.start()
+            word = re.search(r"[\w-]+$", text[:cut])
+            if word and any(k.startswith(word.group(0)) and _bare_key_ok(k) for k in allowed):
+                cut = word.start()
+        while cut > 0 and text[cut - 1] == " ":
+            cut -= 1
+        if cut == before:
+            return cut
 
 
 class StreamRenderer:

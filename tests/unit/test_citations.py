@@ -8,12 +8,14 @@ import pytest
 from assistant.citations import (
     Numbering,
     StreamRenderer,
+    canonical,
     cited_keys,
     drop_titles,
     dropped_keys,
     find_citations,
     render,
     sentences,
+    shown_text,
     support,
     unsupported,
 )
@@ -145,3 +147,84 @@ def test_bracketed_titles_are_dropped_and_locators_kept() -> None:
         "PaSa searches papers [@he2025pasa]. It beats search engines. "
         "Maps help lanes. Its crawler issues [Search] actions [12]."
     )
+
+
+LABELS = ["smith2020deep", "colormae2024", "smith2020deep", "fer-yolo-mamba"]  # passages [1]..[4]
+
+
+@pytest.mark.parametrize(
+    ("text", "kept", "passages", "dropped"),
+    [
+        ("A claim [1].", ["smith2020deep"], [0], []),
+        (
+            "Two [1, 2] and a range [2-4].",
+            ["smith2020deep", "colormae2024", "fer-yolo-mamba"],
+            [0, 1, 1, 2, 3],
+            [],
+        ),
+        ("Adjacent [2][4].", ["colormae2024", "fer-yolo-mamba"], [1, 3], []),
+        (
+            "Worded [Passage 2] and [passages 1 and 4].",
+            ["colormae2024", "smith2020deep", "fer-yolo-mamba"],
+            [1, 0, 3],
+            [],
+        ),
+        ("Full-width 【2】 and footnote [^4].", ["colormae2024", "fer-yolo-mamba"], [1, 3], []),
+        ("Parenthesised (2). And (passage 4) too", ["colormae2024", "fer-yolo-mamba"], [1, 3], []),
+        (
+            "As passage 2 shows, and sources 1 and 4 agree.",
+            ["colormae2024", "smith2020deep", "fer-yolo-mamba"],
+            [1, 0, 3],
+            [],
+        ),
+        ("Bare key colormae2024 extends it.", ["colormae2024"], [], []),
+        ("Keys still work [@colormae2024].", ["colormae2024"], [], []),
+        ("No such passage [9] but [1].", ["smith2020deep"], [0], ["[9]"]),
+    ],
+)
+def test_passage_labels_in_every_form_models_write(
+    text: str, kept: list[str], passages: list[int], dropped: list[str]
+) -> None:
+    groups = find_citations(text, ALLOWED, LABELS)
+    assert list(dict.fromkeys(k for g in groups for k in g.kept)) == kept
+    assert [i for g in groups for i in g.passages] == passages
+    assert [d for g in groups for d in g.dropped] == dropped
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "two steps: (1) extract, (2) classify",  # an enumeration, not citations
+        "published (2023) and 40 (12) samples",  # a year, a quantity out of range
+        "the passage of time and 3 sources",  # no number after the word
+        "a fer score and vit features",  # short keys are ordinary words
+    ],
+)
+def test_what_looks_like_a_label_but_is_not(text: str) -> None:
+    assert find_citations(text, ALLOWED | {"fer", "vit"}, LABELS) == []
+
+
+def test_without_labels_numbers_stay_the_papers_own_markers() -> None:
+    assert find_citations("as shown in [1] and (2).", ALLOWED) == []
+
+
+def test_passages_lose_their_own_markers_before_a_model_reads_them() -> None:
+    assert shown_text("Prior work [12] and [3, 4] did so [5-7].") == "Prior work and did so."
+
+
+def test_labels_render_and_canonicalise_to_keys() -> None:
+    text = "A [2]. B (passage 1). C [1, 3]. D [7]."
+    assert render(text, ALLOWED, Numbering(), labels=LABELS) == "A [1]. B [2]. C [2]. D."
+    assert canonical(text, ALLOWED, LABELS) == "A [@colormae2024]. B [@smith2020deep]. C [@smith2020deep]. D."
+
+
+def test_stream_renderer_with_labels_matches_batch_rendering_at_every_split() -> None:
+    text = (
+        "Colour masking works [2]. As passage 1 shows (and sources 1 and 4 agree), it helps (3). "
+        "Two steps: (1) extract, (2) classify [1][4]. Bare colormae2024 too, invented [9]."
+    )
+    expected = render(text, ALLOWED, Numbering(), labels=LABELS)
+    for size in (1, 2, 3, 5, 8, 13):
+        renderer = StreamRenderer(ALLOWED, Numbering(), labels=LABELS)
+        pieces = [renderer.feed(text[i : i + size]) for i in range(0, len(text), size)]
+        assert "".join(pieces) + renderer.close() == expected
