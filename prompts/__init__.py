@@ -1,10 +1,11 @@
 """Prompt templates as files, one per task, rendered strictly.
 
-Each ``<task>.yaml`` holds a ``description``, the ``variables`` it needs, and a ``user`` template
-(Jinja2), with a ``system`` template before it unless the prompt is a turn of a conversation
-already under way (``insist``) or an addition to another prompt (``json_sentences``). The citation rules every generating prompt follows live in one
-partial, ``_citation_rules.j2``, included by each. Loading checks that the templates use exactly
-the declared variables; rendering fails on a missing one (``StrictUndefined``).
+Each ``<task>.yaml`` holds a ``description``, the ``variables`` it needs, and a ``user``
+template (Jinja2), with a ``system`` template before it unless the prompt is a turn of a
+conversation already under way (``insist``) or an addition to another prompt
+(``json_sentences``). The citation rules every generating prompt follows live in one partial,
+``_citation_rules.j2``, included by each. Loading checks that the templates use exactly the
+declared variables; rendering fails on a missing one (``StrictUndefined``).
 
 ``REFUSAL`` is the sentence a model says when the passages do not answer; prompts, code and
 tests share it from here.

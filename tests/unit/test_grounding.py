@@ -109,7 +109,10 @@ def test_refusals_in_the_ways_real_models_write_them(text: str, declines: bool) 
 
 
 def test_json_sentences_become_cited_prose() -> None:
-    reply = '{"sentences": [{"text": "Texture is kept.", "passages": [1]}, {"text": "Maps help", "passages": [2, 3]}]}'
+    reply = (
+        '{"sentences": [{"text": "Texture is kept.", "passages": [1]}, '
+        '{"text": "Maps help", "passages": [2, 3]}]}'
+    )
     assert json_prose(reply) == "Texture is kept [1]. Maps help [2, 3]."
     assert json_prose("not json [1].") == "not json [1]."
     pieces = [reply[i : i + 7] for i in range(0, len(reply), 7)]

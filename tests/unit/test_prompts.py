@@ -26,7 +26,8 @@ def test_passages_are_numbered_and_the_question_ends_the_prompt() -> None:
         {"label": 1, "title": "Deep Things", "year": 2020, "where": None, "text": "We do deep things."},
         {"label": 2, "title": "Wide Things", "year": None, "where": "Method, page 3", "text": "Wide."},
     ]
-    system, user = (m["content"] for m in prompts.load("answer").messages(question="What?", passages=passages))
+    messages = prompts.load("answer").messages(question="What?", passages=passages)
+    system, user = (m["content"] for m in messages)
     assert "[1] Deep Things (2020)\nWe do deep things." in user
     assert "[2] Wide Things, Method, page 3\nWide." in user
     # the system prompt is the same for every question (a server reuses its cached prefix)

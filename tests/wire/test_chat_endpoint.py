@@ -140,7 +140,7 @@ def test_a_model_that_declines_twice_is_answered_for_extractively(
 def test_a_refusal_stands_where_the_evidence_is_not_confident(
     library: Library, openai_server: OpenAIServer, stream: bool
 ) -> None:
-    from assistant.answer import AnswerParameters, Answerer
+    from assistant.answer import Answerer, AnswerParameters
 
     openai_server.style = "refuses"
     answerer = Answerer(
