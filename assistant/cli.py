@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from pydantic import ValidationError
@@ -258,7 +258,7 @@ def ask(
             out.print(
                 f"[{reference.number}] {_reference_line(reference.paper)}", highlight=False, markup=False
             )
-    _warn(answer.grounded, answer.sentences, answer.dropped_citations, "answer")
+    _warn(answer.grounded, answer.sentences, answer.dropped_citations, "answer", answer.notes)
 
 
 @app.command()
@@ -337,7 +337,7 @@ def _print_summary(library: Library, result: Summary | Summaries) -> None:
         say()
         for reference in result.references:
             say(f"[{reference.number}] {_reference_line(reference.paper)}")
-    _warn(result.grounded, result.sentences, result.dropped_citations, "summary")
+    _warn(result.grounded, result.sentences, result.dropped_citations, "summary", result.notes)
 
 
 def _label(library: Library, mode: str, what: str, how: str) -> str:
@@ -348,10 +348,31 @@ def _label(library: Library, mode: str, what: str, how: str) -> str:
     return f"[yellow]extractive {what}[/yellow] [dim]({how}; no language model{hint})[/dim]"
 
 
-def _warn(grounded: bool, sentences: list[SentenceSupport], dropped: list[str], what: str) -> None:
-    """What the check found, on stderr: no citation at all, weak sentences, removed citations."""
+def _warn(
+    grounded: bool,
+    sentences: list[SentenceSupport],
+    dropped: list[str],
+    what: str,
+    notes: Sequence[str] = (),
+) -> None:
+    """What the check found, on stderr: what happened on the way, no citation at all, citations
+    the code attributed, sentences nothing backs, weak sentences, removed citations."""
+    for note in notes:
+        err.print(f"[yellow]note:[/yellow] {escape(note)}")
     if not grounded:
-        err.print(f"[red]the model cited none of its passages: this {what} is not from your papers[/red]")
+        err.print(f"[red]nothing in this {what} could be traced to your papers: it is not from them[/red]")
+    attributed = [i + 1 for i, s in enumerate(sentences) if s.attributed]
+    if attributed:
+        err.print(
+            f"[dim]sentence(s) {', '.join(map(str, attributed))}: cited by litassist (attributed: the "
+            "writer left them uncited; the passage that backs each is cited)[/dim]"
+        )
+    flagged = [i + 1 for i, s in enumerate(sentences) if s.flagged]
+    if flagged and grounded:
+        err.print(
+            f"[yellow]sentence(s) {', '.join(map(str, flagged))}: uncited - nothing in the passages "
+            "backs them clearly[/yellow]"
+        )
     weak = [s for s in sentences if s.weak]
     if weak:
         err.print(f"[yellow]{len(weak)} sentence(s) weakly supported by the passages they cite[/yellow]")
@@ -516,6 +537,9 @@ def eval_answers(
     questions: _DataFile,
     k: Annotated[int, typer.Option("--k", "-k", help="How many papers each answer reads.", min=1)] = 5,
     extractive: _ExtractiveOption = False,
+    stream: Annotated[
+        bool, typer.Option("--stream", help="Stream each answer, as the chat does, and time its first text.")
+    ] = False,
     papers: _PapersOption = None,
     as_json: _JsonOption = False,
     html: _HtmlOption = None,
@@ -523,12 +547,14 @@ def eval_answers(
     """Ask every question and check the answers' citations against the gold papers.
 
     Every question is asked as `litassist ask` would (with the configured model, or
-    extractively); the report gives refusals, citation validity, the share of sentences cited,
-    support scores, numbers in no cited passage, and the gold papers cited."""
+    extractively); the report gives refusals, citation validity, the share of sentences cited
+    (by the writer, and attributed by the code), support scores, numbers in no cited passage,
+    and the gold papers cited."""
     library = _open()
+    mode: Literal["extractive"] | None = "extractive" if extractive else None
     with _progress("answering") as step:
         report = library.evaluate_answers(
-            questions, k=k, mode="extractive" if extractive else None, papers=papers, progress=step
+            questions, k=k, mode=mode, stream=stream, papers=papers, progress=step
         )
     _show_report(report, as_json, html)
 
@@ -665,24 +691,43 @@ def serve_local(
     host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
     model: Annotated[
-        Path | None, typer.Option(help="A GGUF model file (default: the packaged SmolLM2-135M-Instruct).")
+        str | None,
+        typer.Option(
+            help="qwen2.5-coder-1.5b (worth answering with; `make local-qwen` installs it), "
+            "smollm2-135m (the default: small, for trying things out), or a GGUF file."
+        ),
     ] = None,
     context: Annotated[int, typer.Option(help="Context window in tokens.")] = 4096,
+    threads: Annotated[
+        int | None, typer.Option(help="CPU threads for writing (default: all cores).", min=1)
+    ] = None,
 ) -> None:
     """Run llama.cpp's OpenAI-compatible server on this machine, for offline answers.
 
     Then, in another shell: LITASSIST_LLM__BASE_URL=http://127.0.0.1:8080/v1
-    LITASSIST_LLM__MODEL=smollm2-135m-instruct litassist ask "..."
+    LITASSIST_LLM__MODEL=<the name it prints> litassist ask "..."
     """
     import os
 
-    from assistant.local_server import MODEL_ALIAS, server_command
+    from assistant.local_server import resolve, server_command
 
-    command = server_command(model=model, host=host, port=port, context=context)
+    settings = Settings()
+    with Progress(
+        TextColumn("assembling the model"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, transient=True, disable=not err.is_terminal,
+    ) as bar:  # fmt: skip
+        task = bar.add_task("model", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done // 2**20, total=total // 2**20)
+
+        path, alias = resolve(model, settings.local.models, progress)
+    command = server_command(model=path, alias=alias, host=host, port=port, context=context, threads=threads)
     err.print(
-        f"serving {model or MODEL_ALIAS} at http://{host}:{port}/v1 (Ctrl-C stops it); "
-        "point litassist at it with\n"
-        f"  LITASSIST_LLM__BASE_URL=http://{host}:{port}/v1 LITASSIST_LLM__MODEL={MODEL_ALIAS}"
+        f"serving {alias} ({path}) at http://{host}:{port}/v1 (Ctrl-C stops it); point litassist at it with\n"
+        f"  LITASSIST_LLM__BASE_URL=http://{host}:{port}/v1 LITASSIST_LLM__MODEL={alias}",
+        highlight=False,
+        soft_wrap=True,
     )
     sys.stdout.flush()
     os.execv(command[0], command)

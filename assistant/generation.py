@@ -176,6 +176,7 @@ class Writer:
         chosen = list(job.passages if passages is None else passages)
         raw = job.fallback(chosen)
         checked = self.checker(job, chosen, labelled=False).finish(raw, numbering)
+        checked.model_text = ""  # no model wrote it
         return Written(checked, chosen, "extractive")
 
     def refusal(self, job: Job, text: str, usage: Usage, attempts: int) -> Written:
@@ -252,12 +253,12 @@ class Writer:
             usage += retry.usage
             retried = self._prose(retry.text, job)
             if refusing(retried):
-                return self._fell_back(job, numbering, passages, usage, attempts)
+                return self._fell_back(job, numbering, passages, usage, attempts, retry.text)
             text = retried
             notes.append("the model first declined; asked again with the passages that look relevant")
         checked = self.checker(job, passages, labelled=True).finish(job.prepare(text), numbering)
         if job.require_citations and not checked.citations:
-            written = self._fell_back(job, numbering, passages, usage, attempts)
+            written = self._fell_back(job, numbering, passages, usage, attempts, text)
             written.notes[-1] = (
                 "nothing the model wrote could be traced to the passages: this text is the passages' "
                 "own sentences (extractive)"
@@ -270,10 +271,17 @@ class Writer:
         return Writing(self, job, numbering)
 
     def _fell_back(
-        self, job: Job, numbering: Numbering, passages: Sequence[Passage], usage: Usage, attempts: int
+        self,
+        job: Job,
+        numbering: Numbering,
+        passages: Sequence[Passage],
+        usage: Usage,
+        attempts: int,
+        reply: str = "",
     ) -> Written:
         written = self.extractive(job, numbering, passages)
         written.usage, written.attempts = usage, attempts
+        written.checked.model_text = reply  # what the model wrote last, declining
         written.notes.append(
             "the model declined twice although the passages look relevant: this text is the "
             "passages' own sentences (extractive)"
@@ -309,6 +317,7 @@ class Writing:
         chat = writer._chat()
         passages, messages, stream = self._start(chat)
         notes: list[str] = []
+        check: StreamCheck | None = None
         for attempt in (0, 1):
             check = StreamCheck(writer.checker(job, passages, labelled=True), self.numbering, hold=may_refuse)
             yield from self._follow(stream, check)
@@ -333,7 +342,8 @@ class Writing:
                 messages = writer.insisting(job, messages, check.written, passages)
                 stream = chat.stream(messages, max_tokens=job.max_tokens, response_format=writer._format(job))
                 self._attempts += 1
-        self.result = writer._fell_back(job, self.numbering, passages, self._usage, self._attempts)
+        reply = check.written if check is not None else ""
+        self.result = writer._fell_back(job, self.numbering, passages, self._usage, self._attempts, reply)
         yield self.result.checked.text
 
     def _start(self, chat: ChatModel) -> tuple[list[Passage], Messages, ChatStream]:

@@ -324,15 +324,19 @@ class Library:
         *,
         k: int = 5,
         mode: Mode | None = None,
+        stream: bool = False,
         papers: str | Path | None = None,
         progress: Callable[[int, int], None] | None = None,
     ) -> AnswersReport:
         """Ask every question (with the configured model, or extractively) and measure what the
-        citation check finds: refusals, citation validity, cited sentences, support, numbers in
-        no cited passage, gold papers cited."""
+        citation check finds: refusals, citation validity, cited sentences (by the writer and
+        attributed), support, numbers in no cited passage, gold papers cited. ``stream``: ask as
+        the chat does and time the first text shown."""
         parsed = evaluation.questions(questions)
         resolver = self._resolver(questions, papers)
-        return evaluation.evaluate_answers(self, parsed, resolver, k=k, mode=mode, progress=progress)
+        return evaluation.evaluate_answers(
+            self, parsed, resolver, k=k, mode=mode, stream=stream, progress=progress
+        )
 
     def evaluate_drafts(
         self,

@@ -84,6 +84,17 @@ def default_library_path() -> Path:
     return user_data_path("litassist", appauthor=False) / "library"
 
 
+def default_models_path() -> Path:
+    return user_data_path("litassist", appauthor=False) / "models"
+
+
+class LocalSettings(BaseModel):
+    models: Path = Field(
+        default_factory=default_models_path,
+        description="where `litassist serve-local` keeps the model files it assembles from packages",
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LITASSIST_", env_nested_delimiter="__", env_file=".env", extra="ignore"
@@ -95,6 +106,7 @@ class Settings(BaseSettings):
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     ui: UISettings = Field(default_factory=UISettings)
+    local: LocalSettings = Field(default_factory=LocalSettings)
 
     @model_validator(mode="after")
     def _openai_environment(self) -> Settings:

@@ -38,6 +38,7 @@ CSS = """
 .source-passage mark { background: var(--color-accent-soft); color: inherit; padding: 0 0.1em; }
 .source-where { font-size: 0.8em; color: var(--body-text-color-subdued); }
 .source-weak { font-size: 0.85em; color: var(--color-red-500, #c2410c); }
+.source-attributed { font-size: 0.85em; font-style: italic; }
 .sources-empty { color: var(--body-text-color-subdued); }
 """
 

@@ -137,7 +137,7 @@ class Handlers:
                 text += delta
                 yield ChatTurn(_with_reply(shown, text), sources, answers)
             notes = render.check_notes(
-                answer.grounded, answer.refused, answer.dropped_citations, answer.sentences
+                answer.grounded, answer.refused, answer.dropped_citations, answer.sentences, answer.notes
             )
             final = answer.text + (f"\n\n{notes}" if notes else "")
             answers = [*answers, answer]
@@ -252,7 +252,9 @@ class Handlers:
             summary = library.summarize(key, length=length, mode=mode)
         except Exception as error:
             return self._failed("summarising " + key, error), ""
-        notes = render.check_notes(summary.grounded, False, summary.dropped_citations, summary.sentences)
+        notes = render.check_notes(
+            summary.grounded, False, summary.dropped_citations, summary.sentences, summary.notes
+        )
         return summary.markdown() + (f"\n\n{notes}" if notes else ""), self._sources(summary)
 
     # -- drafts ----------------------------------------------------------------------------------

@@ -97,7 +97,10 @@ def sources_html(
                 if c.sentence < len(sentences):
                     claims.append(sentences[c.sentence].text)
         weak = [s for s in sentences if s.weak and paper.key in s.keys]
-        cards.append(_card(reference.number, paper, list(quoted.values()), weak, files_route, files_root))
+        attributed = [s for s in sentences if s.attributed and paper.key in s.keys]
+        cards.append(
+            _card(reference.number, paper, list(quoted.values()), weak, files_route, files_root, attributed)
+        )
     return '<div class="sources">' + "".join(cards) + "</div>"
 
 
@@ -114,6 +117,7 @@ def _card(
     weak: Sequence[SentenceSupport],
     files_route: str | None,
     files_root: Path | None,
+    attributed: Sequence[SentenceSupport] = (),
 ) -> str:
     e = html.escape
     meta = " · ".join(x for x in (paper.authors_line(), str(paper.year or ""), paper.venue or "") if x)
@@ -131,6 +135,11 @@ def _card(
         where = _where(passage.section, passage.page)
         parts.append(
             f'<blockquote class="source-passage">{excerpt(passage.text, claims)}{where}</blockquote>'
+        )
+    if attributed:
+        parts.append(
+            f'<div class="source-attributed">cited by litassist for {len(attributed)} sentence(s) the '
+            "writer left uncited: this passage backs them</div>"
         )
     for sentence in weak:
         parts.append(
@@ -191,18 +200,31 @@ def _where(section: str | None, page: int | None) -> str:
 
 
 def check_notes(
-    grounded: bool, refused: bool, dropped: Sequence[str], sentences: Sequence[SentenceSupport]
+    grounded: bool,
+    refused: bool,
+    dropped: Sequence[str],
+    sentences: Sequence[SentenceSupport],
+    notes: Sequence[str] = (),
 ) -> str:
     """What the check found, as a short markdown line under a text ("" when all is well)."""
-    notes = []
+    shown = [f"ℹ️ {note[:1].upper()}{note[1:]}." for note in notes]
     if not grounded and not refused:
-        notes.append("⚠️ This text cites none of your papers: it is not from your library.")
+        shown.append("⚠️ This text cites none of your papers: it is not from your library.")
+    attributed = sum(s.attributed for s in sentences)
+    if attributed:
+        shown.append(
+            f"ℹ️ {attributed} sentence(s) cited by litassist: the writer left them uncited, and the "
+            "passage that backs each is cited (marked in the sources)."
+        )
+    flagged = sum(s.flagged for s in sentences)
+    if flagged and grounded and not refused:
+        shown.append(f"⚠️ {flagged} sentence(s) uncited: nothing in the passages backs them clearly.")
     weak = sum(s.weak for s in sentences)
     if weak:
-        notes.append(f"⚠️ {weak} sentence(s) weakly supported by the passages they cite (see the sources).")
+        shown.append(f"⚠️ {weak} sentence(s) weakly supported by the passages they cite (see the sources).")
     if dropped:
-        notes.append("Removed citations of papers the model was not given: " + ", ".join(dropped) + ".")
-    return "\n\n".join(notes)
+        shown.append("Removed citations of papers the model was not given: " + ", ".join(dropped) + ".")
+    return "\n\n".join(shown)
 
 
 # -- the library -------------------------------------------------------------------------------

@@ -30,7 +30,23 @@ class AnswerCase(QuestionCase):
     retrieved: tuple[str, ...] = ()  # the papers whose passages the writer was given
     checks: Grounding = field(default_factory=Grounding)
     seconds: float = 0.0
+    first_text: float | None = None  # seconds to the first text shown (streamed)
+    mode: str = ""  # who wrote the answer ("extractive" too when the model declined twice)
+    notes: list[str] = field(default_factory=list)
     error: str | None = None
+
+    @property
+    def attributed_on_gold(self) -> int:
+        """Attributed citations that name a gold (or borderline) paper."""
+        right = set(self.gold) | set(self.partial)
+        return sum(k in right for k in self.checks.attributed_keys)
+
+    @property
+    def attributed_right(self) -> float:
+        """The share of the attributed citations that name a gold (or borderline) paper."""
+        if not self.gold:
+            return float("nan")
+        return metrics.share(self.attributed_on_gold, len(self.checks.attributed_keys))
 
     @property
     def gold_cited(self) -> float:
@@ -57,7 +73,11 @@ class AnswerCase(QuestionCase):
             "gold_cited": self.gold_cited,
             "cited_relevant": self.cited_relevant,
             **self.checks.to_dict(),
+            "attributed_right": self.attributed_right,
+            "mode": self.mode,
+            "notes": self.notes,
             "seconds": self.seconds,
+            "first_text": self.first_text,
             "error": self.error,
         }
 
@@ -87,7 +107,16 @@ class AnswersReport:
             "answered": len(answered),
             "gold_cited": metrics.mean([c.gold_cited for c in scored]),
             "cited_relevant": metrics.mean([c.cited_relevant for c in scored if c.cited]),
+            "attributed_right": metrics.share(
+                sum(c.attributed_on_gold for c in scored), sum(len(c.checks.attributed_keys) for c in scored)
+            ),
+            "retried": sum(any("asked again" in n for n in c.notes) for c in done),
+            "fell_back": sum(c.mode == "extractive" for c in done) if self.mode == "llm" else 0,
             "seconds_per_answer": metrics.mean([c.seconds for c in done]),
+            "seconds_p50": metrics.percentile([c.seconds for c in done], 50),
+            "first_text_p50": metrics.percentile(
+                [c.first_text for c in done if c.first_text is not None], 50
+            ),
             "unresolved_gold": sum(len(c.unresolved) for c in self.cases),
         }
 
@@ -110,16 +139,22 @@ def evaluate_answers(
     *,
     k: int = 5,
     mode: Mode | None = None,
+    stream: bool = False,
     progress: Progress | None = None,
 ) -> AnswersReport:
+    """``stream``: ask as the chat does, and time the first text shown."""
     mode = mode or ("llm" if library.chat is not None else "extractive")
     cases = []
     for done, question in enumerate(questions):
         case = AnswerCase.of(question, resolver)
         start = time.perf_counter()
         try:
-            answer = library.ask(question.question, k=k, mode=mode)
+            answer = library.ask(question.question, k=k, mode=mode, stream=stream)
+            for _ in answer if stream else ():
+                if case.first_text is None:
+                    case.first_text = time.perf_counter() - start
             case.text, case.refused = answer.text, answer.refused
+            case.mode, case.notes = answer.mode, answer.notes
             case.cited = tuple(r.paper.key for r in answer.references)
             case.retrieved = tuple(dict.fromkeys(p.key for p in answer.passages))
             case.checks = grounding(

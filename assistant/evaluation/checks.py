@@ -24,8 +24,10 @@ class Grounding:
     removed: list[str] = field(default_factory=list)  # citations of papers it was not given
     sentences: int = 0
     cited_sentences: int = 0
+    attributed_sentences: int = 0  # ... of which the code, not the writer, cited
     support: list[float] = field(default_factory=list)  # per cited sentence
     unsupported_numbers: list[str] = field(default_factory=list)
+    attributed_keys: list[str] = field(default_factory=list)  # papers the attributed citations name
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -34,6 +36,8 @@ class Grounding:
             "removed_citations": self.removed,
             "sentences": self.sentences,
             "cited_sentences": self.cited_sentences,
+            "attributed_sentences": self.attributed_sentences,
+            "attributed_keys": self.attributed_keys,
             "support": self.support,
             "unsupported_numbers": self.unsupported_numbers,
         }
@@ -66,6 +70,8 @@ def grounding(
         removed=list(removed),
         sentences=len(sentences),
         cited_sentences=sum(s.cited for s in sentences),
+        attributed_sentences=sum(s.cited and s.attributed for s in sentences),
+        attributed_keys=[c.key for c in citations if c.attributed],
         support=[s.score for s in sentences if s.score is not None],
         unsupported_numbers=numbers,
     )
@@ -81,6 +87,12 @@ def summary(checks: Sequence[Grounding]) -> dict[str, Any]:
         "removed_citations": sum(len(g.removed) for g in checks),
         "cited_sentence_share": metrics.share(
             sum(g.cited_sentences for g in checks), sum(g.sentences for g in checks)
+        ),
+        "written_sentence_share": metrics.share(
+            sum(g.cited_sentences - g.attributed_sentences for g in checks), sum(g.sentences for g in checks)
+        ),
+        "attributed_sentence_share": metrics.share(
+            sum(g.attributed_sentences for g in checks), sum(g.sentences for g in checks)
         ),
         "support_mean": metrics.mean(support),
         f"support_p{LOW_PERCENTILE}": metrics.percentile(support, LOW_PERCENTILE),

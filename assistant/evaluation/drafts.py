@@ -32,6 +32,10 @@ class DraftCase:
     text: str = ""
     checks: Grounding = field(default_factory=Grounding)
     words: int = 0
+    sections: int = 0
+    uncited_sections: int = 0  # paragraphs that cite nothing
+    extractive_sections: int = 0  # ... written from the passages' own sentences (the model declined)
+    notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
     error: str | None = None
 
@@ -64,6 +68,10 @@ class DraftCase:
             "draft": self.text,
             **self.checks.to_dict(),
             "words": self.words,
+            "sections": self.sections,
+            "uncited_sections": self.uncited_sections,
+            "extractive_sections": self.extractive_sections,
+            "notes": self.notes,
             "seconds": self.seconds,
             "error": self.error,
         }
@@ -87,6 +95,9 @@ class DraftsReport:
             "core_recall": metrics.mean([c.core_recall for c in done]),
             **checks.summary([c.checks for c in done]),
             "words_per_draft": metrics.mean([float(c.words) for c in done]),
+            "sections": sum(c.sections for c in done),
+            "uncited_sections": sum(c.uncited_sections for c in done),
+            "extractive_sections": sum(c.extractive_sections for c in done) if self.mode == "llm" else 0,
             "seconds_per_draft": metrics.mean([c.seconds for c in done]),
             "unresolved_gold": sum(len(c.unresolved) for c in self.cases),
         }
@@ -126,6 +137,10 @@ def evaluate_drafts(
             case.text, case.words = draft.text, len(draft.text.split())
             given = [p for section in draft.sections for p in section.passages]
             case.checks = grounding(draft.citations, given, draft.sentences, draft.dropped_citations)
+            case.sections = len(draft.sections)
+            case.uncited_sections = sum(not s.checked.citations for s in draft.sections)
+            case.extractive_sections = sum(s.mode == "extractive" for s in draft.sections)
+            case.notes = list(draft.notes)
         except LitassistError as e:  # an endpoint that fails, or nothing on the topic
             case.error = str(e)
         case.seconds = time.perf_counter() - start

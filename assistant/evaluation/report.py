@@ -78,23 +78,40 @@ def _checks_table(report: AnswersReport | DraftsReport, title: str) -> Table:
             ("false refusals", f"{figure(s['false_refusal_rate'], 'percent')} of {s['answerable']}"),
             ("gold papers cited", figure(s["gold_cited"])),
             ("cited papers that are gold or partial", figure(s["cited_relevant"])),
+            ("attributed citations on a gold paper", figure(s["attributed_right"], "percent")),
+            ("model declined, asked again", figure(s["retried"], "count")),
+            ("model declined twice: extractive", figure(s["fell_back"], "count")),
+        ]
+    else:
+        rows += [
+            ("sections (without citations)", f"{s['sections']} ({s['uncited_sections']})"),
+            ("sections the model declined: extractive", figure(s["extractive_sections"], "count")),
         ]
     rows += [
         ("citation validity", f"{figure(s['citation_validity'], 'percent')} of {s['citations']}"),
         ("invented citations removed", figure(s["removed_citations"], "count")),
         ("sentences with a citation", figure(s["cited_sentence_share"], "percent")),
+        ("  cited by the writer", figure(s["written_sentence_share"], "percent")),
+        ("  attributed by the code", figure(s["attributed_sentence_share"], "percent")),
         ("support: mean", figure(s["support_mean"])),
         (f"support: {LOW_PERCENTILE}th percentile", figure(s[f"support_p{LOW_PERCENTILE}"])),
         ("numbers in no cited passage", figure(s["unsupported_numbers"], "count")),
     ]
     seconds = s.get("seconds_per_answer", s.get("seconds_per_draft"))
-    rows.append(("seconds each", "–" if seconds is None or math.isnan(seconds) else f"{seconds:.1f}"))
+    rows.append(("seconds each (mean)", _seconds(seconds)))
+    if isinstance(report, AnswersReport):
+        rows.append(("seconds each (median)", _seconds(s["seconds_p50"])))
+        rows.append(("seconds to the first text (median, streamed)", _seconds(s["first_text_p50"])))
     table = Table(title=title)
     table.add_column("measure")
     table.add_column("value", justify="right")
     for row in rows:
         table.add_row(*row)
     return table
+
+
+def _seconds(value: float | None) -> str:
+    return "–" if value is None or math.isnan(value) else f"{value:.1f}"
 
 
 def _drafts_table(report: DraftsReport) -> Table:
