@@ -46,7 +46,8 @@ class AnswerParameters:
 
     insist_above: float = 1.0
     # the words of passages a model reads: their sentences closest to the question (and the one
-    # before each); 0 gives whole passages. tests/bench/bench_llm.py measures both
+    # before each); 0 gives whole passages (settings: LITASSIST_LLM__PROMPT_WORDS).
+    # tests/bench/bench_llm.py measures both
     prompt_words: int = 400
 
 

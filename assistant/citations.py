@@ -376,9 +376,15 @@ def claims(text: str) -> list[tuple[int, int]]:
             part = line[a:b]
             a += len(part) - len(part.lstrip())
             b -= len(part) - len(part.rstrip())
-            spans.append((offset + a, offset + b))
+            if spans and _ONLY_CITATIONS.match(text[offset + a : offset + b]):
+                spans[-1] = (spans[-1][0], offset + b)  # "[1]" alone belongs to what precedes it
+            else:
+                spans.append((offset + a, offset + b))
         offset += len(line) + 1
     return spans
+
+
+_ONLY_CITATIONS = re.compile(r"^(?:\s*(?:\[[^\]]*\]|【[^】]*】|\(\s*\d[\d,\s–-]*\)))+\s*[.;,]?\s*$")
 
 
 def _abbreviation_before(text: str, end: int) -> bool:

@@ -213,6 +213,8 @@ class Checker:
         return _Claim(text, bare, keys, origin, {k: tuple(v) for k, v in passages.items()}, dropped)
 
     def _vector(self, text: str) -> Vectors:
+        if not text:  # nothing but citations: nothing to compare
+            return np.zeros(self.embedder.dimension, dtype=np.float32)
         if text not in self._vectors:
             self._prefetch([text])
         return self._vectors[text]

@@ -18,7 +18,7 @@ from chromadb.api import ClientAPI
 from filelock import FileLock
 
 from assistant import evaluation
-from assistant.answer import Answer, Answerer, Mode
+from assistant.answer import Answer, Answerer, AnswerParameters, Mode
 from assistant.draft import Draft, Drafter
 from assistant.errors import NothingToSummarizeError
 from assistant.evaluation import AnswersReport, DraftsReport, RetrievalReport
@@ -209,7 +209,12 @@ class Library:
         on). ``stream=True``: iterate the answer for text deltas. ``mode="extractive"`` never
         calls a model; the default uses the configured endpoint if there is one."""
         answerer = Answerer(
-            self.retriever, self.embedder, self.chat, self.store.chunk_vectors, writing=self._writing()
+            self.retriever,
+            self.embedder,
+            self.chat,
+            self.store.chunk_vectors,
+            writing=self._writing(),
+            parameters=AnswerParameters(prompt_words=self.settings.llm.prompt_words),
         )
         return answerer.ask(question, k=k or 5, history=history, stream=stream, mode=mode, filters=filters)
 

@@ -65,6 +65,12 @@ class LLMSettings(BaseModel):
     max_retries: int = Field(3, description="retries with backoff on 429/5xx and connection errors")
     temperature: float = Field(0.1, description="sampling temperature")
     max_tokens: int = Field(600, description="longest answer, in the model's tokens")
+    prompt_words: int = Field(
+        400,
+        ge=0,
+        description="words of passages an answer's prompt holds: the sentences closest to the question "
+        "(and the one before each); 0 gives whole passages (large models, fast endpoints)",
+    )
     response_format: Literal["text", "json_schema", "json_object"] = Field(
         "text",
         description="text: the model cites passages inline ([1]); json_schema / json_object: the server "
