@@ -146,7 +146,7 @@ class Ingest:
                 self._collect(report)
                 self._settle(pool, report)
         finally:
-            self.store.claims.release_all()
+            self._let_go(None)
         return report
 
     def _read(self, path: Path, named: bool, report: IngestReport) -> None:
@@ -358,7 +358,19 @@ class Ingest:
                 report.added.append(paper)
         finally:
             self._forget(papers)
-            self.store.claims.release(n for p in papers for n in self._held.pop(p.key, []))
+            self._let_go([n for p in papers for n in self._held.pop(p.key, [])])
+
+    def _let_go(self, names: list[str] | None) -> None:
+        """Release claims (``None``: all of this writer's) after the work they guarded. A store
+        that fails here (a server gone) must not hide the report: the claims then stay until
+        recovery removes them (store/claims.py)."""
+        try:
+            if names is None:
+                self.store.claims.release_all()
+            else:
+                self.store.claims.release(names)
+        except Exception as e:
+            log.warning("could not release the claims of this run (%s); recovery will", e)
 
     def _abort(self, papers: list[Paper]) -> None:
         try:
