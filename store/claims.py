@@ -43,7 +43,7 @@ and adds its file as another source of that paper. Editing a stored paper (anoth
 removal) claims ``edit:<key>`` around its read-modify-write.
 
 A writer that dies leaves its claims; :meth:`Claims.recover` removes those of a process on this
-host that is gone, and those of another host not renewed for an hour (the same rule as pending
+host that is gone, and those of another host older than an hour (the same rule as pending
 paper records). Until then its names are simply taken.
 """
 
