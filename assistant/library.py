@@ -108,7 +108,8 @@ class Library:
 
     def _write_lock(self) -> FileLock:
         """One writer at a time for this library folder (threads and processes on this machine).
-        Writers on other machines sharing a Chroma server are not serialised by it."""
+        Writers of other folders or machines sharing a Chroma server are not serialised by it:
+        they agree through claims on the server (store/claims.py)."""
         self.path.mkdir(parents=True, exist_ok=True)
         return FileLock(self.path / ".write.lock")
 

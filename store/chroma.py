@@ -11,17 +11,34 @@ to the whole collection, 50 ms at 100,000 chunks). A paper record has a ``status
 * ``removing`` — a removal in progress; recovery finishes it;
 * ``removed``  — a tombstone that keeps the key (and the content hash) from being reused.
 
-The same code runs on an embedded ``PersistentClient`` and on a ``chroma run`` server.
+A pending record is written only by a writer that holds a *claim* on its key (store/claims.py):
+several processes on several machines can share one server and prefix, and a key, or a paper's
+content, goes to one of them. The order of one paper's writes, and why it is safe:
+
+1. claim ``key:<key>`` and the paper's identities (``hash:``, ``arxiv:``, ``doi:``) — a writer
+   that loses the key takes the next one; one that loses an identity leaves the paper to the
+   writer that holds it (and later adds its file as another source);
+2. check the papers collection again (another writer may have committed and let go of its
+   claims between this writer's first look and its claim: that commit is visible now);
+3. the pending record (with the writer's ``claim`` token), the chunks, the commit record;
+4. check after the commit: the record is active, is this writer's, and exactly ``chunk_count``
+   passages are under the key; then let go of the claims.
+
+No passage is written under a key its writer does not hold, so a passage is always under its
+own paper, and no two writers commit one key. Edits of a stored paper (a source added, a
+removal) claim ``edit:<key>`` around their read-modify-write, so that none is lost.
+
+The same code runs on an embedded ``PersistentClient`` and on a ``chroma run`` server (there a
+file lock per library folder also serialises the writers of one folder).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import socket
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -34,6 +51,7 @@ from chromadb.api.models.Collection import Collection
 from chromadb.api.types import Where
 from chromadb.config import Settings as ChromaClientSettings
 
+from store.claims import Claims, abandoned, writer_identity
 from store.embedder import Vectors
 from store.errors import EmbedderMismatchError, LibraryError
 from store.paper import Chunk, Paper
@@ -98,6 +116,7 @@ class ChromaStore:
         self.papers_collection = self._collection(f"{prefix}papers", identity, where)
         self.chunks_collection = self._collection(f"{prefix}chunks", identity, where)
         self.windows_collection = self._collection(f"{prefix}windows", identity, where)
+        self.claims = Claims(client, prefix)
         meta = self.chunks_collection.metadata or {}
         if int(meta.get("litassist_schema", 1)) < 2:
             self._move_windows()
@@ -165,16 +184,25 @@ class ChromaStore:
         """Every key ever handed out or reserved: active, pending, removing and removed."""
         return set(self.papers_collection.get(include=[])["ids"])
 
-    def find(self, field: str, values: Iterable[str]) -> dict[str, tuple[Paper, str]]:
-        """Papers (active or removed) whose ``field`` is one of ``values``: value -> (paper, status)."""
-        found: dict[str, tuple[Paper, str]] = {}
-        wanted = sorted({v for v in values if v})
-        for start in range(0, len(wanted), _BATCH):
+    def identify(self, papers: Sequence[Paper]) -> dict[str, dict[str, tuple[Paper, str]]]:
+        """Stored papers (active or removed) with the content hash, arXiv id or DOI of one of
+        ``papers``, in one read per batch: field -> value -> (paper, status)."""
+        fields = ("content_hash", "arxiv_id", "doi")
+        found: dict[str, dict[str, tuple[Paper, str]]] = {f: {} for f in fields}
+        for start in range(0, len(papers), _BATCH):
+            some = papers[start : start + _BATCH]
+            clauses = []
+            for field in fields:
+                values = sorted({str(v) for v in (getattr(p, field) for p in some) if v})
+                if values:
+                    clauses.append({field: {"$in": values}})
+            if not clauses:
+                continue
             result = self.papers_collection.get(
                 where=_where(
                     {
                         "$and": [
-                            {field: {"$in": wanted[start : start + _BATCH]}},
+                            clauses[0] if len(clauses) == 1 else {"$or": clauses},
                             {"status": {"$in": ["active", "removed"]}},
                         ]
                     }
@@ -182,7 +210,9 @@ class ChromaStore:
                 include=["metadatas", "documents"],
             )
             for id_, meta, doc in _rows(result):
-                found[str(meta[field])] = (_paper(id_, meta, doc), str(meta["status"]))
+                for field in fields:
+                    if meta.get(field):
+                        found[field][str(meta[field])] = (_paper(id_, meta, doc), str(meta["status"]))
         return found
 
     def chunks(self, key: str, *, kind: str = "passage") -> list[Chunk]:
@@ -345,7 +375,7 @@ class ChromaStore:
     # -- the write protocol --------------------------------------------------------------------
 
     def begin(self, papers: Sequence[Paper], vectors: Vectors) -> None:
-        """Reserve the keys: pending records, written before any chunk."""
+        """Pending records, written before any chunk (the keys must be claimed: ``claims``)."""
         self._upsert_papers(papers, vectors, status="pending")
 
     def write_chunks(self, chunks: Sequence[Chunk], vectors: Vectors, years: dict[str, int | None]) -> None:
@@ -365,20 +395,77 @@ class ChromaStore:
         self._upsert_papers(papers, vectors, status="active")
         self._mark_changed()
 
-    def update(self, paper: Paper) -> None:
-        """Rewrite an active paper's metadata (sources, filled-in fields); vectors unchanged."""
-        self.papers_collection.update(ids=[paper.key], metadatas=[_metadata(paper, "active")])
-        self._mark_changed()
+    def verify(self, papers: Sequence[Paper]) -> dict[str, str]:
+        """The check after a commit: for each paper whose stored state is not what this writer
+        committed, what is wrong (the record gone, not active, written by another writer, or
+        another number of passages under its key)."""
+        keys = [p.key for p in papers]
+        records = {k: m for k, m, _ in _rows(self.papers_collection.get(ids=keys, include=["metadatas"]))}
+        counts: dict[str, int] = {}
+        for start in range(0, len(keys), _BATCH):
+            found = self.chunks_collection.get(
+                where=_where({"paper_key": {"$in": keys[start : start + _BATCH]}}), include=["metadatas"]
+            )
+            for _, chunk_meta, _ in _rows(found):
+                key = str(chunk_meta.get("paper_key"))
+                counts[key] = counts.get(key, 0) + 1
+        problems = {}
+        for paper in papers:
+            meta = records.get(paper.key)
+            if meta is None:
+                problems[paper.key] = "its record is gone"
+            elif meta.get("status") != "active":
+                problems[paper.key] = f"its record is {meta.get('status')}"
+            elif meta.get("claim") != self.claims.token or meta.get("content_hash") != paper.content_hash:
+                problems[paper.key] = f"its record was written by another writer ({meta.get('writer')})"
+            elif counts.get(paper.key, 0) != paper.chunk_count:
+                problems[paper.key] = (
+                    f"{counts.get(paper.key, 0)} passages under it, {paper.chunk_count} written"
+                )
+        return problems
+
+    def records(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The records (any status) with these keys: key -> metadata."""
+        if not keys:
+            return {}
+        result = self.papers_collection.get(ids=list(dict.fromkeys(keys)), include=["metadatas"])
+        return {key: meta for key, meta, _ in _rows(result)}
+
+    def edit(self, key: str, change: Callable[[Paper], None]) -> Paper | None:
+        """Change an active paper's metadata (another source, filled-in fields) as read now,
+        under the ``edit:<key>`` claim so that two writers' edits do not overwrite each other.
+        Returns the paper as stored, or None when it is no longer active."""
+        with self._editing(key):
+            paper = self.get(key)
+            if paper is None:
+                return None
+            change(paper)
+            self.papers_collection.update(ids=[key], metadatas=[_metadata(paper, "active")])
+            self._mark_changed()
+            return paper
 
     def remove(self, key: str) -> Paper | None:
-        paper = self.get(key)
-        if paper is None:
-            return None
-        self.papers_collection.update(ids=[key], metadatas=[{"status": "removing", **_writer()}])
-        self._delete_chunks(key)
-        self.papers_collection.update(ids=[key], metadatas=[{"status": "removed"}])
-        self._mark_changed()
-        return paper
+        with self._editing(key):
+            paper = self.get(key)
+            if paper is None:
+                return None
+            self.papers_collection.update(ids=[key], metadatas=[{"status": "removing", **_writer()}])
+            self._delete_chunks(key)
+            self.papers_collection.update(ids=[key], metadatas=[{"status": "removed"}])
+            self._mark_changed()
+            return paper
+
+    @contextmanager
+    def _editing(self, key: str) -> Iterator[None]:
+        name = f"edit:{key}"
+        if not self.claims.claim_one(name):
+            raise LibraryError(
+                f"another writer has been changing the paper {key} for a minute; try again later"
+            )
+        try:
+            yield
+        finally:
+            self.claims.release([name])
 
     def recover(self, *, stale_after: float = 3600.0) -> list[str]:
         """Finish what an interrupted process left: its pending papers and their chunks go,
@@ -388,11 +475,12 @@ class ChromaStore:
         result = self.papers_collection.get(
             where=_where({"status": {"$in": ["pending", "removing"]}}), include=["metadatas"]
         )
-        abandoned = [(key, meta) for key, meta, _ in _rows(result) if _abandoned(meta, stale_after)]
-        self._clean(abandoned)
-        if abandoned:
-            log.info("cleaned up after an interrupted run: %s", ", ".join(key for key, _ in abandoned))
-        return [key for key, _ in abandoned]
+        abandoned_ = [(key, meta) for key, meta, _ in _rows(result) if abandoned(meta, stale_after)]
+        self._clean(abandoned_)
+        self.claims.recover(stale_after=stale_after)
+        if abandoned_:
+            log.info("cleaned up after an interrupted run: %s", ", ".join(key for key, _ in abandoned_))
+        return [key for key, _ in abandoned_]
 
     def abort(self, keys: Sequence[str]) -> None:
         """Undo this process's own unfinished writes (a group that failed midway)."""
@@ -421,7 +509,12 @@ class ChromaStore:
             embeddings=vectors,
             documents=[p.abstract or p.title or p.key for p in papers],
             metadatas=[
-                {**_metadata(p, status), **(_writer() if status == "pending" else {})} for p in papers
+                {
+                    **_metadata(p, status),
+                    "claim": self.claims.token,
+                    **(_writer() if status == "pending" else {}),
+                }
+                for p in papers
             ],
         )
 
@@ -439,24 +532,7 @@ def _vectors(collection: Collection, ids: Sequence[str]) -> dict[str, npt.NDArra
 def _writer() -> dict[str, str]:
     """Who is writing a pending record, so that recovery can tell abandoned work from work
     in progress in another process."""
-    return {"writer": f"{socket.gethostname()}:{os.getpid()}", "since": datetime.now(UTC).isoformat()}
-
-
-def _abandoned(meta: dict[str, Any], stale_after: float) -> bool:
-    host, _, pid = str(meta.get("writer") or "").rpartition(":")
-    if host == socket.gethostname() and pid.isdigit():
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            return False
-        return False
-    since = meta.get("since")
-    if not since:
-        return True
-    age = (datetime.now(UTC) - datetime.fromisoformat(str(since))).total_seconds()
-    return age > stale_after
+    return writer_identity()
 
 
 def _where(clause: dict[str, Any]) -> Where:
