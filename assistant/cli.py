@@ -699,7 +699,7 @@ def serve_local(
     ] = None,
     context: Annotated[int, typer.Option(help="Context window in tokens.")] = 4096,
     threads: Annotated[
-        int | None, typer.Option(help="CPU threads for writing (default: all cores).", min=1)
+        int | None, typer.Option(help="CPU threads for writing (default: half the cores).", min=1)
     ] = None,
 ) -> None:
     """Run llama.cpp's OpenAI-compatible server on this machine, for offline answers.

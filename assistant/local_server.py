@@ -176,10 +176,10 @@ def server_command(
     threads: int | None = None,
 ) -> list[str]:
     """The command that starts llama.cpp's OpenAI-compatible server. ``threads``: for writing
-    the answer (llama-cpp-python takes half the cores by default; reading the prompt uses all)."""
+    the answer (by default llama-cpp-python's, half the cores: a thread per core is faster on an
+    idle machine, and many times slower on a busy one; reading the prompt uses every core)."""
     if importlib.util.find_spec("llama_cpp") is None:
         raise LitassistError("llama.cpp's server is not installed; run `make local`")
-    threads = threads or os.cpu_count() or 1
     return [
         sys.executable, "-m", "llama_cpp.server",
         "--model", str(model or packaged_model()),
@@ -187,5 +187,5 @@ def server_command(
         "--host", host,
         "--port", str(port),
         "--n_ctx", str(context),
-        "--n_threads", str(threads),
+        *(["--n_threads", str(threads)] if threads else []),
     ]  # fmt: skip

@@ -148,7 +148,8 @@ def summary_table(rows: list[tuple[str, AnswersReport, DraftsReport | None]]) ->
     )
     if any(d is not None for d in drafts):
         line("drafts: gold recall / precision", [
-            "–" if d is None else f"{report.figure(d['recall'])} / {report.figure(d['precision'])}" for d in drafts
+            "–" if d is None else f"{report.figure(d['recall'])} / {report.figure(d['precision'])}"
+            for d in drafts
         ])  # fmt: skip
         line("drafts: core recall", ["–" if d is None else report.figure(d["core_recall"]) for d in drafts])
         line("drafts: sections (without citations)", [

@@ -45,11 +45,14 @@ def test_answers_report_removed_citations_unsupported_numbers_and_failures(
     assert result.mode == "llm" and "fake-chat" in result.writer
     failed, tryon, negative = result.cases
     assert failed.error and "500" in failed.error and failed.gold == ["lane2024"]
-    assert tryon.error is None and tryon.cited == ("tryon2024",) and tryon.gold_cited == 1.0
+    assert tryon.error is None and tryon.cited[0] == "tryon2024" and tryon.gold_cited == 1.0
     assert tryon.checks.removed == ["nosuch2020"] and "tryon2024" in tryon.retrieved
-    assert tryon.checks.citations == tryon.checks.valid == 1
+    # the sentence whose citation was invented is attributed to the passage that backs it
+    assert tryon.cited == ("tryon2024", "lane2024") and tryon.checks.attributed_keys == ["lane2024"]
+    assert tryon.checks.citations == tryon.checks.valid == 2
     assert tryon.checks.unsupported_numbers == ["97.5"]
-    assert tryon.checks.sentences == 2 and tryon.checks.cited_sentences == 1
+    assert tryon.checks.sentences == 2 and tryon.checks.cited_sentences == 2
+    assert tryon.checks.attributed_sentences == 1 and tryon.attributed_right == 0.0
     summary = result.summary()
     assert (
         summary["errors"] == 1 and summary["removed_citations"] == 1 and summary["unsupported_numbers"] == 1
