@@ -28,6 +28,7 @@ import prompts
 from assistant import citations, export, extractive
 from assistant.answer import select_passages
 from assistant.citations import Numbering, SentenceSupport
+from assistant.condense import condense
 from assistant.errors import NothingToDraftError
 from assistant.generation import Job, Mode, Writer, WritingParameters, choose_mode
 from assistant.grounding import (
@@ -214,6 +215,7 @@ class Drafter:
         chunk_vectors: ChunkVectors,
         parameters: DraftParameters | None = None,
         writing: WritingParameters | None = None,
+        prompt_words: int = 0,
     ):
         self.store = store
         self.retriever = retriever
@@ -222,6 +224,7 @@ class Drafter:
         self._chunk_vectors = chunk_vectors
         self.parameters = parameters or DraftParameters()
         self.writing = writing
+        self.prompt_words = prompt_words  # a section's passages condensed to this many words (0: whole)
 
     def draft(
         self,
@@ -374,10 +377,13 @@ class Drafter:
         hits = [h for h in hits if h.passages]
         order = {k: i for i, k in enumerate(theme.keys)}
         hits.sort(key=lambda h: order.get(h.key, len(order)))
+        passages = select_passages(hits)
+        if mode == "llm":
+            passages = condense(passages, query, self.embedder.embed, words=self.prompt_words)
         job = Job(
             prompt="draft_section",
             values={"topic": topic, "theme": theme.name, "own_abstract": own_abstract},
-            passages=select_passages(hits),
+            passages=passages,
             papers=draft.papers,
             fallback=lambda _: self._extract(query, hits, own_abstract),
             task=f'write the paragraph on "{theme.name}".',

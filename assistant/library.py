@@ -300,6 +300,7 @@ class Library:
             self.chat,
             self.store.chunk_vectors,
             writing=self._writing(),
+            prompt_words=self.settings.llm.prompt_words,
         )
         return drafter.draft(
             topic, keys=keys, own_abstract=own_abstract, max_papers=max_papers, sections=sections, mode=mode

@@ -68,8 +68,9 @@ class LLMSettings(BaseModel):
     prompt_words: int = Field(
         400,
         ge=0,
-        description="words of passages an answer's prompt holds: the sentences closest to the question "
-        "(and the one before each); 0 gives whole passages (large models, fast endpoints)",
+        description="words of passages an answer's (or a draft paragraph's) prompt holds: the sentences "
+        "closest to the question (and the one before each); 0 gives whole passages (large models, fast "
+        "endpoints)",
     )
     response_format: Literal["text", "json_schema", "json_object"] = Field(
         "text",

@@ -23,7 +23,7 @@ def library(
 ) -> Library:
     folder = tmp_path_factory.mktemp("local-llm")
     settings = Settings(
-        llm=LLMSettings(base_url=llama_server, model=MODEL_ALIAS, max_tokens=160, timeout=120)
+        llm=LLMSettings(base_url=llama_server, model=MODEL_ALIAS, max_tokens=160, timeout=300)
     )
     library = Library(folder / "library", settings=settings, embedder=local_embedder)
     # the Hugging Face listing: 60 papers with titles, dates and abstracts
@@ -46,6 +46,23 @@ def test_the_answer_streams_and_every_citation_resolves(library: Library) -> Non
         assert key not in {p.key for p in answer.passages}
     # llama.cpp's server reports no usage in streams: it stays None rather than made up
     assert answer.usage.completion_tokens is None or answer.usage.completion_tokens > 0
+    # every sentence is cited (by the model, or attributed by the code and marked) or flagged
+    for sentence in answer.sentences:
+        assert sentence.cited or sentence.flagged
+        assert not (sentence.cited and sentence.flagged)
+    attributed = {c.sentence for c in answer.citations if c.attributed}
+    assert attributed == {i for i, s in enumerate(answer.sentences) if s.attributed}
+
+
+def test_a_draft_never_leaves_a_section_to_the_refusal(library: Library) -> None:
+    draft = library.related_work("facial expression recognition in images and videos", max_papers=6)
+    assert draft.mode == "llm" and draft.sections
+    for section in draft.sections:
+        assert section.checked.text.strip() != prompts.REFUSAL
+        assert section.checked.citations, f"{section.theme.name} cites nothing"
+        given = {p.chunk_id for p in section.passages}
+        assert all(c.passage.chunk_id in given for c in section.checked.citations)
+    assert set(draft.cited_keys) <= set(draft.papers)
 
 
 def test_an_off_topic_question_is_refused(library: Library) -> None:
@@ -101,3 +118,5 @@ def test_cli_ask_against_the_local_server(library: Library, llama_server: str, t
     assert data["mode"] == "llm" and data["question"] == "What is facial beauty prediction?"
     keys = {c["key"] for c in data["citations"]}
     assert keys <= {r["key"] for r in data["references"]}
+    assert all(isinstance(c["attributed"], bool) for c in data["citations"])
+    assert all(s["keys"] or s["flagged"] for s in data["sentences"])
