@@ -33,7 +33,13 @@ class AnswerCase(QuestionCase):
     first_text: float | None = None  # seconds to the first text shown (streamed)
     mode: str = ""  # who wrote the answer ("extractive" too when the model declined twice)
     notes: list[str] = field(default_factory=list)
+    evidence: float | None = None  # the evidence judgement's score (1.0 at its threshold)
     error: str | None = None
+
+    @property
+    def model_declined(self) -> bool:
+        """The model's first reply declined (it was asked again, or answered for extractively)."""
+        return any("declined" in note for note in self.notes)
 
     @property
     def attributed_on_gold(self) -> int:
@@ -76,6 +82,8 @@ class AnswerCase(QuestionCase):
             "attributed_right": self.attributed_right,
             "mode": self.mode,
             "notes": self.notes,
+            "evidence": self.evidence,
+            "model_declined": self.model_declined,
             "seconds": self.seconds,
             "first_text": self.first_text,
             "error": self.error,
@@ -155,6 +163,7 @@ def evaluate_answers(
                     case.first_text = time.perf_counter() - start
             case.text, case.refused = answer.text, answer.refused
             case.mode, case.notes = answer.mode, answer.notes
+            case.evidence = answer.evidence.score if answer.evidence is not None else None
             case.cited = tuple(r.paper.key for r in answer.references)
             case.retrieved = tuple(dict.fromkeys(p.key for p in answer.passages))
             case.checks = grounding(

@@ -168,6 +168,28 @@ def summary_table(rows: list[tuple[str, AnswersReport, DraftsReport | None]]) ->
     return table
 
 
+def combination_table(name: str, answers: AnswersReport) -> Table:
+    """What letting the model's refusal stand would give, by the evidence score below which it
+    stands (1.0: never, the shipped rule; the evidence judgement refuses below 1.0 itself)."""
+    table = Table(title=f"{name}: a model's refusal stands below an evidence score of ...")
+    for column in ("score", "negatives refused", "false refusals"):
+        table.add_column(column, justify="right")
+    done = [c for c in answers.cases if c.error is None]
+    negatives = [c for c in done if not c.question.answerable]
+    answerable = [c for c in done if c.question.answerable]
+    for limit in (1.0, 1.1, 1.2, 1.3, 1.5, 2.0, float("inf")):
+
+        def refused(c: Any, limit: float = limit) -> bool:
+            return c.refused or (c.model_declined and c.evidence is not None and c.evidence < limit)
+
+        table.add_row(
+            "always" if limit == float("inf") else f"{limit:.1f}",
+            f"{sum(map(refused, negatives))}/{len(negatives)}",
+            f"{sum(map(refused, answerable))}/{len(answerable)}",
+        )
+    return table
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -206,6 +228,7 @@ def main() -> None:
                         drafts = view.evaluate_drafts(EVAL / "dev_topics.jsonl", mode="llm")
                     console.print(f"[dim]{name}: {time.perf_counter() - start:.0f} s[/dim]")
                     rows.append((name, answers, drafts))
+                    console.print(combination_table(name, answers))
                     if args.save:
                         args.save.mkdir(parents=True, exist_ok=True)
                         slug = name.replace(" ", "_").replace(":", "-")
