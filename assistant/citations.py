@@ -265,7 +265,8 @@ _OPEN_IN_TEXT = re.compile(
 
 
 def safe_end(text: str, allowed: Collection[str] = (), labels: Sequence[str] | None = None) -> int:
-    """Where ``text`` can be cut without splitting a citation that the rest may complete: before
+    """Where a text being streamed can be cut without splitting a citation that the rest may
+    complete (what is before the cut renders now as it will in the whole text): before
     an unclosed bracket, a trailing ``@key``, a label still being written ("passage 1 and"), a
     parenthesis that may be a label (and the one just closed, until the next character says
     whether it ends a clause), a word that may become a bare key, and trailing spaces (a dropped
@@ -291,34 +292,6 @@ def safe_end(text: str, allowed: Collection[str] = (), labels: Sequence[str] | N
             cut -= 1
         if cut == before:
             return cut
-
-
-class StreamRenderer:
-    """Renders a stream of text deltas without ever splitting a citation: text that may still
-    become one is held back until it is complete (``safe_end``)."""
-
-    def __init__(
-        self,
-        allowed: Collection[str],
-        numbering: Numbering,
-        style: Style = numbered,
-        labels: Sequence[str] | None = None,
-    ):
-        self.allowed, self.numbering, self.style, self.labels = allowed, numbering, style, labels
-        self._pending = ""
-
-    def feed(self, delta: str) -> str:
-        self._pending += delta
-        cut = safe_end(self._pending, self.allowed, self.labels)
-        ready, self._pending = self._pending[:cut], self._pending[cut:]
-        return self._render(ready)
-
-    def close(self) -> str:
-        ready, self._pending = self._pending, ""
-        return self._render(ready)
-
-    def _render(self, text: str) -> str:
-        return render(text, self.allowed, self.numbering, self.style, self.labels) if text else ""
 
 
 # -- support -------------------------------------------------------------------------------------
@@ -433,32 +406,6 @@ def score_sentence(
     numbers, names = unsupported(claim, " ".join(t for t, _ in passages))
     penalty = min(0.5, 0.25 * (len(numbers) + len(names)))
     return round(similarity * (1 - penalty), 4), round(similarity, 4), numbers, names
-
-
-def support(
-    text: str,
-    allowed: Collection[str],
-    evidence: dict[str, list[tuple[str, npt.NDArray[np.float32]]]],
-    embed: Callable[[Sequence[str]], npt.NDArray[np.float32]],
-) -> list[SentenceSupport]:
-    """Score every sentence of ``text`` (``score_sentence``) against the passages of the papers
-    it cites. ``evidence`` maps a key to its passages with their (unit) vectors."""
-    spans = sentences(text)
-    found = [(text[a:b], find_citations(text[a:b], allowed)) for a, b in spans]
-    to_embed = [strip_citations(s, allowed) for s, groups in found if any(g.kept for g in groups)]
-    vectors = iter(embed(to_embed)) if to_embed else iter(())
-    result: list[SentenceSupport] = []
-    for sentence, groups in found:
-        keys = tuple(dict.fromkeys(k for g in groups for k in g.kept))
-        if not keys:
-            result.append(SentenceSupport(sentence.strip(), (), None, None))
-            continue
-        passages = [p for k in keys for p in evidence.get(k, [])]
-        score, similarity, numbers, names = score_sentence(
-            strip_citations(sentence, allowed), next(vectors), passages
-        )
-        result.append(SentenceSupport(sentence.strip(), keys, score, similarity, numbers, names))
-    return result
 
 
 _BRACKET = re.compile(r" ?\[([^\[\]\n]{1,300})\]")

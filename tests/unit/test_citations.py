@@ -6,17 +6,18 @@ import numpy as np
 import pytest
 
 from assistant.citations import (
+    WEAK_SUPPORT,
     Numbering,
-    StreamRenderer,
     canonical,
     cited_keys,
     drop_titles,
     dropped_keys,
     find_citations,
     render,
+    safe_end,
+    score_sentence,
     sentences,
     shown_text,
-    support,
     unsupported,
 )
 from tests.conftest import FakeEmbedder
@@ -66,22 +67,31 @@ def test_render_numbers_by_first_appearance_and_removes_invented() -> None:
     assert render("E [@smith2020deep].", ALLOWED, numbering) == "E [2]."
 
 
-def test_stream_renderer_matches_batch_rendering_at_every_split() -> None:
+def streamed(text: str, size: int, labels: list[str] | None = None) -> list[str]:
+    """``text`` rendered as a stream shows it: delta by delta, up to where it can be cut
+    (``safe_end``), the rest at the end. A stream's check relies on this equalling ``render``."""
+    numbering, pending, pieces = Numbering(), "", []
+    for i in range(0, len(text), size):
+        pending += text[i : i + size]
+        cut = safe_end(pending, ALLOWED, labels)
+        pieces.append(render(pending[:cut], ALLOWED, numbering, labels=labels) if cut else "")
+        pending = pending[cut:]
+    return [*pieces, render(pending, ALLOWED, numbering, labels=labels)]
+
+
+def test_a_stream_cut_where_it_is_safe_renders_as_the_whole_text() -> None:
     text = (
         "ColorMAE masks colours [@colormae2024]. Others use [12] refs [@smith2020deep; @jones2021fake]. "
         "Bare [fer-yolo-mamba], in-text @smith2020deep, invented [@nope]."
     )
     expected = render(text, ALLOWED, Numbering())
     for size in (1, 2, 3, 5, 8, 13):
-        renderer = StreamRenderer(ALLOWED, Numbering())
-        pieces = [renderer.feed(text[i : i + size]) for i in range(0, len(text), size)]
-        assert "".join(pieces) + renderer.close() == expected
+        assert "".join(streamed(text, size)) == expected
 
 
-def test_stream_renderer_never_emits_half_a_citation() -> None:
-    renderer = StreamRenderer(ALLOWED, Numbering())
-    assert renderer.feed("Masked colours [@color") == "Masked colours"
-    assert renderer.feed("mae2024] work.") == " [1] work."
+def test_a_stream_never_shows_half_a_citation() -> None:
+    pieces = streamed("Masked colours [@colormae2024] work.", 22)
+    assert pieces[0] == "Masked colours" and pieces[1] == " [1] work."
 
 
 def test_sentences_keep_their_citations_and_abbreviations() -> None:
@@ -99,23 +109,18 @@ def test_unsupported_numbers_and_names() -> None:
     assert unsupported("FooNet reaches 95.1% on CIFAR10", evidence) == (("95.1%",), ("FooNet",))
 
 
-def test_support_scores_sentences_against_cited_passages() -> None:
+def test_support_scores_a_sentence_against_the_passages_it_cites() -> None:
     embedder = FakeEmbedder()
     passage = "Masked colour modelling pretrains vision transformers on unlabeled images."
-    vector = embedder.embed([passage])[0]
-    evidence = {"colormae2024": [(passage, vector)]}
-    text = (
-        "Masked colour modelling pretrains vision transformers [@colormae2024]. "
-        "It reaches 99.9% on ImageNet [@colormae2024]. Nothing cited here."
-    )
-    scored = support(text, ALLOWED, evidence, embedder.embed)
-    assert [s.keys for s in scored] == [("colormae2024",), ("colormae2024",), ()]
-    first, second, third = scored
-    assert first.score is not None and first.score > 0.7 and not first.weak
-    assert second.missing_numbers == ("99.9%",) and second.missing_names == ("ImageNet",)
-    assert second.score is not None and second.score < first.score and second.weak
-    assert third.score is None and not third.cited
-    assert np.isclose(first.similarity or 0, first.score or 0)
+    evidence = [(passage, embedder.embed([passage])[0])]
+
+    def scored(claim: str) -> tuple[float, float, tuple[str, ...], tuple[str, ...]]:
+        return score_sentence(claim, embedder.embed([claim])[0], evidence)
+
+    score, similarity, numbers, names = scored("Masked colour modelling pretrains vision transformers")
+    assert score > 0.7 and score >= WEAK_SUPPORT and np.isclose(similarity, score)
+    worse, _, numbers, names = scored("It reaches 99.9% on ImageNet")
+    assert numbers == ("99.9%",) and names == ("ImageNet",) and worse < score and worse < WEAK_SUPPORT
 
 
 def test_a_sentence_quoted_from_its_passage_is_fully_supported() -> None:
@@ -125,14 +130,11 @@ def test_a_sentence_quoted_from_its_passage_is_fully_supported() -> None:
         "Virtual try-on transfers a garment onto a person image. Existing methods warp the garment "
         "with a separate network and lose its texture, which our diffusion model avoids entirely."
     )
-    evidence = {"colormae2024": [(passage, embedder.embed([passage])[0])]}
-    quoted = "Existing methods warp the garment with a separate network [@colormae2024]."
-    (scored,) = support(quoted, ALLOWED, evidence, embedder.embed)
-    assert scored.score == 1.0 and not scored.weak
-    (changed,) = support(
-        "Existing methods paint the garment [@colormae2024].", ALLOWED, evidence, embedder.embed
-    )
-    assert changed.score is not None and changed.score < 1.0
+    evidence = [(passage, embedder.embed([passage])[0])]
+    claim = "Existing methods warp the garment with a separate network"
+    assert score_sentence(claim, embedder.embed([claim])[0], evidence)[0] == 1.0
+    changed = "Existing methods paint the garment"
+    assert score_sentence(changed, embedder.embed([changed])[0], evidence)[0] < 1.0
 
 
 def test_bracketed_titles_are_dropped_and_locators_kept() -> None:
@@ -218,13 +220,11 @@ def test_labels_render_and_canonicalise_to_keys() -> None:
     assert canonical(text, ALLOWED, LABELS) == "A [@colormae2024]. B [@smith2020deep]. C [@smith2020deep]. D."
 
 
-def test_stream_renderer_with_labels_matches_batch_rendering_at_every_split() -> None:
+def test_a_stream_with_labels_renders_as_the_whole_text_at_every_split() -> None:
     text = (
         "Colour masking works [2]. As passage 1 shows (and sources 1 and 4 agree), it helps (3). "
         "Two steps: (1) extract, (2) classify [1][4]. Bare colormae2024 too, invented [9]."
     )
     expected = render(text, ALLOWED, Numbering(), labels=LABELS)
     for size in (1, 2, 3, 5, 8, 13):
-        renderer = StreamRenderer(ALLOWED, Numbering(), labels=LABELS)
-        pieces = [renderer.feed(text[i : i + size]) for i in range(0, len(text), size)]
-        assert "".join(pieces) + renderer.close() == expected
+        assert "".join(streamed(text, size, LABELS)) == expected
