@@ -30,16 +30,16 @@ from store.paper import Chunk, Paper, normalise
 
 log = logging.getLogger(__name__)
 
-Length = Literal["short", "long"]
-LENGTHS: tuple[Length, ...] = ("short", "long")
+Length = Literal["sentence", "short", "long"]
+LENGTHS: tuple[Length, ...] = ("sentence", "short", "long")
 # words of passages read for one paper, and per paper when several are summarised together
-PASSAGE_WORDS: dict[str, int] = {"short": 1200, "long": 2400}
-PAPER_WORDS: dict[str, int] = {"short": 300, "long": 600}
+PASSAGE_WORDS: dict[str, int] = {"sentence": 1200, "short": 1200, "long": 2400}
+PAPER_WORDS: dict[str, int] = {"sentence": 300, "short": 300, "long": 600}
 MANY_WORDS = 3000
 # extractive: how many sentences, at most how many from one passage, how many for a synthesis
-SENTENCES: dict[str, int] = {"short": 3, "long": 8}
-PER_PASSAGE: dict[str, int] = {"short": 1, "long": 2}
-SYNTHESIS_SENTENCES: dict[str, int] = {"short": 2, "long": 3}
+SENTENCES: dict[str, int] = {"sentence": 1, "short": 3, "long": 8}
+PER_PASSAGE: dict[str, int] = {"sentence": 1, "short": 1, "long": 2}
+SYNTHESIS_SENTENCES: dict[str, int] = {"sentence": 1, "short": 2, "long": 3}
 LONG_MAX_TOKENS = 1000  # four paragraphs need more than an answer's default budget
 
 
@@ -200,14 +200,19 @@ class Summarizer:
         self, paper: Paper, *, length: Length = "short", focus: str | None = None, mode: Mode | None = None
     ) -> Summary:
         mode = self._mode(mode)
-        _check_length(length)
+        _check_length(length, mode)
         focus = focus.strip() if focus and focus.strip() else None
-        focus_vector = self.embedder.embed([focus])[0] if focus else None
+        focus_vector = extractive.focus_vector(focus, self.embedder.embed) if focus else None
         passages = self.passages(paper.key, words=PASSAGE_WORDS[length], focus=focus_vector)
         summary = partial(Summary, paper=paper, focus=focus, length=length, mode=mode)
         if mode == "extractive":
             raw = extractive.summary(
-                passages, self.embedder.embed, SENTENCES[length], PER_PASSAGE[length], focus_vector
+                passages,
+                self.embedder.embed,
+                SENTENCES[length],
+                PER_PASSAGE[length],
+                focus_vector,
+                focus_text=focus,
             )
             checked = self._check(raw, passages, {paper.key: paper}, Numbering())
             return summary(passages=passages, checked=checked)
@@ -257,7 +262,7 @@ class Summarizer:
         query: str | None = None,
     ) -> Summaries:
         mode = self._mode(mode)
-        _check_length(length)
+        _check_length(length, mode)
         words = min(PAPER_WORDS[length], max(150, MANY_WORDS // max(1, len(papers))))
         chosen: dict[str, list[Passage]] = {}
         for paper in papers:
@@ -363,9 +368,11 @@ class Summarizer:
         return max(chat.max_tokens, LONG_MAX_TOKENS) if length == "long" else None
 
 
-def _check_length(length: str) -> None:
+def _check_length(length: str, mode: Mode) -> None:
     if length not in LENGTHS:
-        raise ValueError(f"unknown summary length {length!r}; choose short or long")
+        raise ValueError(f"unknown summary length {length!r}; choose sentence, short or long")
+    if length == "sentence" and mode != "extractive":
+        raise ValueError("a one-sentence summary is extractive for now; pass mode='extractive'")
 
 
 # -- the model's text ----------------------------------------------------------------------------
