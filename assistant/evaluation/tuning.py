@@ -30,7 +30,7 @@ from assistant.evaluation import metrics
 from assistant.evaluation.gold import Question, Resolver
 from assistant.evaluation.retrieval import DEPTH, KEYWORD
 from assistant.evidence import FEATURES, measure
-from assistant.fusion import RETRIEVERS, RetrieverName, Signals
+from assistant.fusion import RetrieverName, Signals
 from assistant.retrieval import RetrievalParameters
 from store.lexical import LexicalScores, tokens
 
@@ -192,7 +192,7 @@ def fit_fusion(samples: Sequence[Sample], base: RetrievalParameters) -> Retrieva
     scored = [s for s in samples if s.answerable]
     best: tuple[float, RetrievalParameters] | None = None
     for setting in grid():
-        params = replace(base, **setting)
+        params = replace(base, **setting)  # type: ignore[arg-type]
         value = objective(scored, [s.scores(params) for s in scored])
         if best is None or value > best[0] + 1e-12:
             best = (value, params)
@@ -303,9 +303,7 @@ def fit_evidence(table: EvidenceTable) -> EvidenceFit:
     out_of_fold = cross_validated(len(table.y), fold, lambda mask: fit(mask).probabilities(table.x))
     libraries = sorted({k.split("/")[0] for k in table.kinds})
     threshold = min(
-        operating_point(
-            out_of_fold[[k == f"{library}/answerable" for k in table.kinds]], MAX_FALSE_REFUSALS
-        )
+        operating_point(out_of_fold[[k == f"{library}/answerable" for k in table.kinds]], MAX_FALSE_REFUSALS)
         for library in libraries
         if f"{library}/answerable" in table.kinds
     )
@@ -327,6 +325,3 @@ def refusal_rates(
 def fitted_parameters(data: Mapping[str, Any]) -> dict[str, float]:
     """The fusion's fitted values in a fit file's parameters."""
     return {name: float(data[name]) for name in GRID}
-
-
-RETRIEVER_NAMES = RETRIEVERS
