@@ -150,7 +150,7 @@ def operating_point(positives: Sequence[float] | npt.NDArray[np.float64], max_fa
     ordered = np.sort(np.asarray(positives, dtype=np.float64))
     if not len(ordered):
         return 0.0
-    allowed = int(math.floor(max_false * len(ordered) + 1e-9))  # how many may fall below
+    allowed = math.floor(max_false * len(ordered) + 1e-9)  # how many may fall below
     return float(ordered[allowed]) if allowed < len(ordered) else float(ordered[-1])
 
 

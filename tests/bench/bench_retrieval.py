@@ -70,7 +70,8 @@ def sample_library(folder: Path, console: Console) -> Library:
         start = time.perf_counter()
         report_ = library.add([aclsum.corpus_folder()])
         console.print(
-            f"built the sample corpus library: {len(report_.added)} papers in {time.perf_counter() - start:.0f} s"
+            f"built the sample corpus library: {len(report_.added)} papers "
+            f"in {time.perf_counter() - start:.0f} s"
         )
     return library
 
@@ -146,7 +147,9 @@ def ranking_table(
 ) -> Table:
     tuned = [s for s in samples if s.answerable and s.native and not s.held_out]
     held = [s for s in samples if s.answerable and s.native and s.held_out]
-    table = Table(title="Recall@5 / MRR@10 per slice: seeds dev questions, aclsum train+val; aclsum test held out")
+    table = Table(
+        title="Recall@5 / MRR@10 per slice: seeds dev questions, aclsum train+val; aclsum test held out"
+    )
     table.add_column("retriever")
     for name in SLICES:
         n = sum(in_slice(s, name) for s in tuned)
@@ -171,7 +174,8 @@ def ranking_table(
             verdicts.append("–")
             continue
         ok = all(
-            np.mean([x[i] for x in hybrid]) >= max(np.mean([x[i] for x in rows[r][name]]) for r in ("dense", "lexical")) - 1e-9
+            np.mean([x[i] for x in hybrid])
+            >= max(np.mean([x[i] for x in rows[r][name]]) for r in ("dense", "lexical")) - 1e-9
             for i in (0, 1)
         )
         verdicts.append("yes" if ok else "[red]no[/red]")
@@ -179,7 +183,9 @@ def ranking_table(
     return table
 
 
-def refusal_table(fit: tuning.EvidenceFit, table: EvidenceTable, held: EvidenceTable, model: EvidenceModel) -> Table:
+def refusal_table(
+    fit: tuning.EvidenceFit, table: EvidenceTable, held: EvidenceTable, model: EvidenceModel
+) -> Table:
     fitted = tuning.refusal_rates(table.kinds, fit.fitted, fit.threshold)
     cross = tuning.refusal_rates(table.kinds, fit.cross_validated, fit.threshold)
     held_out = tuning.refusal_rates(held.kinds, model.model.probabilities(held.x), fit.threshold)
@@ -219,12 +225,16 @@ def coefficient_table(model: EvidenceModel) -> Table:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--cache", type=Path, help="keep the two libraries (and the measurements) here")
     parser.add_argument("--write", action="store_true", help="write the fit (retrieval_fit.json, the table)")
     parser.add_argument("--details", action="store_true", help="print the questions that are not perfect")
     parser.add_argument("--fusion", choices=["zscore", "rrf"], default="zscore")
-    parser.add_argument("--remeasure", action="store_true", help="search again even if measurements are cached")
+    parser.add_argument(
+        "--remeasure", action="store_true", help="search again even if measurements are cached"
+    )
     args = parser.parse_args()
     console = Console(width=170)
     with tempfile.TemporaryDirectory() as tmp:
@@ -266,13 +276,15 @@ def main() -> None:
             write(fitted, fit, table)
             console.print(f"wrote {FIT_FILE.relative_to(ROOT)} and {TABLE_FILE.relative_to(ROOT)}")
         library = libraries["seeds"]
-        library.retriever.parameters = replace(
-            fitted, min_answerable_probability=fit.threshold
-        )
+        library.retriever.parameters = replace(fitted, min_answerable_probability=fit.threshold)
         library.retriever.evidence_model = model
-        result = library.evaluate_retrieval([_row(q) for name in SEED_FILES for q in questions(EVAL / name)],
-                                            papers=EVAL / "papers_index.jsonl")
-        console.print("[bold]litassist eval retrieval[/bold] on dev_qa + dev_qa_more (seeds), fitted settings:")
+        result = library.evaluate_retrieval(
+            [_row(q) for name in SEED_FILES for q in questions(EVAL / name)],
+            papers=EVAL / "papers_index.jsonl",
+        )
+        console.print(
+            "[bold]litassist eval retrieval[/bold] on dev_qa + dev_qa_more (seeds), fitted settings:"
+        )
         for t in report.tables(result):
             console.print(t)
         if args.details:
@@ -294,7 +306,10 @@ def details(result: object, console: Console) -> None:
     for case in result.cases:  # type: ignore[attr-defined]
         scores = case.scores.get("hybrid", {})
         if case.scored and (scores["recall@5"] < 1 or scores["mrr@10"] < 1):
-            console.print(f"  {case.question.id} {case.question.type}: gold {case.gold} ranked {case.ranked['hybrid'][:5]}")
+            console.print(
+                f"  {case.question.id} {case.question.type}: gold {case.gold} "
+                f"ranked {case.ranked['hybrid'][:5]}"
+            )
         if case.refused == case.question.answerable:
             console.print(f"  refusal wrong on {case.question.id} ({case.question.type}): {case.reason}")
 
@@ -319,7 +334,8 @@ def write(fitted: RetrievalParameters, fit: tuning.EvidenceFit, table: EvidenceT
         },
         figures={
             "cross_validated_refusals": {
-                k: list(v) for k, v in tuning.refusal_rates(table.kinds, fit.cross_validated, fit.threshold).items()
+                k: list(v)
+                for k, v in tuning.refusal_rates(table.kinds, fit.cross_validated, fit.threshold).items()
             },
         },
     ).write(FIT_FILE)

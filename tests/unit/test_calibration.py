@@ -46,7 +46,9 @@ def test_features_beyond_the_fitted_range_are_clipped() -> None:
 def test_folds_keep_groups_together_and_the_operating_point_bounds_false_refusals() -> None:
     groups = [f"paper{i // 3}" for i in range(60)]
     fold = folds(groups, 5, seed=0)
-    assert all(len({int(f) for f, g in zip(fold, groups, strict=True) if g == name}) == 1 for name in set(groups))
+    assert all(
+        len({int(f) for f, g in zip(fold, groups, strict=True) if g == name}) == 1 for name in set(groups)
+    )
     assert sorted(set(fold.tolist())) == [0, 1, 2, 3, 4]
     positives = np.linspace(0.0, 1.0, 101)
     cut = operating_point(positives, 0.05)

@@ -44,7 +44,9 @@ def test_noisy_lexical_side_is_outweighed_by_a_clear_dense_leader(seed: int) -> 
     passage[decoy] = 12.0  # the one rare word
     coverage = np.full(N, 0.05)
     coverage[decoy] = 0.15
-    signals = Signals(lexical_scores(passage, coverage), dense, {k: v - 0.02 for k, v in dense.items()}, "hybrid")
+    signals = Signals(
+        lexical_scores(passage, coverage), dense, {k: v - 0.02 for k, v in dense.items()}, "hybrid"
+    )
     params = RetrievalParameters()
     assert signals.reliance == pytest.approx(0.15)
     assert signals.lexical_weight(params) < 0.25  # the lexical side barely counts
