@@ -266,7 +266,11 @@ def summarize(
     keys: Annotated[list[str], typer.Argument(help="Citation keys of the papers (see `litassist papers`).")],
     length: Annotated[
         str,
-        typer.Option("--length", help="short (3-4 sentences) or long (problem, method, results, limits)."),
+        typer.Option(
+            "--length",
+            help="sentence (one, extractive), short (3-4 sentences) or long (problem, method, results, "
+            "limits).",
+        ),
     ] = "short",
     focus: Annotated[
         str | None, typer.Option("--focus", help="What the summary should concentrate on.")
@@ -281,8 +285,8 @@ def summarize(
 ) -> None:
     """Summarise each paper KEY from its passages (every section of a full text), with citations
     checked against them. The exit status is 1 when a key is not in the library."""
-    if length not in ("short", "long"):
-        raise typer.BadParameter("choose short or long", param_hint="--length")
+    if length not in ("sentence", "short", "long"):
+        raise typer.BadParameter("choose sentence, short or long", param_hint="--length")
     if together and focus:
         raise typer.BadParameter("a focus applies to papers summarised one by one", param_hint="--focus")
     library = _open()

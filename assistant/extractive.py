@@ -6,6 +6,14 @@ A sentence's centrality is its cosine with the centroid of the candidate sentenc
 Candidates are whole sentences of prose: fragments cut by a passage's edge, captions, footnotes,
 equations and reference-list entries are left out, and a sentence that leans on the one before
 ("It ...", "However, ...") is offered after the others.
+
+A focus that names an aspect of a paper (``aspect_of``: its challenge, approach or outcome) is
+not a topic to be close to: the word "outcome" is no closer to a results sentence than to any
+other. Such a focus picks sentences by a fitted linear score over what marks the aspect (where
+the sentence sits in the abstract, cue words, closeness to a description of the aspect,
+centrality), whose weights ship as data (``summary_fit.json``, fitted by cross-validation on
+aclsum's aspect summaries: ``tests/bench/bench_summaries.py``). Any other focus is a topic: half
+centrality, half closeness to it.
 """
 
 from __future__ import annotations
@@ -17,9 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from assistant import citations
+from assistant import calibration, citations
 from assistant.retrieval import Passage
-from assistant.sections import prose_share, strip_heading
+from assistant.sections import ABSTRACT, prose_share, strip_heading
 from store.paper import normalise
 
 Vectors = npt.NDArray[np.float32]
@@ -83,19 +91,155 @@ def candidates(passages: Sequence[Passage]) -> list[Sentence]:
 
 
 def summary(
-    passages: Sequence[Passage], embed: Embed, n: int, per_passage: int, focus: Vectors | None = None
+    passages: Sequence[Passage],
+    embed: Embed,
+    n: int,
+    per_passage: int,
+    focus: Vectors | None = None,
+    *,
+    focus_text: str | None = None,
 ) -> str:
-    """A paper's ``n`` most central sentences (with a ``focus``: also the closest to it), at
-    most ``per_passage`` from one passage while others are left, in reading order, each cited."""
+    """A paper's ``n`` most central sentences (with a ``focus``: also the closest to it; with a
+    focus naming an aspect, ``focus_text``, those that best state the aspect), at most
+    ``per_passage`` from one passage while others are left, in reading order, each cited."""
     found = candidates(passages)
     if not found:
         return _fallback(passages[0])
     vectors = embed([c.text for c in found])
-    scores = _scores(found, vectors, vectors.mean(axis=0))
-    if focus is not None:
-        scores = (1 - FOCUS_WEIGHT) * scores + FOCUS_WEIGHT * (vectors @ _unit(focus))
+    aspect = aspect_of(focus_text)
+    if aspect is not None and focus is not None:
+        scores = aspect_scores(aspect, found, vectors, passages, focus)
+    else:
+        scores = _scores(found, vectors, vectors.mean(axis=0))
+        if focus is not None:
+            scores = (1 - FOCUS_WEIGHT) * scores + FOCUS_WEIGHT * (vectors @ _unit(focus))
     picked = pick(scores, vectors, n, group=[c.order[0] for c in found], per_group=per_passage)
     return " ".join(found[i].cited() for i in sorted(picked, key=lambda i: found[i].order))
+
+
+# -- aspects ---------------------------------------------------------------------------------------
+
+# the words by which a focus names an aspect (the whole focus, lower-cased, without "the"/"its")
+ASPECT_NAMES: dict[str, tuple[str, ...]] = {
+    "challenge": ("challenge", "challenges", "problem", "problems", "motivation", "research gap", "gap"),
+    "approach": ("approach", "method", "methods", "methodology", "technique", "solution", "idea"),
+    "outcome": ("outcome", "outcomes", "result", "results", "finding", "findings", "main result"),
+}
+# what each aspect is about, in our words: the focus vector that passages and sentences are
+# compared with (the bare word "outcome" is close to nothing in particular)
+ASPECT_DESCRIPTIONS: dict[str, str] = {
+    "challenge": "The problem: existing methods are limited, the task remains difficult or costly, "
+    "and previous work fails to address this challenge.",
+    "approach": "The approach: in this paper we propose a new method, model or framework and describe "
+    "how it works.",
+    "outcome": "The outcome: experiments show that the proposed method outperforms strong baselines and "
+    "improves results.",
+}
+_CUES: dict[str, re.Pattern[str]] = {
+    "challenge": re.compile(
+        r"\b(?:however|but|although|despite|problem|challeng|difficult|limit|lack|suffer|costly|"
+        r"expensive|remain|hard|issue|bottleneck|fail|insufficient|unclear|requir|need|struggl)\w*",
+        re.IGNORECASE,
+    ),
+    "approach": re.compile(
+        r"\b(?:we\s+(?:propose|present|introduce|develop|describe|design|use|apply|explore|investigate|"
+        r"employ|adopt|build)|this\s+paper|in\s+this\s+(?:paper|work)|our\s+(?:method|approach|model|"
+        r"framework|system|algorithm)|based\s+on|novel|framework|algorithm)\b",
+        re.IGNORECASE,
+    ),
+    "outcome": re.compile(
+        r"\b(?:result|show|outperform|improv|achiev|demonstrat|experiment|evaluat|significant|"
+        r"state-of-the-art|accuracy|gain|better|perform|effective)\w*",
+        re.IGNORECASE,
+    ),
+}
+_NUMBER = re.compile(r"\d")
+ASPECT_FEATURES: tuple[str, ...] = (
+    "abstract",  # the sentence is the abstract's
+    "position",  # where it sits in the abstract, 0 first .. 1 last (0.5 elsewhere)
+    "position²",
+    "first",
+    "last",
+    "cue:challenge",
+    "cue:approach",
+    "cue:outcome",
+    "number",
+    "description",  # cosine with the aspect's description
+    "centrality",  # cosine with the centroid of the candidates
+    "dangling",
+    "words",  # log of its length in words
+    # where in the abstract a cue or closeness counts: each of the above, times position and
+    # times being the abstract's; and the abstract's first, middle and last third
+    "cue:challenge×position",
+    "cue:approach×position",
+    "cue:outcome×position",
+    "cue:challenge×abstract",
+    "cue:approach×abstract",
+    "cue:outcome×abstract",
+    "description×abstract",
+    "first third",
+    "middle third",
+)
+SUMMARY_FIT = "summary_fit"  # assistant/summary_fit.json: per aspect, the weights of the features
+
+
+def aspect_of(focus: str | None) -> str | None:
+    """The aspect a focus names ("challenge", "the results", "Approach"), else None."""
+    if not focus:
+        return None
+    text = re.sub(r"^(?:the|its|their|main)\s+", "", " ".join(focus.lower().split())).strip(" .:?!")
+    return next((aspect for aspect, names in ASPECT_NAMES.items() if text in names), None)
+
+
+def focus_vector(focus: str, embed: Embed) -> Vectors:
+    """What a focus is compared with: a description of the aspect it names, else itself."""
+    aspect = aspect_of(focus)
+    return embed([ASPECT_DESCRIPTIONS[aspect] if aspect else focus])[0]
+
+
+def aspect_features(
+    found: Sequence[Sentence], vectors: Vectors, passages: Sequence[Passage], description: Vectors
+) -> np.ndarray:
+    """Per candidate sentence, ``ASPECT_FEATURES`` (one matrix for every aspect: the weights
+    differ, the features do not)."""
+    counts = [len(citations.sentences(p.text)) for p in passages]
+    centre = _unit(vectors.mean(axis=0))
+    rows = []
+    for sentence, vector in zip(found, vectors, strict=True):
+        p_index, s_index = sentence.order
+        in_abstract = passages[p_index].section == ABSTRACT
+        position = s_index / max(1, counts[p_index] - 1) if in_abstract else 0.5
+        rows.append(
+            [
+                float(in_abstract),
+                position,
+                position**2,
+                float(in_abstract and s_index == 0),
+                float(in_abstract and s_index == counts[p_index] - 1),
+                *(float(bool(_CUES[a].search(sentence.text))) for a in ASPECT_NAMES),
+                float(bool(_NUMBER.search(sentence.text))),
+                float(vector @ _unit(description)),
+                float(vector @ centre),
+                float(sentence.dangling),
+                float(np.log(len(sentence.text.split()))),
+            ]
+        )
+    base = np.array(rows, dtype=np.float64).reshape(len(rows), 13)
+    inside, where, cues, close = base[:, 0:1], base[:, 1:2], base[:, 5:8], base[:, 9:10]
+    thirds = np.hstack([(where < 1 / 3) * inside, ((where >= 1 / 3) & (where < 2 / 3)) * inside])
+    return np.hstack([base, cues * where, cues * inside, close * inside, thirds])
+
+
+def aspect_scores(
+    aspect: str,
+    found: Sequence[Sentence],
+    vectors: Vectors,
+    passages: Sequence[Passage],
+    description: Vectors,
+) -> np.ndarray:
+    """How well each candidate states the aspect: the fitted weights over its features."""
+    weights = np.array(calibration.shipped(SUMMARY_FIT).model[aspect], dtype=np.float64)
+    return np.asarray(aspect_features(found, vectors, passages, description) @ weights)
 
 
 def lines_and_synthesis(

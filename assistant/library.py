@@ -230,9 +230,11 @@ class Library:
         mode: Mode | None = None,
     ) -> Summary:
         """Summarise the paper ``key`` from its abstract and the most central passages of each
-        of its sections, cited to them: ``length="short"`` (3-4 sentences) or ``"long"``
-        (problem, method, results, limitations). ``focus``: what to concentrate on.
-        ``mode="extractive"`` (or no endpoint): the paper's most central sentences."""
+        of its sections, cited to them: ``length="short"`` (3-4 sentences), ``"long"``
+        (problem, method, results, limitations) or ``"sentence"`` (one).
+        ``focus``: what to concentrate on, a topic or an aspect ("challenge", "approach",
+        "outcome" and their synonyms). ``mode="extractive"`` (or no endpoint): the paper's most
+        central sentences, or those that best state the aspect."""
         paper = self.get(key)
         return self._summarizer().summarize(paper, length=length, focus=focus, mode=mode)
 

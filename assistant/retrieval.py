@@ -1,9 +1,9 @@
 """Hybrid search: dense passages and abstract windows from Chroma and BM25 passages and sentences
-from the lexical index, fused by per-query z-scores at the paper level, one hit per paper with its
-strong passages.
+from the lexical index, fused at the paper level (``assistant.fusion``), one hit per paper with
+its strong passages; and, for questions, the evidence judgement (``assistant.evidence``) that
+decides whether the library can answer at all (refusal without calling a model).
 
-Also the evidence judgement that decides whether a question can be answered from the library at
-all (refusal without calling a model).
+The names of those modules that callers use are importable from here too.
 """
 
 from __future__ import annotations
@@ -13,24 +13,38 @@ import logging
 import re
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
+from assistant import calibration
+from assistant.evidence import FIT, Evidence, EvidenceModel, measure, shipped
+from assistant.fusion import RETRIEVERS, RetrieverName, Signals
 from store.chroma import ChromaStore
 from store.chunking import chunk_id, paper_key_of
 from store.embedder import Embedder
-from store.lexical import LexicalIndex, LexicalScores, tokens
+from store.lexical import LexicalIndex, tokens
 from store.paper import Paper
 from store.sentences import split_sentences
+
+__all__ = [
+    "RETRIEVERS",
+    "Evidence",
+    "Filters",
+    "Hit",
+    "Passage",
+    "Retrieval",
+    "RetrievalParameters",
+    "Retriever",
+    "RetrieverName",
+    "strip_question",
+]
 
 log = logging.getLogger(__name__)
 
 Vector = npt.NDArray[np.float32]
-RetrieverName = Literal["hybrid", "dense", "lexical"]
-RETRIEVERS: tuple[RetrieverName, ...] = ("hybrid", "dense", "lexical")
 
 
 @dataclass(frozen=True)
@@ -121,42 +135,55 @@ class Hit:
         }
 
 
-@dataclass(frozen=True)
-class Evidence:
-    """Whether the hits can answer the question, and on what grounds."""
-
-    answerable: bool
-    score: float
-    reason: str
+def _fitted(name: str) -> Any:
+    """A default fitted by cross-validation (``retrieval_fit.json``; ``assistant.evaluation.tuning``)."""
+    return field(default_factory=lambda: float(calibration.shipped(FIT).parameters[name]))
 
 
 @dataclass(frozen=True)
 class RetrievalParameters:
-    """How search ranks and when it refuses; the defaults come from the development questions
-    (tests/bench/bench_retrieval.py prints what they give)."""
+    """How search ranks and when it refuses. The fusion weights and the refusal's operating
+    point were chosen by cross-validation over questions (``assistant.evaluation.tuning``;
+    ``tests/bench/fit_retrieval.py`` refits them and prints how they do)."""
 
     candidates: int = 100  # passages fetched from Chroma per query
     window_candidates: int = 400  # abstract windows fetched per query (several per paper)
-    # zscore: hybrid = z(dense) + weight * z(lexical), each side the mean z-score of its two
-    # signals; rrf: reciprocal-rank fusion of the four signals' paper rankings (k=60), kept for
-    # comparison: it ranks worse on the development questions (bench_retrieval.py --fusion rrf)
+    # zscore: hybrid ∝ v * z(dense) + w * z(lexical), each side the mean z-score of its two
+    # signals, v = (how far the dense side's best paper stands out / 0.1) ** dense_separation,
+    # w = lexical_weight + lexical_reliance * (the share of the question the lexical side's best
+    # paper holds) ** reliance_power (assistant.fusion); rrf: reciprocal-rank fusion of the
+    # signals' rankings (k=60) with the same weights, kept for comparison (--fusion rrf)
     fusion: Literal["zscore", "rrf"] = "zscore"
-    lexical_weight: float = 0.5
+    dense_separation: float = _fitted("dense_separation")
+    lexical_weight: float = _fitted("lexical_weight")
+    lexical_reliance: float = _fitted("lexical_reliance")
+    reliance_power: float = _fitted("reliance_power")
     passages_per_hit: int = 3
-    # refuse when no single abstract sentence comes this close to the question as asked
-    # (cosine; the sentences of the windows nearest to it are embedded at query time) ...
-    min_similarity: float = 0.48
-    refusal_windows: int = 8  # windows whose sentences are embedded for that cosine ...
-    refusal_abstracts: int = 2  # ... and whole abstracts
-    # ... and the best paper's BM25 score does not stand out from the rest (z-score)
-    min_lexical_z: float = 3.5
-    min_coverage: float = 0.5  # ... for a paper holding at least this share of the question's words
+    # refuse below this calibrated probability that the library answers the question (the
+    # operating point of evidence_model.json: at most 5% false refusals, out of fold)
+    min_answerable_probability: float = _fitted("threshold")
+    # the sentences of the windows nearest to the question as asked are embedded at query time
+    # for the best-sentence cosine ...
+    refusal_windows: int = 8
+    refusal_abstracts: int = 2  # ... and of the nearest whole abstracts
 
 
 @dataclass(frozen=True)
 class Retrieval:
     hits: list[Hit]
     evidence: Evidence
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """What a search measured before it ranks (``Retriever.gather``)."""
+
+    signals: Signals
+    # per paper, the passages found by either side: chunk id -> (rank credit, text, metadata)
+    passages: Mapping[str, dict[str, tuple[float, str | None, dict[str, Any] | None]]]
+    dense: Mapping[str, float]  # per paper, its best passage's cosine with the question
+    dense_window: Mapping[str, float]  # ... and its best abstract window's
+    asked: Vector | None  # the question as asked, embedded (when asked for)
 
 
 class Retriever:
@@ -172,11 +199,13 @@ class Retriever:
         lexical: LexicalIndex,
         embedder: Embedder,
         parameters: RetrievalParameters | None = None,
+        evidence_model: EvidenceModel | None = None,
     ):
         self.store = store
         self.lexical = lexical
         self.embedder = embedder
         self.parameters = parameters or RetrievalParameters()
+        self.evidence_model = evidence_model or shipped()
 
     def search(
         self,
@@ -205,15 +234,35 @@ class Retriever:
         if retriever not in RETRIEVERS:
             raise ValueError(f"unknown retriever {retriever!r}; choose one of {', '.join(RETRIEVERS)}")
         if not query.strip():
-            return Retrieval([], Evidence(False, 0.0, "the question is empty"))
+            return Retrieval([], Evidence(False, 0.0, "the question is empty", probability=0.0))
+        found = self.gather(query, retriever=retriever, filters=chosen, asked=judge)
+        signals = found.signals
+        fused = signals.fused(self.parameters)
+        hits = self._hits(signals.order(fused, k), found.passages, found.dense, signals, k)
+        if not judge:
+            return Retrieval(hits, Evidence(bool(hits), 0.0, "not judged"))
+        assert found.asked is not None
+        return Retrieval(hits, self._evidence(query, found.asked, chosen, signals, fused, hits))
+
+    def gather(
+        self,
+        query: str,
+        *,
+        retriever: RetrieverName = "hybrid",
+        filters: Filters | Mapping[str, Any] | None = None,
+        asked: bool = False,
+    ) -> Gathered:
+        """What one search measures before it ranks: the signals over the papers it reached,
+        and the passages each side found. ``asked``: also embed the question as asked (the
+        stripped question ranks; the question as asked decides refusal)."""
+        chosen = Filters.of(filters)
         params = self.parameters
         passages: dict[str, dict[str, tuple[float, str | None, dict[str, Any] | None]]] = defaultdict(dict)
         dense_passage: dict[str, float] = {}
         dense_window: dict[str, float] = {}
         stripped = strip_question(query)
-        # the stripped question ranks; the question as asked decides refusal
-        texts = [stripped, query] if judge and stripped != query else [stripped]
-        vectors = self.embedder.embed(texts) if judge or retriever != "lexical" else None
+        texts = [stripped, query] if asked and stripped != query else [stripped]
+        vectors = self.embedder.embed(texts) if asked or retriever != "lexical" else None
         dense_sides = (
             ("passage", dense_passage, params.candidates),
             ("window", dense_window, params.window_candidates),
@@ -232,12 +281,9 @@ class Retriever:
         if lexical is not None and retriever != "dense":
             for rank, (cid, key, _score) in enumerate(lexical.top_passages(params.candidates), 1):
                 _credit(passages[key], cid, None, None, 1 / (10 + rank))
-        signals = _Signals(lexical, dense_passage, dense_window, retriever)
-        hits = self._hits(signals.ranked(params, k), passages, dense_passage, signals, k)
-        if not judge:
-            return Retrieval(hits, Evidence(bool(hits), 0.0, "not judged"))
-        assert vectors is not None
-        return Retrieval(hits, self._evidence(query, vectors[-1], chosen, signals.lexical_z, hits))
+        signals = Signals(lexical, dense_passage, dense_window, retriever)
+        vector = vectors[-1] if asked and vectors is not None else None
+        return Gathered(signals, passages, dense_passage, dense_window, vector)
 
     def _nearest(
         self, vector: Vector, kind: str, n: int, chosen: Filters
@@ -253,7 +299,7 @@ class Retriever:
         ranked: Iterator[tuple[str, float]],
         passages: Mapping[str, dict[str, tuple[float, str | None, dict[str, Any] | None]]],
         dense: Mapping[str, float],
-        signals: _Signals,
+        signals: Signals,
         k: int,
     ) -> list[Hit]:
         """The ``k`` best papers, each with its strongest passages (found by either side), best
@@ -295,7 +341,7 @@ class Retriever:
                 )
         return hits
 
-    def _stand_in(self, paper: Paper, signals: _Signals) -> str | None:
+    def _stand_in(self, paper: Paper, signals: Signals) -> str | None:
         """The passage to show for a paper the search found through its abstract windows only:
         its abstract passage (whose id follows from its text), else its best passage by BM25.
         Read by id: asking Chroma for a paper's chunks filters the whole collection, 60 ms at a
@@ -327,159 +373,42 @@ class Retriever:
         return tuple(passages)
 
     def _evidence(
-        self, query: str, asked: Vector, chosen: Filters, lexical_z: float, hits: Sequence[Hit]
+        self,
+        query: str,
+        asked: Vector,
+        chosen: Filters,
+        signals: Signals,
+        fused: np.ndarray,
+        hits: Sequence[Hit],
     ) -> Evidence:
-        """Answerable when one paper's words stand out for the question, or else when a single
-        abstract sentence is close to the question as asked. Neither signal alone separates
-        unanswerable questions: wordy paraphrases have low cosines, and related-but-wrong papers
-        share words. A sentence is sharper than a window or a whole abstract: an off-topic
-        question still shares a theme with a window's other sentence."""
-        params = self.parameters
+        """The calibrated judgement (``assistant.evidence``) over what this search measured and
+        the closest abstract sentence and window to the question as asked."""
         if not hits:
-            return Evidence(False, 0.0, "no paper in the library matches the question")
-        # one rare word is not a topic: the lexical signal counts only for a paper that holds
-        # most of the question's words ("boiling point of ethanol" vs a paper on point clouds)
-        coverage = _coverage(query, hits[:3])
-        lexical = lexical_z / params.min_lexical_z if coverage >= params.min_coverage else 0.0
-        reason = f"best paper's BM25 z-score {lexical_z:.1f}, {coverage:.0%} of the question's words"
-        if lexical >= 1.0:  # the words settle it; no need to embed sentences
-            return Evidence(True, round(lexical, 3), reason)
-        similarity = self._sentence_similarity(asked, chosen)
-        score = max(similarity / params.min_similarity, lexical)
-        return Evidence(
-            score >= 1.0, round(score, 3), f"closest abstract sentence {similarity:.2f} cosine; {reason}"
+            return Evidence(False, 0.0, "no paper in the library matches the question", probability=0.0)
+        sentence, window = self.closest(asked, chosen)
+        features = measure(
+            signals, fused, sentence=sentence, window=window, terms=len(set(tokens(query, query=True)))
         )
+        return self.evidence_model.judge(features, self.parameters.min_answerable_probability)
 
-    def _sentence_similarity(self, vector: Vector, chosen: Filters) -> float:
+    def closest(self, vector: Vector, chosen: Filters | None = None) -> tuple[float, float]:
         """The best cosine of ``vector`` with a single sentence of the abstract windows nearest
-        to it (embedded now: the library stores windows, not sentences)."""
+        to it (embedded now: the library stores windows, not sentences), and with a window. A
+        sentence is sharper than a window or a whole abstract: an off-topic question still
+        shares a theme with a window's other sentence."""
         params = self.parameters
-        where = chosen.where()
+        where = (chosen or Filters()).where()
+        windows = self.store.query_chunks(vector, params.refusal_windows, where, kind="window")
         nearest = [
-            *self.store.query_chunks(vector, params.refusal_windows, where, kind="window"),
+            *windows,
             # papers whose abstract is too short for windows have only the abstract passage
             *self.store.nearest_abstracts(vector, params.refusal_abstracts, where),
         ]
+        window = max((similarity for *_, similarity in nearest), default=-1.0)
         sentences = list(dict.fromkeys(s for _, text, _, _ in nearest for s in split_sentences(text or "")))
         if not sentences:
-            return -1.0
-        return float(np.max(self.embedder.embed(sentences) @ vector))
-
-
-class _Signals:
-    """The four per-paper signals of one query over the papers it reached (its *universe*),
-    fused into one ranking. In arrays: the lexical side scores every paper of the library, and
-    at a million chunks (tens of thousands of papers) dictionaries of them cost more than the
-    search itself."""
-
-    def __init__(
-        self,
-        lexical: LexicalScores | None,
-        dense_passage: dict[str, float],
-        dense_window: dict[str, float],
-        retriever: RetrieverName,
-    ):
-        self.retriever = retriever
-        self.lexical = lexical
-        self.lexical_z = 0.0
-        index = lexical.index if lexical is not None else {}
-        dense_keys = list(dense_passage)
-        members = np.array([index[key] for key in dense_keys if key in index], dtype=np.int64)
-        if lexical is None:
-            part = np.zeros(0, dtype=np.int64)
-        else:
-            values = lexical.passage[lexical.allowed]
-            values = values if len(values) else np.zeros(1, dtype=np.float32)
-            self.lexical_z = float((values.max() - values.mean()) / (values.std() + 1e-9))
-            # the papers in the lexical index this query reached, as a mask over all of them
-            reached = np.zeros(len(lexical.papers), dtype=bool)
-            if retriever != "dense":
-                reached = lexical.allowed & (lexical.passage > 0)
-            if retriever != "lexical":
-                reached[members] = True
-            part = np.flatnonzero(reached)
-        extra = [key for key in dense_keys if key not in index] if retriever != "lexical" else []
-        self._papers = lexical.papers if lexical is not None else []
-        self._extra = extra
-        self._part = part
-        self.size = len(part) + len(extra)
-        # where each paper the dense side reached sits in the universe
-        position = {key: len(part) + i for i, key in enumerate(extra)}
-        for key in dense_keys:
-            if key in index and len(part):
-                at = int(np.searchsorted(part, index[key]))
-                if at < len(part) and part[at] == index[key]:
-                    position[key] = at
-        self._dense = [
-            values
-            for side in (dense_passage, dense_window)
-            if (values := self._dense_values(side, position)) is not None
-        ]
-        self._lex = []
-        if lexical is not None and lexical.allowed.any():
-            self._lex = [self._lexical_values(lexical, side) for side in (lexical.passage, lexical.window)]
-
-    def _dense_values(self, side: dict[str, float], position: dict[str, int]) -> np.ndarray | None:
-        """A dense signal over the universe; a paper it did not reach gets its lowest value."""
-        if not side:
-            return None
-        values = np.full(self.size, min(side.values()), dtype=np.float64)
-        for key, value in side.items():
-            if key in position:
-                values[position[key]] = value
-        return values
-
-    def _lexical_values(self, lexical: LexicalScores, per_paper: np.ndarray) -> np.ndarray:
-        """A lexical signal over the universe; papers outside the filters get its lowest value."""
-        floor = float(per_paper[lexical.allowed].min())
-        values = np.full(self.size, floor, dtype=np.float64)
-        values[: len(self._part)] = np.where(lexical.allowed[self._part], per_paper[self._part], floor)
-        return values
-
-    def lexical_of(self, key: str) -> float:
-        """The BM25 score of the paper's best passage (0 when it has none or is filtered out)."""
-        if self.lexical is None:
-            return 0.0
-        i = self.lexical.index.get(key)
-        return float(self.lexical.passage[i]) if i is not None and self.lexical.allowed[i] else 0.0
-
-    def key(self, i: int) -> str:
-        return self._papers[int(self._part[i])] if i < len(self._part) else self._extra[i - len(self._part)]
-
-    def fused(self, params: RetrievalParameters) -> np.ndarray:
-        n = self.size
-        combine = _mean_z if params.fusion == "zscore" else _rrf
-        dense_z, lex_z = combine(self._dense, n), combine(self._lex, n)
-        if self.retriever == "dense":
-            return dense_z
-        if self.retriever == "lexical":
-            return lex_z
-        return dense_z + params.lexical_weight * lex_z
-
-    def ranked(self, params: RetrievalParameters, k: int) -> Iterator[tuple[str, float]]:
-        """(key, fused score), best first, ties by key: the head is sorted first, the rest only
-        when the hits need more papers (some were removed meanwhile)."""
-        fused = self.fused(params)
-        n = min(len(fused), 4 * k + 8)
-        if n == 0:
-            return
-        head = np.argpartition(-fused, n - 1)[:n] if n < len(fused) else np.arange(len(fused))
-        for part in (head, np.setdiff1d(np.arange(len(fused)), head)):
-            for i in sorted(part.tolist(), key=lambda i: (-fused[i], self.key(i))):
-                yield self.key(i), float(fused[i])
-
-
-def _coverage(query: str, hits: Sequence[Hit]) -> float:
-    """The largest share of the question's content words (stemmed) found in one hit's title
-    and passages."""
-    asked = set(tokens(query, query=True))
-    if not asked:
-        return 0.0
-    best = 0.0
-    for hit in hits:
-        words = set(tokens(" ".join([hit.paper.title or "", *(p.text for p in hit.passages)])))
-        best = max(best, len(asked & words) / len(asked))
-    return best
+            return -1.0, window
+        return float(np.max(self.embedder.embed(sentences) @ vector)), window
 
 
 def strip_question(query: str) -> str:
@@ -507,23 +436,3 @@ def _credit(
 ) -> None:
     score, old_text, old_meta = found.get(chunk_id, (0.0, None, None))
     found[chunk_id] = (score + amount, text if text is not None else old_text, meta or old_meta or {})
-
-
-def _rrf(sides: Sequence[np.ndarray], n: int, k: int = 60) -> np.ndarray:
-    """Reciprocal-rank fusion of each signal's ranking of the universe (the papers a signal
-    did not reach last)."""
-    fused = np.zeros(n)
-    for values in sides:
-        ranks = np.empty(n)
-        ranks[np.argsort(-values, kind="stable")] = np.arange(1, n + 1)
-        fused += 1 / (k + ranks)
-    return fused
-
-
-def _mean_z(sides: Sequence[np.ndarray], n: int) -> np.ndarray:
-    """The mean of the signals' z-scores over the universe (a paper a signal did not reach has
-    that signal's lowest value)."""
-    total = np.zeros(n)
-    for values in sides:
-        total += (values - values.mean()) / (values.std() + 1e-9)
-    return total / max(len(sides), 1)

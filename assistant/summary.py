@@ -29,16 +29,16 @@ from store.paper import Chunk, Paper, normalise
 
 log = logging.getLogger(__name__)
 
-Length = Literal["short", "long"]
-LENGTHS: tuple[Length, ...] = ("short", "long")
+Length = Literal["sentence", "short", "long"]
+LENGTHS: tuple[Length, ...] = ("sentence", "short", "long")
 # words of passages read for one paper, and per paper when several are summarised together
-PASSAGE_WORDS: dict[str, int] = {"short": 1200, "long": 2400}
-PAPER_WORDS: dict[str, int] = {"short": 300, "long": 600}
+PASSAGE_WORDS: dict[str, int] = {"sentence": 1200, "short": 1200, "long": 2400}
+PAPER_WORDS: dict[str, int] = {"sentence": 300, "short": 300, "long": 600}
 MANY_WORDS = 3000
 # extractive: how many sentences, at most how many from one passage, how many for a synthesis
-SENTENCES: dict[str, int] = {"short": 3, "long": 8}
-PER_PASSAGE: dict[str, int] = {"short": 1, "long": 2}
-SYNTHESIS_SENTENCES: dict[str, int] = {"short": 2, "long": 3}
+SENTENCES: dict[str, int] = {"sentence": 1, "short": 3, "long": 8}
+PER_PASSAGE: dict[str, int] = {"sentence": 1, "short": 1, "long": 2}
+SYNTHESIS_SENTENCES: dict[str, int] = {"sentence": 1, "short": 2, "long": 3}
 LONG_MAX_TOKENS = 1000  # four paragraphs need more than an answer's default budget
 
 
@@ -210,7 +210,7 @@ class Summarizer:
         mode = self._mode(mode)
         _check_length(length)
         focus = focus.strip() if focus and focus.strip() else None
-        focus_vector = self.embedder.embed([focus])[0] if focus else None
+        focus_vector = extractive.focus_vector(focus, self.embedder.embed) if focus else None
         passages = self.passages(paper.key, words=PASSAGE_WORDS[length], focus=focus_vector)
         summary = partial(Summary, paper=paper, focus=focus, length=length)
         job = Job(
@@ -224,7 +224,12 @@ class Summarizer:
             passages=passages,
             papers={paper.key: paper},
             fallback=lambda chosen: extractive.summary(
-                chosen, self.embedder.embed, SENTENCES[length], PER_PASSAGE[length], focus_vector
+                chosen,
+                self.embedder.embed,
+                SENTENCES[length],
+                PER_PASSAGE[length],
+                focus_vector,
+                focus_text=focus,
             ),
             task="summarise the paper.",
             max_tokens=self._max_tokens(length),
@@ -345,7 +350,7 @@ class Summarizer:
 
 def _check_length(length: str) -> None:
     if length not in LENGTHS:
-        raise ValueError(f"unknown summary length {length!r}; choose short or long")
+        raise ValueError(f"unknown summary length {length!r}; choose sentence, short or long")
 
 
 # -- the model's text ----------------------------------------------------------------------------

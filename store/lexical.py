@@ -27,8 +27,8 @@ import threading
 import uuid
 from array import array
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from functools import cache
+from dataclasses import dataclass, field
+from functools import cache, cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -106,6 +106,17 @@ class LexicalScores:
     window: np.ndarray
     allowed: np.ndarray  # per paper: live and within the filters
     _units: list[tuple[Segment, np.ndarray]]  # per segment: its units' passage scores
+    # per paper: the share of the query's distinct terms, each weighted by its IDF, that occur
+    # somewhere in the paper (0 outside the filters); a term no unit holds weighs the most
+    coverage: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
+    idf: dict[str, float] = field(default_factory=dict)  # the query's distinct terms -> IDF
+    unknown: frozenset[str] = frozenset()  # the query's terms that no unit holds
+
+    @property
+    def unknown_share(self) -> float:
+        """The IDF-weighted share of the query's distinct terms that no unit holds."""
+        total = sum(self.idf.values())
+        return sum(self.idf[t] for t in self.unknown) / total if total > 0 else 0.0
 
     def best_passage(self, key: str) -> tuple[str, float] | None:
         """The paper's best passage by this query: (chunk id, score), None when none matches."""
@@ -170,6 +181,11 @@ class Segment:
     @property
     def live_units(self) -> np.ndarray:
         return np.repeat(self.live, self.sizes)
+
+    @cached_property
+    def unit_papers(self) -> np.ndarray:
+        """Per unit, the position of its paper in ``papers``."""
+        return np.repeat(np.arange(len(self.papers), dtype=np.int32), self.sizes)
 
     def unit_id(self, i: int) -> str:
         return bytes(self.ids[i]).decode()
@@ -449,24 +465,26 @@ class LexicalIndex:
         segments = self._segments
         if not segments or not self._n:
             return None
-        postings = [
-            (t, [s.postings(t) for s in segments]) for t in tokens(expand(query, self._acronyms), query=True)
-        ]
+        terms = tokens(expand(query, self._acronyms), query=True)
+        postings = [(t, [s.postings(t) for s in segments]) for t in terms]
         postings = [(t, p) for t, p in postings if any(x is not None for x in p)]
         if not postings:
             return None
         units = [np.zeros(len(s), dtype=np.float32) for s in segments]
-        for _, per_segment in postings:
+        idfs: dict[str, float] = dict.fromkeys(terms, self._idf(0))  # a term no unit holds
+        for term, per_segment in postings:
             df = sum(
                 (len(p[0]) if live is None else int(live[p[0]].sum()))
                 for p, live in zip(per_segment, self._live_units, strict=True)
                 if p is not None
             )
-            idf = np.log(1 + (self._n - df + 0.5) / (df + 0.5))
+            idf = self._idf(df)
+            idfs[term] = float(idf)
             for p, norm, scores in zip(per_segment, self._norms, units, strict=True):
                 if p is not None:
                     rows, tf = p
                     scores[rows] += idf * tf / (tf + norm[rows])
+        held = self._coverage(segments, dict(postings), idfs)
         passage_parts, window_parts, allowed_parts, shown = [], [], [], []
         wanted = set(keys) if keys is not None else None
         for segment, scores in zip(segments, units, strict=True):
@@ -490,11 +508,39 @@ class LexicalIndex:
             window_parts.append(np.maximum.reduceat(np.where(windows, scores, 0.0), segment.starts) * allowed)
             allowed_parts.append(allowed)
             shown.append((segment, passages))
+        allowed_all = np.concatenate(allowed_parts)
         return LexicalScores(
             self._papers,
             self._index,
             np.concatenate(passage_parts).astype(np.float32),
             np.concatenate(window_parts).astype(np.float32),
-            np.concatenate(allowed_parts),
+            allowed_all,
             shown,
+            coverage=(held * allowed_all).astype(np.float32),
+            idf=idfs,
+            unknown=frozenset(idfs) - {t for t, _ in postings},
         )
+
+    def _idf(self, df: int) -> float:
+        return float(np.log(1 + (self._n - df + 0.5) / (df + 0.5)))
+
+    def _coverage(
+        self,
+        segments: list[Segment],
+        postings: dict[str, list[tuple[Vector, Vector] | None]],
+        idfs: dict[str, float],
+    ) -> np.ndarray:
+        """Per paper, the IDF-weighted share of the query's distinct terms it holds in any unit
+        (removed units included: the filters mask them). One pass over each term's postings."""
+        total = sum(idfs.values())
+        parts = []
+        for i, segment in enumerate(segments):
+            held = np.zeros(len(segment.papers), dtype=np.float64)
+            for term, per_segment in postings.items():
+                p = per_segment[i]
+                if p is not None:
+                    mask = np.zeros(len(segment.papers), dtype=bool)
+                    mask[segment.unit_papers[p[0]]] = True
+                    held += idfs[term] * mask
+            parts.append(held / total if total > 0 else held)
+        return np.concatenate(parts)

@@ -22,6 +22,7 @@ from store.paper import Paper
 
 MIN_FRAGMENT = 20  # normalised characters an abstract fragment needs to be distinctive
 MIN_TITLE_PART = 12  # ... and the part of a title
+KEYWORD_WORDS = 8  # a phrase of at most this many words, without a question mark, is a keyword query
 NAME_FIELDS = ("slug", "id", "name")
 TARGET_FIELDS = ("key", "title", "abstract", "abstract_start")
 
@@ -41,6 +42,14 @@ class Question:
     @property
     def answerable(self) -> bool:
         return bool(self.gold)
+
+    @property
+    def keyword(self) -> bool:
+        """A keyword query: a short phrase, not a sentence asking ("crowd counting density
+        maps"). The data marks none; its keyword queries are the questions without a question
+        mark, all of a few words. Reported as a slice of its own beside the types."""
+        text = self.question.strip()
+        return not text.endswith("?") and len(text.split()) <= KEYWORD_WORDS
 
 
 @dataclass

@@ -58,11 +58,16 @@ def _retrieval_tables(report: RetrievalReport) -> list[Table]:
                 end_section=i == 2,
             )
     judged = Table(title="Refusal (the evidence judgement, before any model is called)")
+    judged.add_column("operating point", justify="right")
     judged.add_column("unanswerable refused", justify="right")
+    judged.add_column("of them keyword queries", justify="right")
     judged.add_column("answerable refused (false refusals)", justify="right")
     r = summary["refusal"]
+    point = r["operating_point"]
     judged.add_row(
+        "–" if point is None else f"P(answerable) ≥ {point:.3f}",
         f"{r['negatives_refused']}/{r['negatives']} = {figure(r['refusal_rate'], 'percent')}",
+        f"{r['keyword_negatives_refused']}/{r['keyword_negatives']}",
         f"{r['false_refusals']}/{r['answerable']} = {figure(r['false_refusal_rate'], 'percent')}",
     )
     return [ranking, judged]

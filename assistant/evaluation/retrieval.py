@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from assistant.library import Library
 
 DEPTH = 10  # for MRR and nDCG
+KEYWORD = "keyword"  # the slice of keyword queries (``Question.keyword``), beside the types
 Progress = Callable[[int, int], None]
 
 
@@ -25,6 +26,7 @@ class RetrievalCase(QuestionCase):
     scores: dict[str, dict[str, float]] = field(default_factory=dict)  # retriever -> metric -> value
     refused: bool = False
     reason: str = ""
+    probability: float | None = None  # the evidence judgement's, that the library answers it
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -43,6 +45,7 @@ class RetrievalCase(QuestionCase):
             "missed": self.missed(k) if self.scored else [],
             "refused": self.refused,
             "refusal_reason": self.reason,
+            "answerable_probability": self.probability,
         }
 
 
@@ -53,15 +56,30 @@ class RetrievalReport:
     cases: list[RetrievalCase]
     titles: dict[str, str]
 
+    operating_point: float | None = None  # the evidence judgement's, when it has one
+
     @property
     def types(self) -> list[str]:
-        return list(dict.fromkeys(c.question.type for c in self.cases if c.scored))
+        """The question types with scored questions, then ``keyword`` (short phrases of any
+        type) when there are such questions: the slices the tables show."""
+        scored = [c for c in self.cases if c.scored]
+        types = list(dict.fromkeys(c.question.type for c in scored if c.question.type != KEYWORD))
+        if any(self.in_slice(c, KEYWORD) for c in scored):
+            types.append(KEYWORD)
+        return types
+
+    def in_slice(self, case: RetrievalCase, name: str) -> bool:
+        """Whether a case counts in a slice: its type, or keyword queries (by type or form)."""
+        if name == KEYWORD:
+            return case.question.keyword or case.question.type == KEYWORD
+        return case.question.type == name
 
     def summary(self) -> dict[str, Any]:
-        """Mean scores per retriever and question type (and over all), and the refusal rates."""
+        """Mean scores per retriever and slice (question type, keyword queries, all), and the
+        refusal rates (also of keyword queries) at the evidence judgement's operating point."""
         by_retriever: dict[str, dict[str, dict[str, float]]] = {}
         for retriever in RETRIEVERS:
-            groups = {t: [c for c in self.cases if c.scored and c.question.type == t] for t in self.types}
+            groups = {t: [c for c in self.cases if c.scored and self.in_slice(c, t)] for t in self.types}
             groups["all"] = [c for c in self.cases if c.scored]
             by_retriever[retriever] = {
                 group: {
@@ -79,12 +97,15 @@ class RetrievalReport:
         return {
             "retrievers": by_retriever,
             "refusal": {
+                "operating_point": self.operating_point,
                 "negatives": len(negatives),
                 "negatives_refused": sum(c.refused for c in negatives),
                 "refusal_rate": metrics.share(sum(c.refused for c in negatives), len(negatives)),
                 "answerable": len(answerable),
                 "false_refusals": sum(c.refused for c in answerable),
                 "false_refusal_rate": metrics.share(sum(c.refused for c in answerable), len(answerable)),
+                "keyword_negatives": sum(c.question.keyword for c in negatives),
+                "keyword_negatives_refused": sum(c.refused for c in negatives if c.question.keyword),
             },
             "unresolved_gold": sum(len(c.unresolved) for c in self.cases),
             "unscored_questions": [
@@ -129,9 +150,11 @@ def evaluate_retrieval(
                 }
         evidence = library.retriever.retrieve(question.question, k=k).evidence
         case.refused, case.reason = not evidence.answerable, evidence.reason
+        case.probability = evidence.probability
         cases.append(case)
         if progress:
             progress(done + 1, len(questions))
     keys = {key for c in cases for key in (*c.gold, *c.partial, *(k for r in c.ranked.values() for k in r))}
     titles = {key: paper.label for key, paper in library.store.get_many(sorted(keys)).items()}
-    return RetrievalReport(k, repr(library), cases, titles)
+    operating_point = library.retriever.parameters.min_answerable_probability
+    return RetrievalReport(k, repr(library), cases, titles, operating_point)

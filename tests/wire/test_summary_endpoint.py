@@ -125,3 +125,10 @@ def test_several_papers_one_line_each_and_a_synthesis(library: Library, openai_s
     assert summaries.dropped_citations == ["doe2020old"]
     assert [r.paper.key for r in summaries.references] == [PASA, "lane2024"]
     assert summaries.markdown().startswith("- PaSa is an LLM agent") and "[2] " in summaries.markdown()
+
+
+def test_a_one_sentence_summary_through_the_model(library: Library, openai_server: OpenAIServer) -> None:
+    summary = library.summarize(PASA, length="sentence", focus="approach")
+    _, user = _prompt(openai_server)
+    assert "Write one sentence." in user and "Concentrate on: approach" in user
+    assert summary.mode == "llm" and summary.length == "sentence" and summary.citations

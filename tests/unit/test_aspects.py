@@ -1,0 +1,53 @@
+"""Focused extractive summaries: a focus that names an aspect picks the sentence stating it, and
+one sentence can be asked for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant import Library
+from assistant.citations import strip_citations
+from assistant.extractive import aspect_of
+
+BIB = """
+@article{doe2024lex,
+  title={Lexicon Features for Character Taggers}, author={Doe, Jane}, year=2024,
+  abstract={Named entity recognition in Chinese usually needs a word segmenter first.
+            However, existing lattice models are complex and too slow for many industrial systems.
+            In this paper we propose a simple method that encodes lexicon features into
+            the character representations.
+            Experiments on four benchmark datasets show that our method outperforms prior models
+            and runs six times faster.}
+}
+"""
+
+
+@pytest.fixture
+def library(fake_library: Library, tmp_path: Path) -> Library:
+    (tmp_path / "refs.bib").write_text(BIB)
+    assert fake_library.add(tmp_path / "refs.bib").ok
+    return fake_library
+
+
+def test_aspect_names() -> None:
+    assert aspect_of("challenge") == aspect_of("The problem") == "challenge"
+    assert aspect_of("Method") == aspect_of("approach") == "approach"
+    assert aspect_of("results") == aspect_of("main findings") == "outcome"
+    assert aspect_of("reinforcement learning") is None and aspect_of(None) is None
+
+
+@pytest.mark.parametrize(
+    ("focus", "words"),
+    [
+        ("challenge", "Chinese"),  # the problem, stated before the method
+        ("approach", "we propose a simple method"),
+        ("outcome", "outperforms prior models"),
+    ],
+)
+def test_one_sentence_per_aspect(library: Library, focus: str, words: str) -> None:
+    summary = library.summarize("doe2024lex", focus=focus, length="sentence", mode="extractive")
+    text = strip_citations(summary.raw_text, {"doe2024lex"})
+    assert summary.raw_text.count("[@doe2024lex]") == 1 and words in text
+    assert summary.length == "sentence" and summary.citations
