@@ -5,8 +5,9 @@ No single signal separates unanswerable questions: wordy paraphrases have low co
 few words with their paper, while a question about a topic next to the library's (crowd counting
 in a library of face papers) shares its words and its neighbourhood. So the judgement is a small
 logistic regression over what search measured (``FEATURES``), fitted by cross-validation over
-questions (``assistant.tuning``; ``tests/bench/fit_retrieval.py`` refits it and prints how it
-does), whose coefficients ship as data beside this module (``retrieval_fit.json``). Its output
+questions (``assistant.evaluation.tuning``; ``tests/bench/bench_retrieval.py --write`` refits it
+and prints how it does), whose coefficients ship as data beside this module
+(``retrieval_fit.json``). Its output
 is calibrated: ``Evidence.probability`` is the estimated probability that the library answers
 the question, and the operating point (``RetrievalParameters.min_answerable_probability``) was
 chosen for at most 5% false refusals on answerable questions, out of fold.

@@ -144,7 +144,7 @@ def _fitted(name: str) -> Any:
 class RetrievalParameters:
     """How search ranks and when it refuses. The fusion weights and the refusal's operating
     point were chosen by cross-validation over questions (``assistant.evaluation.tuning``;
-    ``tests/bench/fit_retrieval.py`` refits them and prints how they do)."""
+    ``tests/bench/bench_retrieval.py --write`` refits them and prints how they do)."""
 
     candidates: int = 100  # passages fetched from Chroma per query
     window_candidates: int = 400  # abstract windows fetched per query (several per paper)

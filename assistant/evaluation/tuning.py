@@ -7,7 +7,7 @@ questions (aclsum's test split) are measured, never fitted on.
 A search is measured once per question (``collect``: the signals of each retriever and the
 cosines the judgement needs) and every candidate setting is then scored from those measurements
 with the same code a search runs (``assistant.fusion``, ``assistant.evidence``), so a grid of
-settings costs seconds. ``tests/bench/fit_retrieval.py`` runs it all and writes
+settings costs seconds. ``tests/bench/bench_retrieval.py --write`` runs it all and writes
 ``assistant/retrieval_fit.json``, whose values ``RetrievalParameters`` and the evidence judgement
 take as their defaults.
 """
