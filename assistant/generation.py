@@ -123,7 +123,7 @@ class Job:
     relevant: int = 2  # passages the retry names: the first ones (the best found)
     structured: bool = True  # may ask for JSON sentences (not for texts with their own layout)
     prepare: Callable[[str], str] = lambda text: text  # the written text as the check reads it
-    require_citations: bool = False  # a text that cites nothing is replaced by the fallback
+    require_citations: bool = False  # a whole text (not streamed) that cites nothing: the fallback
 
 
 @dataclass

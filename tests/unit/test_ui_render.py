@@ -110,6 +110,22 @@ def test_check_notes() -> None:
     assert render.check_notes(False, True, [], []) == ""  # a refusal needs no citation
     notes = render.check_notes(True, False, ["invented2024"], [weak])
     assert "1 sentence(s) weakly supported" in notes and "invented2024" in notes
+    attributed = SentenceSupport("Backed.", ("k",), 0.9, 0.9, attributed=True)
+    uncited = SentenceSupport("Nothing backs this.", (), None, None)
+    notes = render.check_notes(True, False, [], [attributed, uncited], ["the model first declined"])
+    assert notes.startswith("ℹ️ The model first declined.")
+    assert "1 sentence(s) cited by litassist" in notes and "1 sentence(s) uncited" in notes
+
+
+def test_a_card_says_which_sentences_litassist_cited() -> None:
+    passage = Passage("he2022mae", "he2022mae-0", "Masked autoencoders scale vision learning.")
+    attributed = SentenceSupport(
+        "MAE scales vision learning [@he2022mae].", ("he2022mae",), 0.8, 0.8, attributed=True
+    )
+    html = render.sources_html(
+        [Reference(1, MAE)], [Citation("he2022mae", 1, passage, 0.8, 0, attributed=True)], [attributed]
+    )
+    assert "cited by litassist for 1 sentence(s)" in html
 
 
 def test_paper_rows_filter_on_every_word() -> None:
