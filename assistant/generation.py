@@ -241,6 +241,10 @@ class Writer:
         usage += completion.usage
         text = self._prose(completion.text, job)
         notes: list[str] = []
+        if completion.capped:
+            notes.append(
+                f"the model's reply was cut at {len(completion.text)} characters (it ignored max_tokens)"
+            )
         if refusing(text):
             if not job.insist:
                 return self.refusal(job, text, usage, attempts)

@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 
 Messages = list[dict[str, str]]
 
+# a reply is cut client-side at this many characters per token of ``max_tokens`` (a token is
+# rarely longer than a few characters): a server that ignores ``max_tokens`` must not hang a user
+CHARS_PER_TOKEN = 16
+
 _CONTEXT_WORDS = ("context length", "context window", "maximum context", "context size", "too many tokens")
 
 
@@ -69,6 +73,7 @@ class Completion:
     text: str
     usage: Usage
     finish_reason: str | None
+    capped: bool = False  # cut client-side: the server sent more than ``max_tokens`` allows
 
 
 class ChatStream:
@@ -76,12 +81,21 @@ class ChatStream:
     A stream that breaks off, or carries something that is not the API's, raises
     ``EndpointResponseError``."""
 
-    def __init__(self, model: ChatModel, chunks: Any):
+    def __init__(self, model: ChatModel, chunks: Any, limit: int | None = None):
         self._model = model
         self._source = chunks
         self._chunks: Iterator[Any] = iter(chunks)
+        self._limit = limit  # characters
+        self.received = 0  # characters so far
         self.usage = Usage()
         self.finish_reason: str | None = None
+
+    def _cut(self, error: Exception) -> EndpointResponseError:
+        cause = error.__cause__ or error
+        return EndpointResponseError(
+            f"{self._model.describe()}: the stream was cut after {self.received} characters "
+            f"({cause}); the partial answer is shown"
+        )
 
     def close(self) -> None:
         """Stop reading (the connection is closed; the server stops writing)."""
@@ -105,14 +119,23 @@ class ChatStream:
                         self.finish_reason = choice.finish_reason
                     delta = choice.delta.content if choice.delta else None
                     if delta:
+                        self.received += len(delta)
+                        if self._limit is not None and self.received > self._limit:
+                            self.close()
+                            raise EndpointResponseError(
+                                f"{where}: the answer passed {self._limit} characters; stopped (the "
+                                "server does not keep to max_tokens)"
+                            )
                         yield delta
+        except openai.APIConnectionError as e:  # the connection dropped mid-stream
+            raise self._cut(e) from e
         except openai.APIError as e:
             raise self._model.translate(e) from e
         except (AttributeError, TypeError, ValueError) as e:  # a chunk the client could not parse
             raise EndpointResponseError(f"{where} sent a malformed stream ({e})") from e
         except Exception as e:  # httpx transport errors mid-stream: the connection dropped
             if type(e).__module__.split(".")[0].startswith("httpx"):
-                raise EndpointResponseError(f"{where} broke off the stream ({e})") from e
+                raise self._cut(e) from e
             raise
         if self.finish_reason is None:
             raise EndpointResponseError(
@@ -182,21 +205,31 @@ class ChatModel:
         import openai
 
         extra = {"response_format": response_format} if response_format else {}
+        tokens = max_tokens or self.max_tokens
         try:
             response = self.client.chat.completions.create(  # type: ignore[call-overload]
                 model=self.model,
                 messages=messages,
                 temperature=self.temperature,
-                max_tokens=max_tokens or self.max_tokens,
+                max_tokens=tokens,
                 **extra,
             )
         except openai.APIError as e:
             raise self.translate(e) from e
+        except ValueError as e:  # json.JSONDecodeError: a JSON content type over a broken body
+            raise EndpointResponseError(f"{self.describe()} answered something that is not JSON ({e})") from e
         choices = getattr(response, "choices", None)
         if not isinstance(choices, list) or not choices or choices[0].message is None:
             raise EndpointResponseError(f"{self.describe()} answered something that is not a chat completion")
         choice = choices[0]
-        return Completion(choice.message.content or "", _usage(response.usage), choice.finish_reason)
+        text = choice.message.content or ""
+        limit = tokens * CHARS_PER_TOKEN
+        if len(text) > limit:
+            log.warning(
+                "%s sent %d characters for at most %d tokens; cut", self.describe(), len(text), tokens
+            )
+            return Completion(text[:limit], _usage(response.usage), "length", capped=True)
+        return Completion(text, _usage(response.usage), choice.finish_reason)
 
     def stream(
         self,
@@ -222,7 +255,7 @@ class ChatModel:
             )
         except openai.APIError as e:
             raise self.translate(e) from e
-        return ChatStream(self, chunks)
+        return ChatStream(self, chunks, limit=(max_tokens or self.max_tokens) * CHARS_PER_TOKEN)
 
     def translate(self, error: openai.APIError) -> LLMError:
         """The openai package's error as ours, with a message that says what to do."""

@@ -16,8 +16,10 @@ It serves ``/v1/models``, ``/v1/embeddings`` (deterministic bag-of-words vectors
   (429 comes with ``retry-after-ms: 10``), ``"garbage"`` (a body that is not JSON), ``"short"``
   (fewer vectors than inputs), ``"slow"`` (sleeps ``server.delay`` seconds first), ``"context"``
   (a 400 saying the context is too long), ``"malformed"`` (a stream chunk that is not JSON),
-  ``"truncated"`` (a stream that stops mid-answer, without a finish reason), ``("redirect", URL)``
-  (a 307 to another server).
+  ``"truncated"`` (a stream that stops mid-answer, without a finish reason), ``"cut"`` (a chunked
+  stream whose connection drops mid-chunk), ``"badjson"`` (a JSON content type over a body that
+  does not parse), ``"huge"`` (an answer of ``server.huge`` characters, whatever ``max_tokens``
+  says), ``("redirect", URL)`` (a 307 to another server).
 * ``server.models``: the model names it serves; a request for another model gets a 404.
 * ``server.token_delay``: seconds between the pieces of a streamed answer (a model's pace).
 """
@@ -57,6 +59,7 @@ class OpenAIServer:
     token_delay: float = 0.0
     style: str = "labels"
     refuse_when: str | None = None
+    huge: int = 2_000_000
 
     def chat_requests(self) -> list[dict[str, Any]]:
         return [r for r in self.requests if str(r["path"]).rstrip("/").endswith("/chat/completions")]
@@ -166,6 +169,9 @@ def _handler(state: OpenAIServer) -> type[BaseHTTPRequestHandler]:
             if fault == "garbage":
                 self._send(200, b"<html>not json</html>", "text/html")
                 return
+            if fault == "badjson":
+                self._send(200, b'{"id": "chatcmpl-1", "choices": [{"mess', "application/json")
+                return
             if self.path.rstrip("/").endswith("/chat/completions"):
                 self._chat(body, fault)
                 return
@@ -209,7 +215,9 @@ def _handler(state: OpenAIServer) -> type[BaseHTTPRequestHandler]:
                 )
                 return
             messages = body.get("messages") or []
-            if state.replies:
+            if fault == "huge":
+                text = "Texture is kept [1]. " * (state.huge // 20)
+            elif state.replies:
                 text = state.replies.pop(0)
             elif body.get("response_format"):
                 text = json_reply(messages, state.style, state.refuse_when)
@@ -241,16 +249,25 @@ def _handler(state: OpenAIServer) -> type[BaseHTTPRequestHandler]:
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Connection", "close")
+            chunked = fault == "cut"
+            if chunked:
+                self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
             pieces = re.findall(r"\S+\s*", text)
 
             def event(payload: dict[str, Any] | str) -> None:
                 data = payload if isinstance(payload, str) else json.dumps(payload)
-                self.wfile.write(f"data: {data}\n\n".encode())
+                line = f"data: {data}\n\n".encode()
+                self.wfile.write(f"{len(line):x}\r\n".encode() + line + b"\r\n" if chunked else line)
                 self.wfile.flush()
 
             for i, piece in enumerate(pieces):
                 if fault == "truncated" and i == len(pieces) // 2:
+                    self.close_connection = True
+                    return
+                if fault == "cut" and i == len(pieces) // 2:
+                    self.wfile.write(b"400\r\ndata: {")  # a chunk announced, a few bytes of it sent
+                    self.wfile.flush()
                     self.close_connection = True
                     return
                 if fault == "malformed" and i == len(pieces) // 2:
@@ -274,6 +291,8 @@ def _handler(state: OpenAIServer) -> type[BaseHTTPRequestHandler]:
             if (body.get("stream_options") or {}).get("include_usage"):
                 event({**base, "object": "chat.completion.chunk", "choices": [], "usage": usage})
             event("[DONE]")
+            if chunked:
+                self.wfile.write(b"0\r\n\r\n")
             self.close_connection = True
 
     return Handler

@@ -306,3 +306,33 @@ def test_follow_up_is_rewritten_and_numbers_carry_on(library: Library, openai_se
     assert numbers["lane2024"] == max(r.number for r in first.references) + 1 or numbers["lane2024"] in {
         r.number for r in first.references if r.paper.key == "lane2024"
     }
+
+
+def test_a_body_that_is_not_json_says_so(library: Library, openai_server: OpenAIServer) -> None:
+    openai_server.faults = ["badjson"]
+    with pytest.raises(EndpointResponseError, match=r"answered something that is not JSON"):
+        library.ask(QUESTION)
+
+
+def test_a_stream_cut_mid_answer_says_how_much_came(library: Library, openai_server: OpenAIServer) -> None:
+    openai_server.faults = ["cut"]
+    answer = library.ask(QUESTION, stream=True)
+    with pytest.raises(EndpointResponseError, match=r"the stream was cut after \d+ characters") as cut:
+        list(answer)
+    assert "nothing answers" not in str(cut.value)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_an_answer_that_ignores_max_tokens_is_capped(
+    tmp_path: Path, openai_server: OpenAIServer, papers: Path, stream: bool
+) -> None:
+    library = library_at(tmp_path, openai_server, papers, max_tokens=50)
+    openai_server.faults = ["huge"]
+    if stream:
+        answer = library.ask(QUESTION, stream=True)
+        with pytest.raises(EndpointResponseError, match=r"the answer passed \d+ characters; stopped"):
+            list(answer)
+    else:
+        answer = library.ask(QUESTION)
+        assert len(answer.model_text) <= 50 * 16 and answer.citations
+        assert any("cut at" in note for note in answer.notes)

@@ -94,3 +94,13 @@ def test_drafts_report_recall_and_precision_against_gold(
     assert data["topics"][1]["missed"] == [g for g in ("tryon2024", "mae2023") if g not in case.cited]
     assert result.summary()["errors"] == 1
     assert "virtual try-on transfers a garment" in report.html(result)
+
+
+def test_an_endpoint_answering_garbage_fails_that_question_only(
+    library: Library, openai_server: OpenAIServer
+) -> None:
+    openai_server.faults = ["badjson"]
+    result = library.evaluate_answers(QUESTIONS)
+    failed, *rest = result.cases
+    assert failed.error and "not JSON" in failed.error
+    assert all(c.error is None for c in rest) and result.summary()["errors"] == 1
