@@ -25,13 +25,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,56 +47,30 @@ from assistant import Library  # noqa: E402
 from assistant.evaluation import AnswersReport, DraftsReport, report  # noqa: E402
 from assistant.local_server import MODELS, QWEN, SMOLLM2, installed  # noqa: E402
 from assistant.settings import LLMSettings  # noqa: E402
+from tests.conftest import free_port, stop, wait_for  # noqa: E402
 
 BIN = Path(sys.executable).parent
 QUESTION_FILES = ("dev_qa.jsonl", "dev_qa_more.jsonl")
 SHORT = {"smollm2": SMOLLM2.name, "qwen": QWEN.name}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def served(model: str, console: Console) -> Iterator[str]:
-    """`litassist serve-local --model MODEL` on a free loopback port; its base URL."""
+    """`litassist serve-local --model MODEL` on a free loopback port (the tests' helpers start
+    and stop it); its base URL."""
     port = free_port()
-    with tempfile.NamedTemporaryFile(prefix="llama-", suffix=".log") as log:
-        command = [
-            str(BIN / "litassist"),
-            "serve-local",
-            "--model",
-            model,
-            "--port",
-            str(port),
-            "--context",
-            "8192",
-        ]
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}/v1"
-        try:
-            deadline = time.monotonic() + 600  # the first Qwen start assembles 1.1 GB
-            while True:
-                try:
-                    urllib.request.urlopen(f"{url}/models", timeout=1)
-                    break
-                except OSError:
-                    if process.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError(
-                            f"{model} did not start: {Path(log.name).read_text()[-2000:]}"
-                        ) from None
-                    time.sleep(0.5)
-            console.print(f"[dim]{model} at {url} (pid {process.pid})[/dim]")
-            yield url
-        finally:
-            process.send_signal(signal.SIGTERM)
+    with tempfile.TemporaryDirectory() as folder:
+        log_path = Path(folder) / "server.log"
+        command = [str(BIN / "litassist"), "serve-local", "--model", model, "--port", str(port)]
+        with log_path.open("wb") as log:
+            process = subprocess.Popen([*command, "--context", "8192"], stdout=log, stderr=subprocess.STDOUT)
             try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+                url = f"http://127.0.0.1:{port}/v1"
+                wait_for(f"{url}/models", process, log_path, timeout=600)  # Qwen's first start assembles it
+                console.print(f"[dim]{model} at {url} (pid {process.pid})[/dim]")
+                yield url
+            finally:
+                stop(process)
 
 
 def questions(limit: int | None) -> list[dict[str, Any]]:
