@@ -156,10 +156,15 @@ def _text(row: Mapping[str, Any], name: str, where: str) -> str:
 
 
 def questions(source: str | Path | Sequence[Mapping[str, Any]]) -> list[Question]:
-    """Questions from a JSON Lines file (or already-parsed rows): ``question``, ``gold`` (empty
-    or absent: no paper answers it), and optionally ``id``, ``type``, ``partial``, ``answer``."""
+    """Questions from a JSON Lines file (or already-parsed rows): ``question``, ``gold`` (``[]``:
+    no paper answers it), and optionally ``id``, ``type``, ``partial``, ``answer``."""
     result = []
     for number, row, where in _rows(source):
+        if "gold" not in row:  # a forgotten field must not score as an unanswerable question
+            raise EvaluationDataError(
+                f"{where}: 'gold' is missing; list the papers that answer it, or write \"gold\": [] "
+                "for a question no paper answers"
+            )
         gold = _references(row.get("gold"), where, "gold")
         kind = row.get("type") or ("question" if gold else "negative")
         if kind == "negative" and gold:

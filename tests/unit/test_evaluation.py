@@ -105,6 +105,7 @@ def test_questions_and_topics_files(tmp_path: Path) -> None:
         ('{"gold": ["x"]}\n', "line 1: 'question' is missing"),
         ('{"question": "q", "gold": "x", "type": "negative"}\n', "'negative' question has gold"),
         ('{"question": "q", "gold": [3]}\n', "'gold' holds 3"),
+        ('{"question": "q", "gold": []}\n{"question": "no gold field"}\n', "line 2: 'gold' is missing"),
         ("\n\n", "holds no questions"),
     ],
 )
