@@ -24,6 +24,7 @@ from assistant.errors import (
     PaperNotFoundError,
 )
 from assistant.settings import Settings
+from store.urls import RedactingFilter
 
 if TYPE_CHECKING:  # imported when a command runs, so that `--help` answers at once
     from assistant.citations import SentenceSupport
@@ -70,6 +71,7 @@ def main_options(
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     for handler in logging.getLogger().handlers:
         handler.setLevel(level)  # some libraries set their own loggers to DEBUG (bm25s does)
+        handler.addFilter(RedactingFilter())  # a key written into a URL is never logged
 
 
 def _open() -> Library:

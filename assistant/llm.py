@@ -22,6 +22,7 @@ from assistant.errors import (
     LLMError,
     ModelNotFoundError,
 )
+from store.urls import redacted
 
 if TYPE_CHECKING:
     import openai
@@ -187,8 +188,13 @@ class ChatModel:
             base_url=self.base_url, api_key=api_key or "no-key", timeout=timeout, max_retries=max_retries
         )
 
+    @property
+    def shown_url(self) -> str:
+        """The base URL as messages show it (no credentials)."""
+        return redacted(self.base_url)
+
     def describe(self) -> str:
-        return f"model {self.model!r} at {self.base_url}"
+        return f"model {self.model!r} at {self.shown_url}"
 
     def __repr__(self) -> str:
         return f"<ChatModel {self.describe()}>"  # never the key
@@ -268,18 +274,18 @@ class ChatModel:
             )
         if isinstance(error, openai.APIConnectionError):
             return EndpointUnreachableError(
-                f"nothing answers at {self.base_url} ({error.__cause__ or error}); start the server "
+                f"nothing answers at {self.shown_url} ({error.__cause__ or error}); start the server "
                 "or fix LITASSIST_LLM__BASE_URL"
             )
         if isinstance(error, openai.AuthenticationError | openai.PermissionDeniedError):
             hint = "the key is wrong" if self._key_configured else "it needs a key"
             return EndpointAuthError(
-                f"{self.base_url} refused the request ({error.status_code}): {hint}; "
+                f"{self.shown_url} refused the request ({error.status_code}): {hint}; "
                 "set LITASSIST_LLM__API_KEY"
             )
         if isinstance(error, openai.NotFoundError):
             return ModelNotFoundError(
-                f"{self.base_url} does not serve model {self.model!r} (404: {error.message}); "
+                f"{self.shown_url} does not serve model {self.model!r} (404: {error.message}); "
                 "set LITASSIST_LLM__MODEL to one the server lists at /v1/models"
             )
         if isinstance(error, openai.APIStatusError):

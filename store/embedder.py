@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from store.errors import EmbeddingError
+from store.urls import redacted
 
 Vectors = npt.NDArray[np.float32]
 
@@ -144,7 +145,7 @@ class OpenAIEmbedder:
     def _request(self, texts: list[str]) -> list[list[float]]:
         import openai
 
-        where = f"embeddings endpoint {self._client.base_url}"
+        where = f"embeddings endpoint {redacted(str(self._client.base_url))}"
         try:
             response = self._client.embeddings.create(model=self.model, input=texts)
         except openai.APIConnectionError as e:

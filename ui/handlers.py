@@ -28,6 +28,7 @@ from assistant.library import Library
 from assistant.settings import LLMSettings
 from store.errors import LitassistError
 from store.ingest import IngestEvent, IngestReport
+from store.urls import redacted
 from ui import render
 from ui.uploads import Stored, UploadError, Uploads
 
@@ -73,7 +74,7 @@ class Handlers:
 
     def banner(self, llm: LLMSettings | None) -> str:
         chat = self.session_library(llm)[0].chat
-        return render.banner(chat.model if chat else None, chat.base_url if chat else None)
+        return render.banner(chat.model if chat else None, chat.shown_url if chat else None)
 
     def choose_endpoint(
         self, base_url: str, model: str, api_key: str, extractive: bool
@@ -96,7 +97,7 @@ class Handlers:
                 "mode": "auto",
             }
         )
-        return llm, f"This session uses `{llm.model}` at `{base_url}`."
+        return llm, f"This session uses `{llm.model}` at `{redacted(base_url)}`."
 
     def settings_markdown(self, llm: LLMSettings | None) -> str:
         settings = self.library.settings
@@ -107,7 +108,7 @@ class Handlers:
         rows = [
             ("library", f"`{self.library.path}` ({where}, {len(self.library)} papers)"),
             ("embedder", f"`{self.library.embedder.name}`"),
-            ("chat endpoint", f"`{chat.base_url}`" if chat else "none (extractive mode)"),
+            ("chat endpoint", f"`{chat.shown_url}`" if chat else "none (extractive mode)"),
             ("chat model", f"`{chat.model}`" if chat else "-"),
             ("endpoint chosen for", "this session" if llm is not None else "everyone (settings)"),
             ("passages", f"{settings.chunking.chunk_size} tokens, {settings.chunking.chunk_overlap} overlap"),
