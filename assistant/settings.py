@@ -13,8 +13,14 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from platformdirs import user_data_path
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _http_url(value: str | None) -> str | None:
+    if value is not None and urlsplit(value).scheme not in ("http", "https"):
+        raise ValueError(f"{value!r} is not an http(s) URL - e.g. http://127.0.0.1:8080/v1")
+    return value
 
 
 class ChromaSettings(BaseModel):
@@ -22,7 +28,7 @@ class ChromaSettings(BaseModel):
         "embedded", description="embedded: a folder inside the library; server: a `chroma run` server"
     )
     host: str = Field("127.0.0.1", description="Chroma server host (server mode)")
-    port: int = Field(8000, description="Chroma server port (server mode)")
+    port: int = Field(8000, ge=1, le=65535, description="Chroma server port (server mode)")
     ssl: bool = Field(False, description="use https to reach the server")
     token: SecretStr | None = Field(None, description="bearer token for a secured Chroma server")
     prefix: str = Field("", description="prefix of the collection names (several libraries on one server)")
@@ -36,13 +42,28 @@ class EmbedderSettings(BaseModel):
     base_url: str | None = Field(None, description="embeddings endpoint base URL (openai provider)")
     api_key: SecretStr | None = Field(None, description="key for the embeddings endpoint")
     # the int8 model on 2 cores runs fastest with small batches: tests/bench/bench_ingest.py
-    batch_size: int = Field(2, description="texts per batch of the local model")
-    threads: int | None = Field(None, description="CPU threads for the local model (default: all cores)")
+    batch_size: int = Field(2, ge=1, description="texts per batch of the local model")
+    threads: int | None = Field(
+        None, ge=1, description="CPU threads for the local model (default: all cores)"
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        return _http_url(value)
 
 
 class ChunkingSettings(BaseModel):
-    chunk_size: int = Field(220, description="chunk size in embedder tokens (the model reads 256)")
-    chunk_overlap: int = Field(30, description="overlap between consecutive chunks, in tokens")
+    chunk_size: int = Field(220, ge=16, description="chunk size in embedder tokens (the model reads 256)")
+    chunk_overlap: int = Field(30, ge=0, description="overlap between consecutive chunks, in tokens")
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> ChunkingSettings:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError(
+                f"the overlap ({self.chunk_overlap}) must be smaller than the chunk size ({self.chunk_size})"
+            )
+        return self
 
 
 OPENAI_URL = "https://api.openai.com/v1"
@@ -61,10 +82,10 @@ class LLMSettings(BaseModel):
     mode: Literal["auto", "extractive"] = Field(
         "auto", description="auto: use the endpoint when one is configured; extractive: never call a model"
     )
-    timeout: float = Field(60.0, description="seconds per request")
-    max_retries: int = Field(3, description="retries with backoff on 429/5xx and connection errors")
-    temperature: float = Field(0.1, description="sampling temperature")
-    max_tokens: int = Field(600, description="longest answer, in the model's tokens")
+    timeout: float = Field(60.0, gt=0, description="seconds per request")
+    max_retries: int = Field(3, ge=0, description="retries with backoff on 429/5xx and connection errors")
+    temperature: float = Field(0.1, ge=0, le=2, description="sampling temperature")
+    max_tokens: int = Field(600, ge=1, description="longest answer, in the model's tokens")
     prompt_words: int = Field(
         400,
         ge=0,
@@ -79,12 +100,17 @@ class LLMSettings(BaseModel):
         "vLLM, Ollama, llama.cpp; json_object: llama-cpp-python's server)",
     )
 
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        return _http_url(value)
+
 
 class UISettings(BaseModel):
     host: str = Field("127.0.0.1", description="address the chat UI binds to (loopback: this machine only)")
-    port: int = Field(7860, description="port of the chat UI")
-    max_upload_mb: int = Field(100, description="largest file the UI accepts, in MB")
-    concurrency: int = Field(4, description="requests the UI serves at once (others wait in its queue)")
+    port: int = Field(7860, ge=1, le=65535, description="port of the chat UI")
+    max_upload_mb: int = Field(100, ge=1, description="largest file the UI accepts, in MB")
+    concurrency: int = Field(4, ge=1, description="requests the UI serves at once (others wait in its queue)")
 
 
 def default_library_path() -> Path:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from assistant import Library, Settings
 from assistant.settings import OPENAI_URL
@@ -61,3 +62,21 @@ def test_extractive_mode_setting_never_makes_a_chat_model(
     monkeypatch.setenv("LITASSIST_LLM__BASE_URL", "http://mine/v1")
     monkeypatch.setenv("LITASSIST_LLM__MODE", "extractive")
     assert Library(tmp_path / "lib", embedder=FakeEmbedder()).chat is None
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("LITASSIST_CHUNKING__CHUNK_SIZE", "-5", "greater than or equal to 16"),
+        ("LITASSIST_CHUNKING__CHUNK_OVERLAP", "500", "must be smaller than the chunk size"),
+        ("LITASSIST_LLM__BASE_URL", "localhost:8080", "not an http(s) URL"),
+        ("LITASSIST_UI__PORT", "70000", "less than or equal to 65535"),
+        ("LITASSIST_LLM__MAX_TOKENS", "0", "greater than or equal to 1"),
+    ],
+)
+def test_settings_are_validated_where_they_are_read(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError, match=message):
+        Settings()
