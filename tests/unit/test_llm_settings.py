@@ -69,7 +69,7 @@ def test_extractive_mode_setting_never_makes_a_chat_model(
     [
         ("LITASSIST_CHUNKING__CHUNK_SIZE", "-5", "greater than or equal to 16"),
         ("LITASSIST_CHUNKING__CHUNK_OVERLAP", "500", "must be smaller than the chunk size"),
-        ("LITASSIST_LLM__BASE_URL", "localhost:8080", "not an http(s) URL"),
+        ("LITASSIST_LLM__BASE_URL", "localhost:8080", r"not an http\(s\) URL"),
         ("LITASSIST_UI__PORT", "70000", "less than or equal to 65535"),
         ("LITASSIST_LLM__MAX_TOKENS", "0", "greater than or equal to 1"),
     ],
