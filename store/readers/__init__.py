@@ -7,6 +7,7 @@ all raises :class:`~store.errors.ReadError` with a reason meant for the user.
 
 from __future__ import annotations
 
+import codecs
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -54,6 +55,9 @@ def detect_format(path: Path) -> str:
         raise ReadError("the file is empty")
     if head.startswith(b"%PDF-"):
         return "pdf"
+    encoding = _bom_encoding(head)
+    if encoding is not None:  # UTF-16/32 text: its NUL bytes are not binary content
+        head = head.decode(encoding, errors="ignore").encode("utf-8")
     suffix_format = SUFFIXES.get(path.suffix.lower())
     if b"\x00" in head:
         if suffix_format is None:
@@ -94,12 +98,34 @@ def walk(paths: list[Path]) -> Iterator[tuple[Path, bool]]:
 
 
 def read_text(path: Path) -> str:
-    """A text file's content: UTF-8 (with or without BOM), else Latin-1 as a last resort."""
+    """A text file's content: by its byte-order mark (UTF-8, -16, -32), else UTF-8, else the
+    encoding charset-normalizer finds most likely (cp1252, latin-1, Shift-JIS, …)."""
     raw = path.read_bytes()
+    encoding = _bom_encoding(raw)
+    if encoding is not None:
+        return raw.decode(encoding, errors="replace").lstrip("\ufeff")
     try:
-        return raw.decode("utf-8-sig")
+        return raw.decode("utf-8")
     except UnicodeDecodeError:
-        return raw.decode("latin-1")
+        pass
+    import charset_normalizer  # a well-kept detector (requests uses it)
+
+    best = charset_normalizer.from_bytes(raw).best()
+    return str(best) if best is not None else raw.decode("latin-1")
+
+
+def _bom_encoding(raw: bytes) -> str | None:
+    """The encoding a byte-order mark announces (UTF-32 before UTF-16: its marks begin alike)."""
+    for bom, encoding in (
+        (codecs.BOM_UTF32_LE, "utf-32"),
+        (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if raw.startswith(bom):
+            return encoding
+    return None
 
 
 def _readers() -> dict[str, Callable[[Path], ReadResult]]:

@@ -281,3 +281,18 @@ def test_json_that_is_not_a_paper(tmp_path: Path) -> None:
     path.write_text('{"foo": 1}')
     with pytest.raises(ReadError, match="not an S2ORC paper"):
         read(path)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32", "utf-8-sig", "cp1252"])
+def test_text_in_other_encodings_is_read(tmp_path: Path, encoding: str) -> None:
+    from store.readers import detect_format, read_text
+
+    text = (
+        "Les modèles de segmentation sémantique présentés dans cet article améliorent la précision "
+        "des façades. Nous proposons une méthode coopérative où chaque réseau apprend à partir des "
+        "prédictions de l'autre, ce qui réduit les erreurs près des frontières."
+    )
+    path = tmp_path / f"notes-{encoding}.txt"
+    path.write_bytes(text.encode(encoding))
+    assert detect_format(path) == "text"
+    assert read_text(path) == text
