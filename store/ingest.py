@@ -131,7 +131,10 @@ class Ingest:
     def run(self, paths: Iterable[Path]) -> IngestReport:
         self.store.recover()
         report = IngestReport()
-        files = list(walk([Path(p) for p in paths]))
+        problems: list[tuple[Path, str, bool]] = []
+        files = list(walk([Path(p) for p in paths], problems))
+        for folder, why, failed in problems:
+            (report.failed if failed else report.skipped).append(Outcome(str(folder), why))
         self.progress(IngestEvent("files", count=len(files)))
         self._taken = self.store.all_keys()
         self._group, self._unwritten, self._waiting = [], {}, []

@@ -83,18 +83,38 @@ def read(path: Path) -> ReadResult:
     return result
 
 
-def walk(paths: list[Path]) -> Iterator[tuple[Path, bool]]:
+def walk(
+    paths: list[Path], problems: list[tuple[Path, str, bool]] | None = None
+) -> Iterator[tuple[Path, bool]]:
     """Files under the given paths, folders recursively in name order, hidden entries skipped.
-    Yields (file, named): ``named`` is True for a file the user named directly."""
+    Yields (file, named): ``named`` is True for a file the user named directly. A folder that
+    cannot be listed, and a linked folder already read (a loop), go into ``problems`` as
+    (folder, why, failed); linked folders are followed once."""
+    found = problems if problems is not None else []
     for path in paths:
-        if path.is_dir():
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in sorted(files):
-                    if not name.startswith("."):
-                        yield Path(root) / name, False
-        else:
+        if not path.is_dir():
             yield path, True
+            continue
+        seen = {path.resolve()}
+
+        def unreadable(error: OSError) -> None:
+            found.append((Path(error.filename), f"cannot list the folder: {error.strerror or error}", True))
+
+        for root, dirs, files in os.walk(path, onerror=unreadable, followlinks=True):
+            kept = []
+            for name in sorted(d for d in dirs if not d.startswith(".")):
+                real = (Path(root) / name).resolve()
+                if real in seen:
+                    found.append(
+                        (Path(root) / name, f"a link to a folder already read ({real}); skipped", False)
+                    )
+                    continue
+                seen.add(real)
+                kept.append(name)
+            dirs[:] = kept
+            for name in sorted(files):
+                if not name.startswith("."):
+                    yield Path(root) / name, False
 
 
 def read_text(path: Path) -> str:

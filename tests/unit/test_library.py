@@ -244,3 +244,15 @@ def test_a_schema_1_library_gets_its_windows_moved(fake_embedder: FakeEmbedder, 
     assert len(reopened.store.chunks("roe2024quokka", kind="window")) == 2
     assert reopened.search("quokkas pass a trap at night", retriever="dense")[0].key == "roe2024quokka"
     assert (reopened.store.chunks_collection.metadata or {})["litassist_schema"] == chroma.SCHEMA_VERSION
+
+
+def test_a_folder_link_loop_gets_a_row(fake_library: Library, tmp_path: Path) -> None:
+    folder = tmp_path / "papers"
+    folder.mkdir()
+    (folder / "refs.bib").write_text(
+        "@article{a2024, title={A Title Here}, year=2024, abstract={Some abstract text.}}"
+    )
+    (folder / "again").symlink_to(folder)
+    report = fake_library.add(folder)
+    assert [p.key for p in fake_library.papers()] == ["a2024"]
+    assert any(o.source.endswith("again") and "already read" in o.reason for o in report.skipped)

@@ -296,3 +296,33 @@ def test_text_in_other_encodings_is_read(tmp_path: Path, encoding: str) -> None:
     path.write_bytes(text.encode(encoding))
     assert detect_format(path) == "text"
     assert read_text(path) == text
+
+
+def test_linked_folders_are_followed_once_and_unlistable_ones_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from store.readers import walk
+
+    (tmp_path / "papers" / "more").mkdir(parents=True)
+    (tmp_path / "papers" / "a.txt").write_text("a")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "b.txt").write_text("b")
+    (tmp_path / "papers" / "linked").symlink_to(tmp_path / "elsewhere")
+    (tmp_path / "papers" / "more" / "loop").symlink_to(tmp_path / "papers")
+    (tmp_path / "papers" / "locked").mkdir()
+    scandir = os.scandir
+
+    def refuse(path: object = ".") -> object:
+        if str(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return scandir(path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "scandir", refuse)
+    problems: list[tuple[Path, str, bool]] = []
+    found = [p.relative_to(tmp_path / "papers").as_posix() for p, _ in walk([tmp_path / "papers"], problems)]
+    assert found == ["a.txt", "linked/b.txt"]
+    rows = {p.relative_to(tmp_path / "papers").as_posix(): (why, failed) for p, why, failed in problems}
+    assert rows["locked"][1] and "cannot list the folder: Permission denied" in rows["locked"][0]
+    assert not rows["more/loop"][1] and "already read" in rows["more/loop"][0]
