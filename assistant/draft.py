@@ -29,7 +29,7 @@ from assistant import citations, export, extractive
 from assistant.answer import select_passages
 from assistant.citations import Numbering, SentenceSupport
 from assistant.condense import condense
-from assistant.errors import NothingToDraftError
+from assistant.errors import InvalidRequestError, NothingToDraftError
 from assistant.generation import Job, Mode, Writer, WritingParameters, choose_mode
 from assistant.grounding import (
     Checked,
@@ -238,7 +238,7 @@ class Drafter:
     ) -> Draft:
         mode = choose_mode(mode, self.chat, "draft")
         if not topic.strip():
-            raise ValueError("the topic is empty")
+            raise InvalidRequestError("the topic is empty: say what the related work is about")
         own_abstract = (own_abstract or "").strip() or None
         scores = self.select(topic, keys=keys, own_abstract=own_abstract)
         threshold = self.parameters.model_threshold if mode == "llm" else self.parameters.threshold

@@ -10,6 +10,8 @@ LitassistError
 ├── NothingToDraftError        an empty library, or no paper about a draft's topic
 ├── NothingToSummarizeError    a paper without passages, or no papers found to summarise
 ├── EvaluationDataError        a questions or topics file that cannot be read (file, line, fix)
+├── InvalidRequestError        a request that cannot be served as asked (an empty topic, an
+│                              unknown option, a model's mode without a model); also a ValueError
 └── LLMError                   the chat endpoint failed; the message names it and the fix
     ├── EndpointUnreachableError  nothing answers at the base URL (or it timed out)
     ├── EndpointAuthError         the endpoint refused the key (401/403)
@@ -84,3 +86,8 @@ __all__ = [
     "ReadError",
     "UnsupportedFileError",
 ]
+
+
+class InvalidRequestError(LitassistError, ValueError):
+    """A request the library cannot serve as asked: an empty topic, an unknown option, the
+    model's mode without a model. A ValueError too, as a wrong argument is in Python."""

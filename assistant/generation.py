@@ -26,7 +26,7 @@ import prompts
 from assistant import citations
 from assistant.attribution import AttributionParameters
 from assistant.citations import Numbering
-from assistant.errors import ContextTooLongError
+from assistant.errors import ContextTooLongError, InvalidRequestError
 from assistant.grounding import Checked, Checker, ChunkVectors, StreamCheck
 from assistant.llm import ChatModel, ChatStream, Messages, Usage
 from assistant.retrieval import Passage
@@ -62,7 +62,7 @@ def choose_mode(mode: Mode | None, chat: ChatModel | None, what: str) -> Mode:
     error that says what to do. ``what``: the verb for the message ("answer", "summarise")."""
     chosen: Mode = mode or ("llm" if chat is not None else "extractive")
     if chosen == "llm" and chat is None:
-        raise ValueError(
+        raise InvalidRequestError(
             f"no chat endpoint is configured; set LITASSIST_LLM__BASE_URL or {what} extractively"
         )
     return chosen
@@ -300,7 +300,7 @@ class Writer:
 
     def _chat(self) -> ChatModel:
         if self.chat is None:
-            raise ValueError("no chat endpoint is configured; set LITASSIST_LLM__BASE_URL")
+            raise InvalidRequestError("no chat endpoint is configured; set LITASSIST_LLM__BASE_URL")
         return self.chat
 
 

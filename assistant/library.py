@@ -20,7 +20,7 @@ from filelock import FileLock
 from assistant import evaluation
 from assistant.answer import Answer, Answerer, AnswerParameters, Mode
 from assistant.draft import Draft, Drafter
-from assistant.errors import NothingToSummarizeError
+from assistant.errors import LibraryError, NothingToSummarizeError
 from assistant.evaluation import AnswersReport, DraftsReport, RetrievalReport
 from assistant.generation import WritingParameters
 from assistant.llm import ChatModel
@@ -55,6 +55,7 @@ class Library:
             settings = settings.model_copy(update={"library": Path(path)})
         self.settings = settings
         self.path = Path(settings.library).expanduser()
+        self._make_folder()
         self.embedder = embedder or self._create_embedder()
         self.client = client or self._create_client()
         where = self._describe()
@@ -99,6 +100,18 @@ class Library:
             view.settings = self.settings.model_copy(update={"llm": llm})
             view._chat = None
         return view
+
+    def _make_folder(self) -> None:
+        """The library folder, made if need be; a path that cannot be one is a clear error."""
+        fix = "choose another with --library or LITASSIST_LIBRARY"
+        if self.path.exists() and not self.path.is_dir():
+            raise LibraryError(f"{self.path} is a file, not a library folder; {fix}")
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise LibraryError(
+                f"cannot make the library folder {self.path} ({e.strerror or e}); {fix}"
+            ) from e
 
     def _lexical_folder(self) -> Path:
         conf = self.settings.chroma

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from assistant import calibration
+from assistant.errors import InvalidRequestError
 from assistant.evidence import FIT, Evidence, EvidenceModel, measure, shipped
 from assistant.fusion import RETRIEVERS, RetrieverName, Signals
 from store.chroma import ChromaStore
@@ -63,7 +64,7 @@ class Filters:
             return value
         unknown = set(value) - {"years", "year_from", "year_to", "keys"}
         if unknown:
-            raise ValueError(
+            raise InvalidRequestError(
                 f"unknown filters {sorted(unknown)}; use years=(from, to), year_from, year_to, keys"
             )
         years = value.get("years")
@@ -232,7 +233,9 @@ class Retriever:
     ) -> Retrieval:
         """The hits, and (when ``judge``) the evidence judgement; plain searches skip it."""
         if retriever not in RETRIEVERS:
-            raise ValueError(f"unknown retriever {retriever!r}; choose one of {', '.join(RETRIEVERS)}")
+            raise InvalidRequestError(
+                f"unknown retriever {retriever!r}; choose one of {', '.join(RETRIEVERS)}"
+            )
         if not query.strip():
             return Retrieval([], Evidence(False, 0.0, "the question is empty", probability=0.0))
         found = self.gather(query, retriever=retriever, filters=chosen, asked=judge)

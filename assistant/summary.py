@@ -18,7 +18,7 @@ from typing import Literal
 
 from assistant import citations, extractive
 from assistant.citations import Numbering, SentenceSupport
-from assistant.errors import NothingToSummarizeError
+from assistant.errors import InvalidRequestError, NothingToSummarizeError
 from assistant.generation import Job, Mode, Writer, WritingParameters, Written, choose_mode
 from assistant.grounding import Checked, ChunkVectors, Citation, Reference
 from assistant.llm import ChatModel, Usage
@@ -350,7 +350,7 @@ class Summarizer:
 
 def _check_length(length: str) -> None:
     if length not in LENGTHS:
-        raise ValueError(f"unknown summary length {length!r}; choose sentence, short or long")
+        raise InvalidRequestError(f"unknown summary length {length!r}; choose sentence, short or long")
 
 
 # -- the model's text ----------------------------------------------------------------------------

@@ -256,3 +256,20 @@ def test_a_folder_link_loop_gets_a_row(fake_library: Library, tmp_path: Path) ->
     report = fake_library.add(folder)
     assert [p.key for p in fake_library.papers()] == ["a2024"]
     assert any(o.source.endswith("again") and "already read" in o.reason for o in report.skipped)
+
+
+def test_a_library_path_that_cannot_be_a_folder_is_a_clear_error(tmp_path: Path) -> None:
+    from assistant import LibraryError
+
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(LibraryError, match="is a file, not a library folder"):
+        Library(tmp_path / "a-file", embedder=FakeEmbedder())
+    with pytest.raises(LibraryError, match="cannot make the library folder"):
+        Library(tmp_path / "a-file" / "inside", embedder=FakeEmbedder())
+
+
+def test_an_empty_topic_is_an_invalid_request(fake_library: Library) -> None:
+    from assistant import InvalidRequestError
+
+    with pytest.raises(InvalidRequestError, match="the topic is empty"):
+        fake_library.related_work("  ")
