@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -97,7 +98,14 @@ def add(
     for path in missing:
         err.print(f"[red]no such file or folder:[/red] {path}")
     paths = [p for p in paths if p.exists()]
-    report = _add_with_progress(library, paths, show=not as_json and err.is_terminal)
+    from store.ingest import IngestInterrupted
+
+    interrupted = False
+    try:
+        report = _add_with_progress(library, paths, show=not as_json and err.is_terminal)
+    except IngestInterrupted as e:  # stopped within a second; the report says what is stored
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the report is printed whatever is pressed
+        report, interrupted = e.report, True
     if as_json:
         data = report.to_dict()
         data["failed"] += [
@@ -106,6 +114,17 @@ def add(
         out.print_json(json.dumps(data))
     else:
         _print_report(report, library)
+    if interrupted:
+        lost = ("not stored", "not read", "not (wholly)")
+        not_stored = sum(o.reason.startswith(lost) for o in report.failed)
+        err.print(
+            f"[yellow]interrupted:[/yellow] {len(report.added)} papers stored before the Ctrl-C, "
+            f"{not_stored} files or entries not stored; run the same command again to add the rest "
+            "(what is stored is skipped)"
+        )
+        raise typer.Exit(130)
+    if report.stopped is not None and not as_json:
+        err.print(f"[red]stopped:[/red] {escape(report.stopped)}")
     if missing or not report.ok:
         raise typer.Exit(1)
 
@@ -140,22 +159,39 @@ def _add_with_progress(library: Library, paths: list[Path], *, show: bool) -> In
         return library.add(paths, progress=progress)
 
 
+_SHOWN_UNREAD = 5  # files not read for one reason (a stopped run): this many rows, then a count
+
+
 def _print_report(report: IngestReport, library: Library, *, only_problems: bool = False) -> None:
     table = Table(title=f"Ingest into {library.path}", show_lines=False)
     table.add_column("result")
     table.add_column("key / source", overflow="fold")
     table.add_column("title / reason", overflow="fold")
     for paper in [] if only_problems else report.added:
-        table.add_row("[green]added[/green]", paper.key, paper.label)
+        table.add_row("[green]added[/green]", escape(paper.key), escape(paper.label))
     for outcome in report.skipped:
-        table.add_row("[yellow]skipped[/yellow]", outcome.source, outcome.reason)
+        table.add_row("[yellow]skipped[/yellow]", escape(outcome.source), escape(outcome.reason))
+    unread = [o for o in report.failed if o.reason.startswith("not read: ")]
     for outcome in report.failed:
-        table.add_row("[red]failed[/red]", outcome.source, outcome.reason)
+        if outcome in unread[_SHOWN_UNREAD:]:
+            continue
+        table.add_row("[red]failed[/red]", escape(outcome.source), escape(outcome.reason))
+    if len(unread) > _SHOWN_UNREAD:
+        table.add_row(
+            "[red]failed[/red]", f"… and {len(unread) - _SHOWN_UNREAD} more files", "not read, as above"
+        )
     if table.row_count:
         out.print(table)
+    from store.chroma import unreachable
+
+    try:
+        count = f"{len(library.papers())} papers in the library."
+    except Exception as e:  # the store gone (what stopped the run): the rows above say what is stored
+        if not unreachable(e):
+            raise
+        count = "the library cannot be read now."
     out.print(
-        f"{len(report.added)} added, {len(report.skipped)} skipped, {len(report.failed)} failed; "
-        f"{len(library.papers())} papers in the library."
+        f"{len(report.added)} added, {len(report.skipped)} skipped, {len(report.failed)} failed; {count}"
     )
 
 
@@ -752,6 +788,16 @@ def main() -> None:
         sys.exit(2)
     except Exception as e:  # no stack trace for users; -vv logs it
         logging.getLogger("litassist").debug("unexpected error", exc_info=True)
+        from store.chroma import unreachable
+
+        if unreachable(e):  # a Chroma server that went away while the command ran
+            conf = Settings().chroma
+            err.print(
+                f"[red]error:[/red] the Chroma server at {conf.host}:{conf.port} stopped answering "
+                f"({type(e).__name__}: {escape(str(e))}); start it again (`chroma run`) and run the "
+                "command again"
+            )
+            sys.exit(2)
         err.print(f"[red]unexpected error:[/red] {type(e).__name__}: {e} (run with -vv for details)")
         sys.exit(2)
 

@@ -9,6 +9,8 @@
 from __future__ import annotations
 
 import copy
+import logging
+import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
@@ -27,13 +29,27 @@ from assistant.llm import ChatModel
 from assistant.retrieval import Filters, Hit, Retriever, RetrieverName
 from assistant.settings import LLMSettings, Settings, quiet_third_parties
 from assistant.summary import Length, Summaries, Summarizer, Summary
-from store.chroma import ChromaStore, embedded_client, server_client
+from store.chroma import ChromaStore, embedded_client, server_client, unreachable
 from store.chunking import Chunker
 from store.embedder import Embedder, LocalEmbedder, OpenAIEmbedder
 from store.errors import PaperNotFoundError
 from store.ingest import Ingest, IngestReport, Progress
 from store.lexical import LexicalIndex
 from store.paper import Chunk, Paper
+from store.readers import Limits
+
+log = logging.getLogger(__name__)
+
+
+def _unwritable(folder: Path) -> str | None:
+    """Why nothing can be written in ``folder`` (or, if it is missing, its parent); None if it can.
+    Tried, not judged from the permissions: root ignores those, not a read-only mount."""
+    target = folder if folder.is_dir() else folder.parent
+    try:
+        with tempfile.TemporaryFile(dir=target):
+            return None
+    except OSError as e:
+        return e.strerror or str(e)
 
 
 class Library:
@@ -141,7 +157,21 @@ class Library:
         if conf.mode == "server":
             headers = {"Authorization": f"Bearer {conf.token.get_secret_value()}"} if conf.token else None
             return server_client(conf.host, conf.port, ssl=conf.ssl, headers=headers)
-        return embedded_client(self.path / "chroma")
+        folder = self.path / "chroma"
+        try:
+            return embedded_client(folder)
+        except Exception as e:
+            why = _unwritable(folder)
+            if why is None and "readonly database" in str(e):
+                why = "its database file cannot be written"
+            if why is None:
+                raise
+            raise LibraryError(
+                f"this library is read-only: {self.path} cannot be written ({why}), and Chroma opens a "
+                "library only to write it, even to list or search it. To read it, copy it to a folder "
+                f"you can write (cp -r {self.path} COPY, then --library COPY or LITASSIST_LIBRARY=COPY), "
+                "or make it writable again"
+            ) from e
 
     def _describe(self) -> str:
         conf = self.settings.chroma
@@ -159,13 +189,30 @@ class Library:
     ) -> IngestReport:
         """Read files and folders (recursively) into the library. Papers already in it are
         skipped (or, found in a new file, get that file as another source); unreadable files
-        and entries are reported in ``failed`` while the rest goes in."""
+        and entries are reported in ``failed`` while the rest goes in. A store that stops
+        answering ends the run early (``report.stopped`` says why; what was not stored is in
+        ``failed``); Ctrl-C ends it within about a second with ``IngestInterrupted`` (a
+        KeyboardInterrupt), whose ``report`` says what was stored. Run it again to resume."""
         if isinstance(paths, (str, Path)):
             paths = [paths]
-        ingest = Ingest(self.store, self.embedder, self.chunker, progress=progress)
+        conf = self.settings.ingest
+        ingest = Ingest(
+            self.store,
+            self.embedder,
+            self.chunker,
+            progress=progress,
+            group_chunks=conf.group_chunks,
+            limits=Limits(max_text_mb=conf.max_text_mb, max_seconds=conf.max_read_seconds),
+        )
         with self._write_lock():
             report = ingest.run(Path(p).expanduser() for p in paths)
-        self.lexical.ensure_current(self.store)
+        if report.stopped is None:
+            try:
+                self.lexical.ensure_current(self.store)
+            except Exception as e:  # a server gone just now: the next search brings it up to date
+                if not unreachable(e):
+                    raise
+                log.warning("the lexical index is brought up to date at the next search (%s)", e)
         return report
 
     def papers(self) -> list[Paper]:

@@ -66,6 +66,25 @@ class ChunkingSettings(BaseModel):
         return self
 
 
+class IngestSettings(BaseModel):
+    max_text_mb: float = Field(
+        10,
+        gt=0,
+        description="text files (listings, BibTeX, Markdown, HTML, JSON) larger than this, in MB, are "
+        "refused unread (a paper's text is ~0.1 MB; each MB is ~1,000 passages to embed); PDFs are not "
+        "limited by size",
+    )
+    max_read_seconds: float = Field(
+        120, gt=0, description="a file whose reading (parsing, before embedding) takes longer is given up on"
+    )
+    group_chunks: int = Field(
+        256,
+        ge=1,
+        description="passages embedded and written together: a failure or a Ctrl-C loses at most one "
+        "group's work; larger groups write fewer, larger batches",
+    )
+
+
 OPENAI_URL = "https://api.openai.com/v1"
 
 
@@ -137,6 +156,7 @@ class Settings(BaseSettings):
     chroma: ChromaSettings = Field(default_factory=ChromaSettings)
     embedder: EmbedderSettings = Field(default_factory=EmbedderSettings)
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     ui: UISettings = Field(default_factory=UISettings)
     local: LocalSettings = Field(default_factory=LocalSettings)

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import chromadb
+import httpx
 import numpy as np
 import numpy.typing as npt
 from chromadb.api import ClientAPI
@@ -65,6 +66,12 @@ _SCALAR_FIELDS = (
     "title", "author_count", "year", "date", "venue", "arxiv_id", "doi", "url", "note",
     "source_format", "content_hash", "chunk_count",
 )  # fmt: skip
+
+
+def unreachable(error: BaseException) -> bool:
+    """Whether an error says that the Chroma server stopped answering (killed, restarted, the
+    network gone): chromadb lets httpx's errors through."""
+    return isinstance(error, (httpx.TransportError, ConnectionError))
 
 
 def embedded_client(path: Path) -> ClientAPI:
@@ -106,6 +113,7 @@ class ChromaStore:
         where: str = "the library",
     ):
         self.client = client
+        self.where = where
         identity: dict[str, Any] = {
             "litassist_schema": SCHEMA_VERSION,
             "embedder": embedder_name,

@@ -10,16 +10,28 @@ paper is planned, and chunked under its key, only once this run holds the claims
 and on the paper's identities (store/claims.py; the order of writes: store/chroma.py). A key
 lost to another writer gives the next key; a paper another writer is adding is left to it and,
 at the end of the run, found stored and given this file as another source (or, if the other
-writer gave up, added by this run). The report says only what this run stored.
+writer gave up, added by this run). The report says only what this run stored: a file found
+to be another source of a paper this run has yet to commit is reported with that paper's fate.
+
+A run stops early, and says so in its report (``stopped``), when the store stops answering (a
+Chroma server gone: the group being written is not stored, the files not yet read are listed)
+or on Ctrl-C (in the main thread: the writer thread stops before its next embedding slice or
+write, so the group it was writing is stored only if its commit had begun; Library.add then
+raises :class:`IngestInterrupted` with the report). Either way the library stays consistent:
+the paper record is the commit marker and what an unfinished group wrote is undone, or left to
+``ChromaStore.recover``.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import signal
+import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -28,14 +40,14 @@ from typing import Any, Literal
 
 import numpy as np
 
-from store.chroma import ChromaStore
+from store.chroma import ChromaStore, unreachable
 from store.chunking import Chunker, embedding_text
 from store.claims import Holder
 from store.embedder import Embedder
 from store.errors import LitassistError, ReadError
 from store.keys import assign_key
 from store.paper import Chunk, Document, Paper, content_hash
-from store.readers import UnsupportedFileError, read, walk
+from store.readers import Limits, UnsupportedFileError, read, walk
 
 log = logging.getLogger(__name__)
 
@@ -56,17 +68,40 @@ class IngestReport:
     added: list[Paper] = field(default_factory=list)
     skipped: list[Outcome] = field(default_factory=list)
     failed: list[Outcome] = field(default_factory=list)
+    stopped: str | None = None  # why the run stopped before the end (the store gone, Ctrl-C)
 
     @property
     def ok(self) -> bool:
-        return not self.failed
+        return not self.failed and self.stopped is None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "added": [{"key": p.key, "title": p.label, "sources": p.sources} for p in self.added],
             "skipped": [vars(o) for o in self.skipped],
             "failed": [vars(o) for o in self.failed],
+            "stopped": self.stopped,
         }
+
+
+class IngestInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped an ingest: ``report`` says what was stored before it and what was not.
+    A KeyboardInterrupt, so that a script or a notebook stops as it would anyway."""
+
+    def __init__(self, report: IngestReport):
+        super().__init__("the ingest was interrupted")
+        self.report = report
+
+
+INTERRUPTED = "interrupted (Ctrl-C) before it was stored; run add again to add it"
+
+
+class _Stop(BaseException):
+    """The run stops early; the message says why (for every file it did not store). Not an
+    Exception: no handler of a reader's errors may swallow it."""
+
+
+class _Cancelled(Exception):
+    """The writer thread saw the stop before its group's commit: the group is not stored."""
 
 
 @dataclass(frozen=True)
@@ -108,15 +143,19 @@ class Ingest:
         *,
         progress: Progress | None = None,
         group_chunks: int = 256,
-        embed_batch: int = 32,
+        embed_batch: int | None = None,
         wait_for_others: float = 300.0,
+        limits: Limits | None = None,
     ):
         self.store = store
         self.embedder = embedder
         self.chunker = chunker
         self.progress = progress or (lambda event: None)
         self.group_chunks = group_chunks
-        self.embed_batch = embed_batch
+        # texts per embedding call: the writer thread checks for a stop between calls, so a
+        # slice is what a Ctrl-C waits for (8 passages: ~0.4 s with the local model on 2 cores)
+        self.embed_batch = embed_batch or max(8, int(getattr(embedder, "batch_size", 8)))
+        self.limits = limits or Limits()
         # how long to wait, at the end of a run, for other writers adding the same papers
         self.wait_for_others = wait_for_others
         self._taken: set[str] = set()
@@ -127,8 +166,16 @@ class Ingest:
         self._late_sources: dict[str, list[str]] = {}  # sources found for in-flight papers
         self._held: dict[str, list[str]] = {}  # key -> the names this run claimed for that paper
         self._waiting: list[_Waiting] = []
+        # rows about a paper this run has yet to commit (another source of it): reported with
+        # the paper's fate, so that no row claims what is not stored
+        self._deferred: dict[str, list[Outcome]] = {}
+        self._stop_event = threading.Event()  # set: the run stops (the writer thread looks)
+        self._stop_reason = INTERRUPTED
+        self._reading = False  # the main thread is reading or splitting a file: Ctrl-C raises
 
     def run(self, paths: Iterable[Path]) -> IngestReport:
+        """Ingest ``paths``. Ctrl-C (in the main thread) stops it within about a second and
+        raises :class:`IngestInterrupted` with the report of what was stored."""
         self.store.recover()
         report = IngestReport()
         problems: list[tuple[Path, str, bool]] = []
@@ -137,25 +184,103 @@ class Ingest:
             (report.failed if failed else report.skipped).append(Outcome(str(folder), why))
         self.progress(IngestEvent("files", count=len(files)))
         self._taken = self.store.all_keys()
-        self._group, self._unwritten, self._waiting = [], {}, []
+        self._group, self._unwritten, self._waiting, self._deferred = [], {}, [], {}
+        self._stop_event.clear()
+        interrupted = False
+        started = 0  # files[:started] were begun; files[started - 1] may be half read
+        finished = 0
         try:
             # one writer thread: it embeds and writes a group while this thread reads the next files
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="litassist-ingest") as pool:
-                for path, named in files:
-                    self._read(path, named, report)
-                    if sum(len(p.chunks) for p in self._group) >= self.group_chunks:
-                        self._submit(pool, report)
-                self._submit(pool, report)
-                self._collect(report)
-                self._settle(pool, report)
+            with (
+                _interrupts(self._interrupt),
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="litassist-ingest") as pool,
+            ):
+                try:
+                    for path, named in files:
+                        self._check()
+                        started += 1
+                        self._read(path, named, report)
+                        finished += 1
+                        if sum(len(p.chunks) for p in self._group) >= self.group_chunks:
+                            self._submit(pool, report)
+                    self._submit(pool, report)
+                    self._collect(report)
+                    self._settle(pool, report)
+                    self._check()
+                except KeyboardInterrupt:  # while a file was read (or from another handler)
+                    interrupted = True
+                    self._halt(report, files, started, finished)
+                except _Stop as e:
+                    interrupted = self._stop_reason == INTERRUPTED
+                    self._halt(report, files, started, finished, str(e))
+                except Exception as e:  # the store failed under this thread (a server gone)
+                    self._halt(report, files, started, finished, self._failure(e))
         finally:
             self._let_go(None)
+        if interrupted:
+            raise IngestInterrupted(report)
         return report
+
+    def _interrupt(self) -> None:
+        """Ctrl-C: the run stops at its next step; a file being read stops at once. Pressed
+        again while stopping, it is only noted: the writes in progress finish first (an
+        interpreter that exits under them would abort)."""
+        if self._stop_event.is_set():
+            log.warning("already stopping: the write in progress ends in a moment")
+            return
+        self._stop_reason = INTERRUPTED
+        self._stop_event.set()
+        if self._reading:
+            raise KeyboardInterrupt
+
+    def _check(self) -> None:
+        if self._stop_event.is_set():
+            raise _Stop(self._stop_reason)
+
+    def _failure(self, error: Exception) -> str:
+        """Why the run stops, when the store fails under it (the traceback at debug level)."""
+        log.debug("the store failed", exc_info=error)
+        name = f"{type(error).__name__}: {error}"
+        if unreachable(error):
+            return (
+                f"{self.store.where} stopped answering ({name}); start it again and run add again "
+                "(what is stored is skipped)"
+            )
+        if isinstance(error, LitassistError):
+            return str(error)
+        return f"{self.store.where} failed ({name})"
+
+    def _halt(
+        self, report: IngestReport, files: Sequence[tuple[Path, bool]], started: int, finished: int,
+        reason: str = INTERRUPTED,
+    ) -> None:  # fmt: skip
+        """Stop: the writer thread stops before its next step (its group is stored only if its
+        commit had begun), what was planned and not written is reported with ``reason``, as
+        are the files not read. A second Ctrl-C meanwhile is only noted (``_interrupt``)."""
+        report.stopped = reason
+        self._stop_reason = reason
+        self._stop_event.set()
+        self._reading = False
+        try:
+            self._collect(report, stopping=True)
+        except Exception as e:  # the late sources of a committed paper could not be added
+            log.debug("after the stop", exc_info=e)
+        group, self._group = self._group, []
+        self._fail(group, reason, report)
+        for waiting in self._waiting:
+            report.failed.append(Outcome(waiting.document.origin, f"not stored: {reason}"))
+        self._waiting = []
+        if started > finished:  # stopped while this file was read or its papers decided
+            path = files[started - 1][0]
+            report.failed.append(Outcome(str(path), f"not (wholly) stored: {reason}"))
+        for path, _ in files[started:]:
+            report.failed.append(Outcome(str(path), f"not read: {reason}"))
 
     def _read(self, path: Path, named: bool, report: IngestReport) -> None:
         documents = []
         try:
-            result = read(path)
+            with self._interruptible():
+                result = read(path, self.limits)
         except UnsupportedFileError as e:
             (report.failed if named else report.skipped).append(Outcome(str(path), str(e)))
         except ReadError as e:
@@ -170,6 +295,17 @@ class Ingest:
                 document.paper.content_hash = content_hash(document)
             self._admit([(d, str(path.resolve())) for d in documents], report)
         self.progress(IngestEvent("file", count=len(documents), path=str(path)))
+
+    @contextmanager
+    def _interruptible(self) -> Iterator[None]:
+        """Ctrl-C raises KeyboardInterrupt here at once (reading and splitting a file hold no
+        shared state); elsewhere it stops the run at its next step."""
+        self._check()
+        self._reading = True
+        try:
+            yield
+        finally:
+            self._reading = False
 
     # -- deciding what is new -----------------------------------------------------------------
 
@@ -253,7 +389,8 @@ class Ingest:
         paper = document.paper
         paper.sources = [source, *[s for s in paper.sources if s != source]]
         paper.added_at = datetime.now(UTC)
-        chunks = self.chunker.chunks(document, paper.key)
+        with self._interruptible():
+            chunks = self.chunker.chunks(document, paper.key)
         paper.chunk_count = sum(c.kind == "passage" for c in chunks)
         self._held[paper.key] = names
         self._unwritten.update(dict.fromkeys(_identities(paper), paper))
@@ -289,15 +426,19 @@ class Ingest:
                 self._waiting = []
                 return
             time.sleep(0.2 + random.random() * 0.3)  # writers that meet again do not meet in step
+            self._check()
             self.store.claims.recover()
 
     def _add_source(
         self, existing: Paper, new: Paper, source: str, origin: str, report: IngestReport, *, committed: bool
     ) -> None:
+        inflight = any(planned.document.paper is existing for planned in self._inflight)
+        # a paper this run has yet to commit: the row waits for its fate (_collect, _fail)
+        rows = report.skipped if committed and not inflight else self._deferred.setdefault(existing.key, [])
         if source in existing.sources + self._late_sources.get(existing.key, []):
-            report.skipped.append(Outcome(origin, f"already in the library as {existing.key}", existing.key))
+            rows.append(Outcome(origin, f"already in the library as {existing.key}", existing.key))
             return
-        if any(planned.document.paper is existing for planned in self._inflight):
+        if inflight:
             # the writer thread owns that record now; the source is added once it is committed
             self._late_sources.setdefault(existing.key, []).append(source)
         elif committed:
@@ -310,9 +451,8 @@ class Ingest:
             existing.sources = stored.sources
         else:
             _merge(existing, new, [source])
-        report.skipped.append(
-            Outcome(origin, f"same paper as {existing.key}; this source was added to it", existing.key)
-        )
+        added = f"same paper as {existing.key}; this source was added to it"
+        rows.append(Outcome(origin, added, existing.key))
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -323,45 +463,86 @@ class Ingest:
             self._inflight = group
             self._future = pool.submit(self._write, group)
 
-    def _collect(self, report: IngestReport) -> None:
-        """Wait for the group in flight and report it (this thread owns the report)."""
+    def _collect(self, report: IngestReport, *, stopping: bool = False) -> None:
+        """Wait for the group in flight and report it (this thread owns the report). A store
+        that stopped answering stops the run (``_Stop``), unless it is stopping already."""
         if self._future is None:
             return
         future, group = self._future, self._inflight
-        self._future, self._inflight = None, []
         papers = [planned.document.paper for planned in group]
+        error: Exception | None = None
         try:
             problems = future.result()
-        except Exception as e:  # embedder or Chroma: the group is not stored, the run goes on
-            if isinstance(e, LitassistError):
-                log.error("writing %d papers failed: %s", len(papers), e)
-            else:
-                log.exception("writing %d papers failed", len(papers))
-            self._abort(papers)
-            for planned in group:
-                report.failed.append(Outcome(planned.document.origin, f"not stored: {e}"))
-        else:
+        except Exception as e:  # embedder or Chroma: the group is not stored
+            problems, error = {}, e
+        # only now: a KeyboardInterrupt while waiting leaves the group to be collected by _halt
+        self._future, self._inflight = None, []
+        stop: str | None = None
+        try:
+            if error is not None:
+                if isinstance(error, _Cancelled):
+                    reason = str(error)
+                else:
+                    reason = self._failure(error)
+                    log.warning("writing %d papers failed: %s", len(papers), reason)
+                    if unreachable(error):
+                        stop = reason  # nothing more can be stored; recovery undoes the group
+                    else:
+                        self._abort(papers)
+                self._fail(group, reason, report)
+                return
             for planned in group:
                 paper = planned.document.paper
                 late = self._late_sources.pop(paper.key, None)
                 if paper.key in problems:
                     log.error("the check after committing %s failed: %s", paper.key, problems[paper.key])
-                    report.failed.append(
-                        Outcome(
-                            planned.document.origin,
-                            f"written as {paper.key}, but the check after the commit found "
-                            f"{problems[paper.key]}: another writer changed it at the same time",
-                            paper.key,
-                        )
+                    why = (
+                        f"written as {paper.key}, but the check after the commit found "
+                        f"{problems[paper.key]}: another writer changed it at the same time"
                     )
+                    report.failed.append(Outcome(planned.document.origin, why, paper.key))
+                    self._fail_deferred(paper.key, planned.document.origin, why, report)
                     continue
-                if late:
-                    stored = self.store.edit(paper.key, partial(_merge, new=paper, sources=late))
-                    paper.sources = stored.sources if stored else paper.sources
                 report.added.append(paper)
+                rows = self._deferred.pop(paper.key, [])
+                if late:
+                    try:
+                        stored = self.store.edit(paper.key, partial(_merge, new=paper, sources=late))
+                    except Exception as e:
+                        reason = self._failure(e)
+                        stop = stop or reason
+                        for row in rows:
+                            report.failed.append(
+                                Outcome(row.source, f"same paper as {paper.key} (stored), but this "
+                                        f"source could not be added to it: {reason}", paper.key)
+                            )  # fmt: skip
+                        continue
+                    if stored is None:
+                        why = f"same paper as {paper.key}, which was removed meanwhile; not added"
+                        report.failed.extend(Outcome(row.source, why, paper.key) for row in rows)
+                        continue
+                    paper.sources = stored.sources
+                report.skipped.extend(rows)
         finally:
             self._forget(papers)
             self._let_go([n for p in papers for n in self._held.pop(p.key, [])])
+        if stop is not None and not stopping:
+            self._stop_reason = stop
+            raise _Stop(stop)
+
+    def _fail(self, group: list[_Planned], reason: str, report: IngestReport) -> None:
+        """A group that is not stored: its files, and the other sources found for its papers."""
+        for planned in group:
+            paper = planned.document.paper
+            report.failed.append(Outcome(planned.document.origin, f"not stored: {reason}"))
+            self._late_sources.pop(paper.key, None)
+            self._fail_deferred(paper.key, planned.document.origin, reason, report)
+        self._forget([planned.document.paper for planned in group])
+
+    def _fail_deferred(self, key: str, origin: str, reason: str, report: IngestReport) -> None:
+        for row in self._deferred.pop(key, []):
+            why = reason if reason.startswith("written as") else f"not stored: {reason}"
+            report.failed.append(Outcome(row.source, f"same paper as {origin}, which is {why}"))
 
     def _let_go(self, names: list[str] | None) -> None:
         """Release claims (``None``: all of this writer's) after the work they guarded. A store
@@ -378,28 +559,47 @@ class Ingest:
     def _abort(self, papers: list[Paper]) -> None:
         try:
             self.store.abort([p.key for p in papers])
-        except Exception:  # the store itself is failing; the next open recovers
-            log.exception("could not undo the unfinished writes of %s", ", ".join(p.key for p in papers))
+        except Exception as e:  # the store itself is failing; the next open recovers
+            log.warning(
+                "could not undo the unfinished writes of %s (%s); the next run will",
+                ", ".join(p.key for p in papers),
+                e,
+            )
+            log.debug("undoing failed", exc_info=e)
 
     def _write(self, group: list[_Planned]) -> dict[str, str]:
         """Embed a group and write it: pending records, chunks, then the commit; then check
-        what was committed (returns the problems found, by key)."""
+        what was committed (returns the problems found, by key). A stop seen before the commit
+        undoes what was written and raises ``_Cancelled``; once the commit has begun, the group
+        is stored."""
         papers = [planned.document.paper for planned in group]
         chunks = [chunk for planned in group for chunk in planned.chunks]
         titles = {p.key: p.title for p in papers}
         vectors = self._embed([embedding_text(titles[c.paper_key], c.text, c.kind) for c in chunks])
         first = {c.paper_key: i for i, c in reversed(list(enumerate(chunks)))}
         paper_vectors = vectors[[first[p.key] for p in papers]]
+        self._checkpoint()
         self.store.begin(papers, paper_vectors)
         log.debug("pending: %s", ", ".join(p.key for p in papers))
-        self.store.write_chunks(chunks, vectors, {p.key: p.year for p in papers})
-        log.debug("wrote %d chunks", len(chunks))
+        try:
+            self._checkpoint()
+            self.store.write_chunks(chunks, vectors, {p.key: p.year for p in papers})
+            log.debug("wrote %d chunks", len(chunks))
+            self._checkpoint()
+        except _Cancelled:
+            self.store.abort([p.key for p in papers])
+            raise
         self.store.commit(papers, paper_vectors)
         problems = self.store.verify(papers)
         for paper in papers:
             if paper.key not in problems:
                 self.progress(IngestEvent("committed", key=paper.key))
         return problems
+
+    def _checkpoint(self) -> None:
+        """In the writer thread: stop here if the run is stopping."""
+        if self._stop_event.is_set():
+            raise _Cancelled(self._stop_reason)
 
     def _forget(self, papers: list[Paper]) -> None:
         for paper in papers:
@@ -411,10 +611,29 @@ class Ingest:
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         vectors = np.zeros((len(texts), self.embedder.dimension), dtype=np.float32)
         for start in range(0, len(order), self.embed_batch):
+            self._checkpoint()
             index = order[start : start + self.embed_batch]
             vectors[index] = self.embedder.embed([texts[i] for i in index])
             self.progress(IngestEvent("embedded", count=len(index)))
         return vectors
+
+
+@contextmanager
+def _interrupts(handler: Callable[[], None]) -> Iterator[None]:
+    """Ctrl-C calls ``handler`` instead of raising KeyboardInterrupt wherever the main thread
+    is, while this block runs. Only in the main thread, and only where Python's own handler
+    is in place (an application's own handler is left alone)."""
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: handler())
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _match(known: dict[str, dict[str, tuple[Paper, str]]], paper: Paper) -> tuple[Paper, str] | None:

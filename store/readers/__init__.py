@@ -3,18 +3,27 @@
 ``read(path)`` returns a :class:`ReadResult`: the papers found in the file, and the problems with
 parts of it (a malformed BibTeX entry) that did not stop the rest. A file that cannot be read at
 all raises :class:`~store.errors.ReadError` with a reason meant for the user.
+
+Reading is bounded (:class:`Limits`): a text file above a size is refused unread, a file whose
+reading takes too long is given up on, and a paper's text reaches the chunker in pieces of at
+most ``PIECE_CHARS`` (splitting one run of text costs the chunker ~125 bytes of memory per
+character: 2.8 GB for a 20 MB line).
 """
 
 from __future__ import annotations
 
 import codecs
 import os
+import signal
+import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import FrameType
 
 from store.errors import ReadError
-from store.paper import Document
+from store.paper import Document, Section
 
 SUFFIXES: dict[str, str] = {
     ".pdf": "pdf",
@@ -31,6 +40,19 @@ SUFFIXES: dict[str, str] = {
 }
 
 _SNIFF_BYTES = 4096
+PIECE_CHARS = 50_000  # a section longer than this reaches the chunker in pieces
+LONGEST_ABSTRACT = 20_000  # characters; ten times the longest real abstract: longer is body text
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on reading one file (None: none). ``max_text_mb``: text formats (everything but
+    PDF) above it are refused before they are read; ``max_seconds``: a file whose reading takes
+    longer is given up on (enforced in the main thread, where a timer signal can interrupt the
+    reader; elsewhere the size limit is the bound)."""
+
+    max_text_mb: float | None = None
+    max_seconds: float | None = None
 
 
 @dataclass
@@ -73,14 +95,103 @@ def detect_format(path: Path) -> str:
     return suffix_format
 
 
-def read(path: Path) -> ReadResult:
-    """Read one file into papers. Raises ReadError when the whole file is unreadable."""
+def read(path: Path, limits: Limits | None = None) -> ReadResult:
+    """Read one file into papers. Raises ReadError when the whole file is unreadable, or is
+    beyond ``limits``."""
+    limits = limits or Limits()
+    if path.exists() and not path.is_file():
+        raise ReadError("not a regular file (a device, a pipe or a socket); not read")
     fmt = detect_format(path)
+    if fmt != "pdf" and limits.max_text_mb is not None:
+        size = path.stat().st_size
+        if size > limits.max_text_mb * 2**20:
+            raise ReadError(
+                f"the file is {size / 2**20:.1f} MB, above the {limits.max_text_mb:g} MB limit for text "
+                "files; not read (raise LITASSIST_INGEST__MAX_TEXT_MB to read it)"
+            )
     reader = _readers()[fmt]
-    result = reader(path)
+    with _deadline(limits.max_seconds):
+        result = reader(path)
     for document in result.documents:
         document.paper.source_format = document.paper.source_format or fmt
+        _bound(document)
     return result
+
+
+def _bound(document: Document) -> None:
+    """Pieces of at most PIECE_CHARS for the chunker; an "abstract" far longer than any
+    abstract (a listing line that is a whole dump) is read as the paper's text."""
+    paper = document.paper
+    if paper.abstract and len(paper.abstract) > LONGEST_ABSTRACT:
+        document.sections.insert(0, Section(text=paper.abstract, heading="Abstract"))
+        paper.abstract = None
+    if any(len(s.text) > PIECE_CHARS for s in document.sections):
+        document.sections = [
+            replace(section, text=piece) for section in document.sections for piece in pieces(section.text)
+        ]
+
+
+def pieces(text: str, size: int = PIECE_CHARS) -> list[str]:
+    """``text`` in pieces of at most ``size`` characters, cut after a sentence where there is
+    one in a piece's second half, else at a space, else anywhere."""
+    found = []
+    start = 0
+    while len(text) - start > size:
+        end = start + size
+        cut = -1
+        for mark in (". ", "\n", " "):
+            cut = text.rfind(mark, start + size // 2, end)
+            if cut != -1:
+                cut += len(mark)
+                break
+        if cut == -1:
+            cut = end
+        found.append(text[start:cut])
+        start = cut
+    found.append(text[start:])
+    return [piece for piece in found if piece.strip()]
+
+
+class _Overtime(BaseException):
+    """Raised into a reader by the timer (not an Exception: no reader's handler swallows it)."""
+
+
+@contextmanager
+def _deadline(seconds: float | None) -> Iterator[None]:
+    """Give up on a reader that runs longer than ``seconds``: a timer signal interrupts it
+    between two Python steps. Only in the main thread (signals are delivered there), and only
+    where no one else uses the timer."""
+    if (
+        seconds is None
+        or not hasattr(signal, "setitimer")
+        or threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGALRM) not in (signal.SIG_DFL, None)
+    ):
+        yield
+        return
+
+    fired = False
+
+    def expired(signum: int, frame: FrameType | None) -> None:
+        nonlocal fired
+        if not fired:  # the timer fires once: this is raised once, and caught below
+            fired = True
+            raise _Overtime
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    except _Overtime:
+        raise ReadError(
+            f"reading it took longer than {seconds:g} s; given up (raise LITASSIST_INGEST__MAX_READ_SECONDS "
+            "to read it)"
+        ) from None
+    finally:
+        signal.signal(signal.SIGALRM, previous)
 
 
 def walk(

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
+import time
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader, PdfWriter
 
 from store.errors import ReadError
-from store.readers import UnsupportedFileError, detect_format, read, walk
+from store.readers import listings
+from store.readers import (
+    LONGEST_ABSTRACT,
+    PIECE_CHARS,
+    Limits,
+    UnsupportedFileError,
+    detect_format,
+    pieces,
+    read,
+    walk,
+)
 from tests.conftest import PEER_DOCS
 
 
@@ -326,3 +338,51 @@ def test_linked_folders_are_followed_once_and_unlistable_ones_reported(
     rows = {p.relative_to(tmp_path / "papers").as_posix(): (why, failed) for p, why, failed in problems}
     assert rows["locked"][1] and "cannot list the folder: Permission denied" in rows["locked"][0]
     assert not rows["more/loop"][1] and "already read" in rows["more/loop"][0]
+
+
+def test_pieces_cut_after_sentences_and_lose_nothing() -> None:
+    text = " ".join(f"Sentence number {i} says a little more." for i in range(5000))
+    found = pieces(text, size=1000)
+    assert all(len(piece) <= 1000 for piece in found)
+    assert "".join(found) == text  # nothing lost or doubled
+    assert all(piece.endswith(". ") for piece in found[:-1])  # cut after a sentence
+    unbroken = "x" * 2500  # no sentence, no space: cut anyway
+    assert [len(p) for p in pieces(unbroken, size=1000)] == [1000, 1000, 500]
+
+
+def test_a_long_line_reaches_the_chunker_in_pieces(tmp_path: Path) -> None:
+    path = tmp_path / "dump.txt"
+    path.write_text("A title\n\n" + "words without end " * 20_000)
+    (document,) = read(path).documents
+    assert all(len(section.text) <= PIECE_CHARS for section in document.sections)
+    assert not document.paper.abstract or len(document.paper.abstract) <= LONGEST_ABSTRACT
+
+
+def test_text_files_above_the_limit_are_refused_unread(tmp_path: Path) -> None:
+    path = tmp_path / "big.txt"
+    path.write_text("A title\n\n" + "x " * 600_000)
+    with pytest.raises(ReadError, match=r"1\.1 MB, above the 1 MB limit.*LITASSIST_INGEST__MAX_TEXT_MB"):
+        read(path, Limits(max_text_mb=1))
+    assert read(path, Limits(max_text_mb=2)).documents  # under the limit: read
+
+
+def test_a_reader_that_runs_too_long_is_given_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "slow.txt"
+    path.write_text("A title\n\nAn abstract.\n")
+
+    def slow(path: Path) -> object:
+        while True:  # a parser stuck on its input
+            sum(range(1000))
+
+    monkeypatch.setattr(listings, "read", slow)
+    # the deadline leaves a timer someone else set alone (pytest-timeout's): this test lends it
+    lent = signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    try:
+        started = time.monotonic()
+        with pytest.raises(ReadError, match=r"longer than 0\.5 s.*LITASSIST_INGEST__MAX_READ_SECONDS"):
+            read(path, Limits(max_seconds=0.5))
+        assert time.monotonic() - started < 5
+        assert signal.getsignal(signal.SIGALRM) is signal.SIG_DFL  # the handler is put back
+        assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)  # and the timer stopped
+    finally:
+        signal.signal(signal.SIGALRM, lent)
