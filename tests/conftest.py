@@ -107,33 +107,50 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class ChromaServer:
+    """A real `chroma run` on a free loopback port over ``folder``/data (its log beside it):
+    started, stopped by its PID, killed (SIGKILL) and started again on the same port and data."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.host = "127.0.0.1"
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> ChromaServer:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        log_path = self.folder / "server.log"
+        with log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [str(BIN / "chroma"), "run", "--path", str(self.folder / "data"), "--host", self.host,
+                 "--port", str(self.port)],
+                stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+            )  # fmt: skip
+        try:
+            wait_for(f"http://{self.host}:{self.port}/api/v2/heartbeat", self.process, log_path, timeout=60)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def kill(self) -> None:
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            stop(self.process)
+
+
 @pytest.fixture(scope="session")
 def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
     """A real `chroma run` server on a free loopback port, stopped by its PID at the end."""
-    path = tmp_path_factory.mktemp("chroma-server")
-    port = free_port()
-    log_path = path / "server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                str(BIN / "chroma"),
-                "run",
-                "--path",
-                str(path / "data"),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
-        )
-        try:
-            wait_for(f"http://127.0.0.1:{port}/api/v2/heartbeat", process, log_path, timeout=60)
-            yield "127.0.0.1", port
-        finally:
-            stop(process)
+    server = ChromaServer(tmp_path_factory.mktemp("chroma-server")).start()
+    try:
+        yield server.host, server.port
+    finally:
+        server.stop()
 
 
 def wait_for(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 120) -> None:

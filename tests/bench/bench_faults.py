@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,7 +30,7 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import BIN, free_port, stop, wait_for  # noqa: E402
+from tests.conftest import ChromaServer  # noqa: E402
 from tests.shared_race import Writer, audit, cli_env, documents, race, server_client, write_inputs  # noqa: E402
 
 
@@ -45,28 +44,11 @@ def main() -> None:
     console = Console(width=160)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        port = free_port()
-        log_path = work / "server.log"
-        with log_path.open("wb") as log:
-            server = subprocess.Popen(
-                [
-                    str(BIN / "chroma"),
-                    "run",
-                    "--path",
-                    str(work / "data"),
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            try:
-                wait_for(f"http://127.0.0.1:{port}/api/v2/heartbeat", server, log_path, timeout=60)
-                run_all(console, work, port, args.runs, counts, args.rounds_per_prefix)
-            finally:
-                stop(server)
+        server = ChromaServer(work / "server").start()
+        try:
+            run_all(console, work, server.port, args.runs, counts, args.rounds_per_prefix)
+        finally:
+            server.stop()
 
 
 def run_all(console: Console, work: Path, port: int, runs: int, counts: list[int], per_prefix: int) -> None:

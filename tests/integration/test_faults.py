@@ -25,7 +25,7 @@ from chromadb.config import Settings as ChromaClientSettings
 from assistant import Library
 from assistant.settings import ChromaSettings, Settings
 from store.readers import read
-from tests.conftest import BIN, HF_LISTING, SEEDS, free_port, stop, wait_for
+from tests.conftest import BIN, HF_LISTING, SEEDS, ChromaServer
 from tests.integration.test_ingest import consistent
 
 pytestmark = pytest.mark.integration
@@ -62,36 +62,6 @@ def table_rows(text: str) -> list[tuple[str, str, str]]:
         if len(cells) == 3 and cells[0] in ("added", "skipped", "failed"):
             rows.append((cells[0], cells[1], cells[2]))
     return rows
-
-
-class ChromaServer:
-    """A `chroma run` of this test's own on a free loopback port: killed by its PID, started
-    again on the same port and data."""
-
-    def __init__(self, folder: Path):
-        self.folder = folder
-        self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        log_path = self.folder / "server.log"
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [str(BIN / "chroma"), "run", "--path", str(self.folder / "data"), "--host", "127.0.0.1",
-                 "--port", str(self.port)],
-                stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
-            )  # fmt: skip
-        wait_for(f"http://127.0.0.1:{self.port}/api/v2/heartbeat", self.process, log_path, timeout=60)
-
-    def kill(self) -> None:
-        assert self.process is not None
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            stop(self.process)
 
 
 @pytest.mark.parametrize("back", [False, True], ids=["server-stays-down", "server-back-within-1s"])
