@@ -12,13 +12,13 @@ import pytest
 from pypdf import PdfReader, PdfWriter
 
 from store.errors import ReadError
-from store.readers import listings
 from store.readers import (
     LONGEST_ABSTRACT,
     PIECE_CHARS,
     Limits,
     UnsupportedFileError,
     detect_format,
+    listings,
     pieces,
     read,
     walk,
