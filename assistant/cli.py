@@ -76,9 +76,18 @@ def main_options(
 
 
 def _open() -> Library:
+    """The command's library; a read-only one is searched from a temporary copy, said once."""
     from assistant.library import Library
 
-    return Library(_state.library, settings=Settings())
+    library = Library(_state.library, settings=Settings())
+    if library.read_only is not None:
+        err.print(
+            f"[yellow]read-only library:[/yellow] {escape(str(library.path))} cannot be written "
+            f"({escape(library.read_only)}); it is searched from a temporary copy: search only "
+            "(adding, removing or changing papers is refused)",
+            highlight=False,
+        )
+    return library
 
 
 def _paper_json(paper: Paper) -> dict[str, Any]:

@@ -37,8 +37,12 @@ from store.ingest import Ingest, IngestReport, Progress
 from store.lexical import LexicalIndex
 from store.paper import Chunk, Paper
 from store.readers import Limits
+from store.snapshot import Snapshot, size
 
 log = logging.getLogger(__name__)
+
+# what a read-only library is read from, copied (the uploads stay where they are, read there)
+STORES = ("chroma", "lexical")
 
 
 def _unwritable(folder: Path) -> str | None:
@@ -54,7 +58,12 @@ def _unwritable(folder: Path) -> str | None:
 
 class Library:
     """Papers in a Chroma library. Every collaborator can be passed in; each defaults from
-    ``settings`` (which default from the environment)."""
+    ``settings`` (which default from the environment).
+
+    An embedded library whose folder cannot be written is opened search only: it is read from
+    a temporary copy of its stores (up to ``settings.library_copy_mb``), ``read_only`` says why,
+    and every change raises ``LibraryError``. ``close()`` (or the end of a ``with`` block, or of
+    the process) removes the copy."""
 
     def __init__(
         self,
@@ -71,9 +80,21 @@ class Library:
             settings = settings.model_copy(update={"library": Path(path)})
         self.settings = settings
         self.path = Path(settings.library).expanduser()
+        # why the folder cannot be written (the library is read from ``snapshot``), or None
+        self.read_only: str | None = None
+        self.snapshot: Snapshot | None = None
         self._make_folder()
         self.embedder = embedder or self._create_embedder()
-        self.client = client or self._create_client()
+        try:
+            self.client = client or self._create_client()
+            self._open_stores()
+        except BaseException:
+            self.close()
+            raise
+        self._chat = chat
+
+    def _open_stores(self) -> None:
+        settings = self.settings
         where = self._describe()
         self.store = ChromaStore(
             self.client,
@@ -92,7 +113,18 @@ class Library:
         self.store.recover()
         self.lexical = LexicalIndex(self._lexical_folder())
         self.retriever = Retriever(self.store, self.lexical, self.embedder)
-        self._chat = chat
+
+    def close(self) -> None:
+        """Remove the temporary copy a read-only library is read from (nothing to do for
+        another). The library, and its views from ``using()``, are not to be used after."""
+        if self.snapshot is not None:
+            self.snapshot.close()
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     @cached_property
     def chat(self) -> ChatModel | None:
@@ -133,12 +165,25 @@ class Library:
         conf = self.settings.chroma
         if conf.mode == "server":  # one cache per server library, next to the local library folder
             return self.path / f"lexical-{conf.host}-{conf.port}-{conf.prefix or 'default'}"
-        return self.path / "lexical"
+        return (self.snapshot.path if self.snapshot else self.path) / "lexical"
+
+    def ensure_writable(self) -> None:
+        """Raise ``LibraryError`` if the library cannot be changed (it is read-only: search
+        only). Every change checks it first; the UI asks before it keeps an upload."""
+        if self.read_only is not None:
+            raise LibraryError(
+                f"this library is read-only ({self.path} cannot be written: {self.read_only}): search "
+                "only; to add, remove or change papers, make it writable again, or copy it to a "
+                f"folder you can write (cp -r {self.path} COPY) and use that (--library COPY or "
+                "LITASSIST_LIBRARY=COPY)"
+            )
 
     def _write_lock(self) -> FileLock:
         """One writer at a time for this library folder (threads and processes on this machine).
         Writers of other folders or machines sharing a Chroma server are not serialised by it:
-        they agree through claims on the server (store/claims.py)."""
+        they agree through claims on the server (store/claims.py). Every change takes it, so a
+        read-only library refuses every change here, before anything is written to its copy."""
+        self.ensure_writable()
         self.path.mkdir(parents=True, exist_ok=True)
         return FileLock(self.path / ".write.lock")
 
@@ -158,25 +203,58 @@ class Library:
             headers = {"Authorization": f"Bearer {conf.token.get_secret_value()}"} if conf.token else None
             return server_client(conf.host, conf.port, ssl=conf.ssl, headers=headers)
         folder = self.path / "chroma"
-        try:
-            return embedded_client(folder)
-        except Exception as e:
-            why = _unwritable(folder)
-            if why is None and "readonly database" in str(e):
-                why = "its database file cannot be written"
-            if why is None:
-                raise
+        why = _unwritable(self.path) or _unwritable(folder)
+        if why is None:
+            try:
+                return embedded_client(folder)
+            except Exception as e:
+                why = _unwritable(folder)
+                if why is None and "readonly database" in str(e):
+                    why = "its database file cannot be written"
+                if why is None:
+                    raise
+        return self._copy_client(why)
+
+    def _copy_client(self, why: str) -> ClientAPI:
+        """Chroma opens a library only to write it, even to list or search it: a library that
+        cannot be written is read from a temporary copy of its stores, when they are small
+        enough to copy."""
+        stored = size(self.path / name for name in STORES)
+        bound = self.settings.library_copy_mb
+        refused = (
+            f"this library is read-only: {self.path} cannot be written ({why}), and Chroma opens a "
+            "library only to write it, even to list or search it"
+        )
+        fix = (
+            f"copy it to a folder you can write (cp -r {self.path} COPY, then --library COPY or "
+            "LITASSIST_LIBRARY=COPY), or make it writable again"
+        )
+        if stored > bound * 2**20:
             raise LibraryError(
-                f"this library is read-only: {self.path} cannot be written ({why}), and Chroma opens a "
-                "library only to write it, even to list or search it. To read it, copy it to a folder "
-                f"you can write (cp -r {self.path} COPY, then --library COPY or LITASSIST_LIBRARY=COPY), "
-                "or make it writable again"
+                f"{refused}. A read-only library is searched from a temporary copy up to "
+                f"LITASSIST_LIBRARY_COPY_MB ({bound:g} MB), and this one holds {stored / 2**20:,.1f} MB. "
+                f"To read it, raise LITASSIST_LIBRARY_COPY_MB, or {fix}"
+            )
+        try:
+            self.snapshot = Snapshot(self.path, STORES)
+            client = embedded_client(self.snapshot.path / "chroma")
+        except OSError as e:  # the copy made so far is removed as the constructor fails
+            raise LibraryError(
+                f"{refused}, and copying it to a temporary folder failed ({e.strerror or e}). To read "
+                f"it, {fix}"
             ) from e
+        self.read_only = why
+        log.info(
+            "%s cannot be written (%s): reading a temporary copy, %s", self.path, why, self.snapshot.path
+        )
+        return client
 
     def _describe(self) -> str:
         conf = self.settings.chroma
         if conf.mode == "server":
             return f"the library on the Chroma server {conf.host}:{conf.port}"
+        if self.read_only is not None:
+            return f"the library at {self.path} (read-only)"
         return f"the library at {self.path}"
 
     def __repr__(self) -> str:

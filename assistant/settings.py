@@ -153,6 +153,12 @@ class Settings(BaseSettings):
     )
 
     library: Path = Field(default_factory=default_library_path, description="the library folder")
+    library_copy_mb: float = Field(
+        2048,
+        gt=0,
+        description="a library folder that cannot be written (embedded mode) is searched from a "
+        "temporary copy of its stores when they hold at most this many MB; above it, it is refused",
+    )
     chroma: ChromaSettings = Field(default_factory=ChromaSettings)
     embedder: EmbedderSettings = Field(default_factory=EmbedderSettings)
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)

@@ -247,7 +247,8 @@ def launch(
     ``handlers``: the app's handlers over ``library`` (a benchmark passes instrumented ones)."""
     conf = library.settings.ui
     uploads = uploads_for(library)
-    uploads.folder.mkdir(parents=True, exist_ok=True)
+    if library.read_only is None:  # a read-only library's uploads are only served, if any
+        uploads.folder.mkdir(parents=True, exist_ok=True)
     app = build(handlers or Handlers(library, uploads=uploads, files_route=FILES_ROUTE))
     app.queue(default_concurrency_limit=conf.concurrency, max_size=128)
     app.launch(

@@ -74,7 +74,13 @@ class Handlers:
 
     def banner(self, llm: LLMSettings | None) -> str:
         chat = self.session_library(llm)[0].chat
-        return render.banner(chat.model if chat else None, chat.shown_url if chat else None)
+        text = render.banner(chat.model if chat else None, chat.shown_url if chat else None)
+        if self.library.read_only is not None:
+            text += (
+                f"\n\n**This library is read-only** (`{self.library.path}` cannot be written: "
+                f"{self.library.read_only}): search only; uploads and removals are refused."
+            )
+        return text
 
     def choose_endpoint(
         self, base_url: str, model: str, api_key: str, extractive: bool
@@ -190,7 +196,12 @@ class Handlers:
         self, files: Sequence[str | Path], progress: ProgressFn | None = None
     ) -> tuple[str, list[list[object]]]:
         """Keep the uploaded files and add them to the library, with progress; returns a
-        summary line and a row per file or entry (added / skipped / failed, and why)."""
+        summary line and a row per file or entry (added / skipped / failed, and why). A library
+        that cannot be changed (read-only) says so, and nothing is kept."""
+        try:
+            self.library.ensure_writable()
+        except LitassistError as e:
+            return render.error_message(e), []
         stored: list[Stored] = []
         refused: list[list[object]] = []
         for file in files:

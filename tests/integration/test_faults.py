@@ -5,6 +5,8 @@ pseudo-terminal, a text file too big to read, a library folder that cannot be wr
 from __future__ import annotations
 
 import fcntl
+import hashlib
+import json
 import os
 import pty
 import re
@@ -280,35 +282,65 @@ def _read_only(folder: Path) -> tuple[list[str], Callable[[], None]]:
     pytest.skip("no way to make a folder read-only for root here (no mount namespace, no chattr)")
 
 
-def test_a_read_only_library_says_so(tmp_path: Path) -> None:
+def _contents(folder: Path) -> list[tuple[Path, str]]:
+    return sorted(
+        (p.relative_to(folder), hashlib.sha256(p.read_bytes()).hexdigest())
+        for p in folder.rglob("*")
+        if p.is_file()
+    )
+
+
+def test_a_read_only_library_is_searched_from_a_copy(tmp_path: Path) -> None:
     """Chroma cannot open a library it cannot write (its SQLite database is opened for
-    writing): `papers` and `search` say the library is read-only and how to read it anyway, not
-    "unexpected error"; nothing in the library changes."""
+    writing): a read-only library is listed and searched from a temporary copy, said once per
+    command; `add` and `remove` say it is read-only, not "unexpected error". Nothing in the
+    library changes, byte for byte, and the copies are gone when the commands end."""
     library = tmp_path / "lib"
-    env = base_env()
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    env = base_env(TMPDIR=str(temporary))
     added = subprocess.run(
         [LITASSIST, "--library", str(library), "add", str(SEEDS / "000_f93e3115d50f0c1b.txt")],
         capture_output=True, text=True, env=env, timeout=120,
     )  # fmt: skip
     assert added.returncode == 0, added.stderr
-    before = sorted((p.relative_to(library), p.stat().st_size) for p in library.rglob("*") if p.is_file())
-    prefix, undo = _read_only(library)
-    try:
-        for command in (["papers"], ["search", "pose estimation"]):
-            result = subprocess.run(
-                [*prefix, LITASSIST, "--library", str(library), *command],
-                capture_output=True, text=True, env=env, timeout=120,
-            )  # fmt: skip
-            assert result.returncode == 2, result.stdout + result.stderr
-            assert "unexpected error" not in result.stderr and "Traceback" not in result.stderr
-            message = " ".join(result.stderr.split())
-            assert f"this library is read-only: {library}" in message, message
-            assert "copy it to a folder you can write" in message, message
-    finally:
-        undo()
-    after = sorted((p.relative_to(library), p.stat().st_size) for p in library.rglob("*") if p.is_file())
-    assert after == before
-    listed = subprocess.run(
+    listing = subprocess.run(
         [LITASSIST, "--library", str(library), "papers", "--json"], capture_output=True, text=True, env=env
     )
-    assert listed.returncode == 0 and listed.stdout.count('"key"') == 10
+    keys = [p["key"] for p in json.loads(listing.stdout)]
+    assert len(keys) == 10
+    before = _contents(library)
+    prefix, undo = _read_only(library)
+
+    def run(*command: str) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [*prefix, LITASSIST, "--library", str(library), *command],
+            capture_output=True, text=True, env=env, timeout=120,
+        )  # fmt: skip
+        assert "unexpected error" not in result.stderr and "Traceback" not in result.stderr, result.stderr
+        assert " ".join(result.stderr.split()).count("read-only library:") == 1, result.stderr
+        return result
+
+    try:
+        listed = run("papers", "--json")
+        assert listed.returncode == 0, listed.stderr
+        assert [p["key"] for p in json.loads(listed.stdout)] == keys
+        for retriever in ("hybrid", "lexical", "dense"):
+            found = run("search", "pose estimation", "--retriever", retriever, "--json")
+            assert found.returncode == 0, found.stderr
+            assert json.loads(found.stdout) and json.loads(found.stdout)[0]["key"] in keys
+        for command in (["add", str(SEEDS / "002_47b77621b76a6c7c.txt")], ["remove", keys[0]]):
+            refused = run(*command)
+            assert refused.returncode == 2, refused.stdout + refused.stderr
+            message = " ".join(refused.stderr.split())
+            assert f"this library is read-only ({library} cannot be written: " in message, message
+            assert "): search only;" in message, message
+    finally:
+        undo()
+    assert _contents(library) == before
+    assert list(temporary.glob("litassist-*")) == []  # every command's copy removed when it ended
+    listed_again = subprocess.run(
+        [LITASSIST, "--library", str(library), "papers", "--json"], capture_output=True, text=True, env=env
+    )
+    assert listed_again.returncode == 0 and listed_again.stdout.count('"key"') == 10
+    assert "read-only" not in listed_again.stderr

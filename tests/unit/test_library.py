@@ -10,11 +10,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant import EmbedderMismatchError, EmbeddingError, Library, PaperNotFoundError, Settings
+from assistant import (
+    EmbedderMismatchError,
+    EmbeddingError,
+    Library,
+    LibraryError,
+    PaperNotFoundError,
+    Settings,
+)
+from assistant import library as library_module
+from assistant.settings import LLMSettings
 from store import chroma
 from store.chunking import chunk_id
 from store.paper import Chunk, Paper
 from tests.conftest import FakeEmbedder
+from ui.handlers import Handlers
+from ui.uploads import Uploads
 
 LONG_BODY = " ".join(f"Sentence number {i} talks about facial landmarks and pose." for i in range(120))
 
@@ -273,3 +284,59 @@ def test_an_empty_topic_is_an_invalid_request(fake_library: Library) -> None:
 
     with pytest.raises(InvalidRequestError, match="the topic is empty"):
         fake_library.related_work("  ")
+
+
+def _contents(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.fixture
+def read_only(fake_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``fake_library``'s folder, with two papers, as if it could not be written (what the
+    probe finds on a read-only mount; root ignores permissions, so the probe is told)."""
+    bib = write(
+        tmp_path / "refs.bib", bib_entry("a", "Alpha", "Quokkas at night.") + bib_entry("b", "Beta", "Pose.")
+    )
+    assert fake_library.add(bib).ok
+    folder = fake_library.path
+    monkeypatch.setattr(
+        library_module,
+        "_unwritable",
+        lambda path: "Read-only file system" if path.is_relative_to(folder) else None,
+    )
+    return folder
+
+
+def test_a_read_only_library_is_searched_from_a_copy(
+    read_only: Path, fake_embedder: FakeEmbedder, tmp_path: Path
+) -> None:
+    before = _contents(read_only)
+    with Library(read_only, embedder=fake_embedder) as library:
+        assert library.read_only == "Read-only file system" and library.snapshot is not None
+        copy = library.snapshot.path
+        assert not copy.is_relative_to(read_only) and (copy / "chroma").is_dir()
+        assert [p.key for p in library.papers()] == ["a", "b"]
+        for retriever in ("hybrid", "dense", "lexical"):
+            assert library.search("quokkas at night", retriever=retriever)[0].key == "a"  # type: ignore[arg-type]
+        assert library.using(LLMSettings(mode="extractive")).ask("quokkas at night?").mode == "extractive"
+        refused = r"this library is read-only \(.+ cannot be written: Read-only file system\): search only"
+        with pytest.raises(LibraryError, match=refused):
+            library.add(write(tmp_path / "new.bib", bib_entry("c", "Gamma", "Gamma text.")))
+        with pytest.raises(LibraryError, match=refused):
+            library.remove("a")
+        handlers = Handlers(library, uploads=Uploads(tmp_path / "uploads", max_bytes=10_000))
+        summary, rows = handlers.add_files([tmp_path / "new.bib"])
+        assert "search only" in summary and rows == [] and not (tmp_path / "uploads").exists()
+        assert "search only" in handlers.remove("a") and "read-only" in handlers.banner(None)
+        assert [p.key for p in library.papers()] == ["a", "b"]
+    assert not copy.exists()
+    assert _contents(read_only) == before
+
+
+def test_a_read_only_library_above_the_copy_bound_is_refused(
+    read_only: Path, fake_embedder: FakeEmbedder
+) -> None:
+    settings = Settings(library_copy_mb=0.001)
+    bound = r"LITASSIST_LIBRARY_COPY_MB \(0.001 MB\), and this one holds .* MB"
+    with pytest.raises(LibraryError, match=rf"this library is read-only: {read_only} .*{bound}"):
+        Library(read_only, settings=settings, embedder=fake_embedder)
