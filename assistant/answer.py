@@ -42,9 +42,13 @@ EXTRACT_SENTENCE_RATIO = 0.7
 class AnswerParameters:
     """When a model's refusal stands. The evidence judgement's score is 1.0 at its threshold
     (below it the question is refused without asking a model); a model that declines although
-    the score is at least ``insist_above`` is asked once more, then answered for extractively."""
+    the score is at least ``insist_above`` is asked once more, then answered for extractively;
+    below it, the model's refusal stands (weak evidence and a model that finds no answer in the
+    passages: the two agree). Fitted by cross-validation on Qwen2.5-Coder-1.5B's answers to the
+    development questions (tests/bench/calibrate_insist.py): held out, 26 of 35 negatives refused
+    (20 at 1.0) with 4 of 75 false refusals (3 at 1.0); SmolLM2 declines too rarely to move."""
 
-    insist_above: float = 1.0
+    insist_above: float = 1.75
     # the words of passages a model reads: their sentences closest to the question (and the one
     # before each); 0 gives whole passages (settings: LITASSIST_LLM__PROMPT_WORDS).
     # tests/bench/bench_llm.py measures both
