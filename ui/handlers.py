@@ -74,13 +74,9 @@ class Handlers:
 
     def banner(self, llm: LLMSettings | None) -> str:
         chat = self.session_library(llm)[0].chat
-        text = render.banner(chat.model if chat else None, chat.shown_url if chat else None)
-        if self.library.read_only is not None:
-            text += (
-                f"\n\n**This library is read-only** (`{self.library.path}` cannot be written: "
-                f"{self.library.read_only}): search only; uploads and removals are refused."
-            )
-        return text
+        library = self.library
+        read_only = None if library.read_only is None else (library.path, library.read_only)
+        return render.banner(chat.model if chat else None, chat.shown_url if chat else None, read_only)
 
     def choose_endpoint(
         self, base_url: str, model: str, api_key: str, extractive: bool

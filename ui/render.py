@@ -32,18 +32,27 @@ NO_SOURCES_YET = (
 # -- the mode banner ---------------------------------------------------------------------------
 
 
-def banner(model: str | None, endpoint: str | None) -> str:
-    """Which mode answers are made in, and how to change it (markdown)."""
+def banner(model: str | None, endpoint: str | None, read_only: tuple[Path, str] | None = None) -> str:
+    """Which mode answers are made in, and how to change it (markdown); ``read_only``: the
+    library's folder and why it cannot be written."""
     if model and endpoint:
-        return (
+        text = (
             f"**Model `{model}` at `{endpoint}`** writes the answers; the code checks every "
             "citation against the passages it was given. Change the endpoint under *Settings*."
         )
-    return (
-        "**Extractive mode: no language model.** Answers are sentences quoted from your papers, "
-        "each cited. To have a model write them, set `LITASSIST_LLM__BASE_URL` (and "
-        "`LITASSIST_LLM__MODEL`) before starting, or enter an endpoint under *Settings*."
-    )
+    else:
+        text = (
+            "**Extractive mode: no language model.** Answers are sentences quoted from your papers, "
+            "each cited. To have a model write them, set `LITASSIST_LLM__BASE_URL` (and "
+            "`LITASSIST_LLM__MODEL`) before starting, or enter an endpoint under *Settings*."
+        )
+    if read_only is not None:
+        folder, why = read_only
+        text += (
+            f"\n\n**This library is read-only** (`{folder}` cannot be written: {why}): search only; "
+            "uploads and removals are refused."
+        )
+    return text
 
 
 def error_message(error: BaseException) -> str:
