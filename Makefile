@@ -3,10 +3,6 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-export GRADIO_ANALYTICS_ENABLED := False
-export HF_HUB_DISABLE_TELEMETRY := 1
-export HF_HUB_OFFLINE := 1
-export ANONYMIZED_TELEMETRY := False
 
 .PHONY: run test check bench bench-llm local local-qwen serve-local serve-qwen clean
 

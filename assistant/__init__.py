@@ -1,43 +1,95 @@
 """litassist: a literature assistant over your own papers.
 
-The public surface: ``from assistant import Library``. ``store``, ``prompts`` and ``ui`` are
+The public surface: ``from assistant import Library`` and what its methods take and return
+(answers, summaries, drafts, hits, the chat model protocol, settings, errors); ``from assistant
+import evaluation`` for the evaluation layer above it. ``store``, ``prompts`` and ``ui`` are
 internal packages of the same distribution.
 """
 
-from assistant.errors import (
+from assistant.settings import LLMSettings, Settings, quiet_third_parties
+
+# before anything imports chromadb, gradio or huggingface_hub (some read these at import):
+# no telemetry, no downloads, for the CLI, the UI, the tests and any program that imports us
+quiet_third_parties()
+
+from assistant.answer import Answer, AnswerParameters, Mode  # noqa: E402
+from assistant.citations import SentenceSupport  # noqa: E402
+from assistant.draft import Draft, DraftSection  # noqa: E402
+from assistant.errors import (  # noqa: E402
+    ContextTooLongError,
     EmbedderMismatchError,
     EmbeddingError,
+    EndpointAuthError,
+    EndpointResponseError,
+    EndpointUnreachableError,
     EvaluationDataError,
     InvalidRequestError,
     LibraryError,
     LitassistError,
+    LLMError,
+    ModelNotFoundError,
+    NothingToDraftError,
+    NothingToSummarizeError,
     PaperNotFoundError,
     ReadError,
     UnsupportedFileError,
 )
-from assistant.library import Library
-from assistant.settings import Settings
-from store.ingest import IngestEvent, IngestReport, Outcome
-from store.paper import Chunk, Paper
+from assistant.evidence import Evidence  # noqa: E402
+from assistant.grounding import Citation, Reference  # noqa: E402
+from assistant.library import Library  # noqa: E402
+from assistant.llm import Chat, ChatModel, ChatStream, Completion, Usage  # noqa: E402
+from assistant.retrieval import Filters, Hit, Passage, RetrievalParameters  # noqa: E402
+from assistant.summary import Summaries, Summary  # noqa: E402
+from store.ingest import IngestEvent, IngestReport, Outcome  # noqa: E402
+from store.paper import Chunk, Paper  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Answer",
+    "AnswerParameters",
+    "Chat",
+    "ChatModel",
+    "ChatStream",
     "Chunk",
+    "Citation",
+    "Completion",
+    "ContextTooLongError",
+    "Draft",
+    "DraftSection",
     "EmbedderMismatchError",
     "EmbeddingError",
+    "EndpointAuthError",
+    "EndpointResponseError",
+    "EndpointUnreachableError",
     "EvaluationDataError",
+    "Evidence",
+    "Filters",
+    "Hit",
     "IngestEvent",
     "IngestReport",
     "InvalidRequestError",
+    "LLMError",
+    "LLMSettings",
     "Library",
     "LibraryError",
     "LitassistError",
+    "Mode",
+    "ModelNotFoundError",
+    "NothingToDraftError",
+    "NothingToSummarizeError",
     "Outcome",
     "Paper",
     "PaperNotFoundError",
+    "Passage",
     "ReadError",
+    "Reference",
+    "RetrievalParameters",
+    "SentenceSupport",
     "Settings",
+    "Summaries",
+    "Summary",
     "UnsupportedFileError",
+    "Usage",
     "__version__",
 ]

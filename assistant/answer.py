@@ -19,7 +19,7 @@ from assistant.citations import Numbering, SentenceSupport
 from assistant.condense import condense
 from assistant.generation import Job, Mode, Writer, Writing, WritingParameters, Written, choose_mode
 from assistant.grounding import Checked, ChunkVectors, Citation, Reference
-from assistant.llm import ChatModel, Usage
+from assistant.llm import Chat, Usage
 from assistant.retrieval import Evidence, Filters, Hit, Passage, Retriever, strip_question
 from store.embedder import Embedder
 from store.paper import Paper
@@ -214,7 +214,7 @@ class Answerer:
         self,
         retriever: Retriever,
         embedder: Embedder,
-        chat: ChatModel | None,
+        chat: Chat | None,
         chunk_vectors: ChunkVectors,
         *,
         writing: WritingParameters | None = None,

@@ -577,9 +577,11 @@ def eval_retrieval(
     Paper-level Recall@K, MRR@10 and nDCG@10 per question type for the hybrid, dense and
     lexical retrievers, and the refusal rate on questions no paper answers (empty gold) and
     false refusals on the rest."""
+    from assistant import evaluation
+
     library = _open()
     with _progress("searching") as step:
-        report = library.evaluate_retrieval(questions, k=k, papers=papers, progress=step)
+        report = evaluation.evaluate_retrieval(library, questions, k=k, papers=papers, progress=step)
     _show_report(report, as_json, html)
 
 
@@ -601,11 +603,13 @@ def eval_answers(
     extractively); the report gives refusals, citation validity, the share of sentences cited
     (by the writer, and attributed by the code), support scores, numbers in no cited passage,
     and the gold papers cited."""
+    from assistant import evaluation
+
     library = _open()
     mode: Literal["extractive"] | None = "extractive" if extractive else None
     with _progress("answering") as step:
-        report = library.evaluate_answers(
-            questions, k=k, mode=mode, stream=stream, papers=papers, progress=step
+        report = evaluation.evaluate_answers(
+            library, questions, k=k, mode=mode, stream=stream, papers=papers, progress=step
         )
     _show_report(report, as_json, html)
 
@@ -625,9 +629,12 @@ def eval_drafts(
 
     Recall and precision of the cited papers against the topic's gold set (and recall of its
     core papers), with the same citation checks as answers."""
+    from assistant import evaluation
+
     library = _open()
     with _progress("drafting") as step:
-        report = library.evaluate_drafts(
+        report = evaluation.evaluate_drafts(
+            library,
             topics,
             mode="extractive" if extractive else None,
             max_papers=max_papers,

@@ -40,7 +40,7 @@ from assistant.grounding import (
     references_json,
     sentences_json,
 )
-from assistant.llm import ChatModel, Usage
+from assistant.llm import Chat, Usage
 from assistant.retrieval import Filters, Hit, Passage, Retriever
 from assistant.themes import Theme, cluster, name_theme, parse_outline, phrases, short_title
 from store.chroma import ChromaStore
@@ -211,7 +211,7 @@ class Drafter:
         store: ChromaStore,
         retriever: Retriever,
         embedder: Embedder,
-        chat: ChatModel | None,
+        chat: Chat | None,
         chunk_vectors: ChunkVectors,
         parameters: DraftParameters | None = None,
         writing: WritingParameters | None = None,
@@ -443,7 +443,7 @@ def _text(paper: Paper | None) -> str:
 
 def _first_passage_hit(store: ChromaStore, paper: Paper) -> Hit:
     first = store.chunks(paper.key)[:1]
-    passages = tuple(Passage(paper.key, c.id, c.text, c.section, c.page) for c in first)
+    passages = tuple(Passage.of(c) for c in first)
     return Hit(
         paper, passages[0].text if passages else "", 0.0, passages[0].chunk_id if passages else "", passages
     )

@@ -65,14 +65,15 @@ NEXT = 9  # the papers after the best that a margin compares it with
 class Evidence:
     """Whether the hits can answer the question, and on what grounds: ``score`` ≥ 1 is
     answerable (the probability over the operating point); ``probability`` (None when not
-    judged) the calibrated probability that the library answers the question; ``features``
-    what was weighed."""
+    judged) the calibrated probability that the library answers the question, ``threshold``
+    the operating point it was compared with; ``features`` what was weighed."""
 
     answerable: bool
     score: float
     reason: str
     probability: float | None = None
     features: Mapping[str, float] = field(default_factory=dict)
+    threshold: float | None = None
 
 
 def measure(
@@ -140,6 +141,7 @@ class EvidenceModel:
             reason,
             probability=round(probability, 4),
             features={k: round(float(v), 4) for k, v in features.items()},
+            threshold=cut,
         )
 
 

@@ -28,7 +28,7 @@ from assistant.attribution import AttributionParameters
 from assistant.citations import Numbering
 from assistant.errors import ContextTooLongError, InvalidRequestError
 from assistant.grounding import Checked, Checker, ChunkVectors, StreamCheck
-from assistant.llm import ChatModel, ChatStream, Messages, Usage
+from assistant.llm import Chat, ChatStream, Messages, Usage
 from assistant.retrieval import Passage
 from store.embedder import Embedder
 from store.paper import Paper, normalise
@@ -57,7 +57,7 @@ SENTENCES_SCHEMA: dict[str, Any] = {
 }
 
 
-def choose_mode(mode: Mode | None, chat: ChatModel | None, what: str) -> Mode:
+def choose_mode(mode: Mode | None, chat: Chat | None, what: str) -> Mode:
     """The mode asked for, else ``llm`` when a model is configured; ``llm`` without one is an
     error that says what to do. ``what``: the verb for the message ("answer", "summarise")."""
     chosen: Mode = mode or ("llm" if chat is not None else "extractive")
@@ -144,7 +144,7 @@ class Writer:
 
     def __init__(
         self,
-        chat: ChatModel | None,
+        chat: Chat | None,
         embedder: Embedder,
         chunk_vectors: ChunkVectors,
         parameters: WritingParameters | None = None,
@@ -298,7 +298,7 @@ class Writer:
             return reply
         return json_prose(reply)
 
-    def _chat(self) -> ChatModel:
+    def _chat(self) -> Chat:
         if self.chat is None:
             raise InvalidRequestError("no chat endpoint is configured; set LITASSIST_LLM__BASE_URL")
         return self.chat
@@ -350,7 +350,7 @@ class Writing:
         self.result = writer._fell_back(job, self.numbering, passages, self._usage, self._attempts, reply)
         yield self.result.checked.text
 
-    def _start(self, chat: ChatModel) -> tuple[list[Passage], Messages, ChatStream]:
+    def _start(self, chat: Chat) -> tuple[list[Passage], Messages, ChatStream]:
         """The first request (a prompt too long for the model is retried once with fewer
         passages: the server says so before the first delta)."""
         writer, job = self.writer, self.job

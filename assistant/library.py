@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import logging
 import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -19,15 +19,14 @@ from typing import Any
 from chromadb.api import ClientAPI
 from filelock import FileLock
 
-from assistant import evaluation
 from assistant.answer import Answer, Answerer, AnswerParameters, Mode
 from assistant.draft import Draft, Drafter
 from assistant.errors import LibraryError, NothingToSummarizeError
-from assistant.evaluation import AnswersReport, DraftsReport, RetrievalReport
+from assistant.evidence import Evidence
 from assistant.generation import WritingParameters
-from assistant.llm import ChatModel
+from assistant.llm import Chat, ChatModel
 from assistant.retrieval import Filters, Hit, Retriever, RetrieverName
-from assistant.settings import LLMSettings, Settings, quiet_third_parties
+from assistant.settings import LLMSettings, Settings
 from assistant.summary import Length, Summaries, Summarizer, Summary
 from store.chroma import ChromaStore, embedded_client, server_client, unreachable
 from store.chunking import Chunker
@@ -72,9 +71,8 @@ class Library:
         settings: Settings | None = None,
         embedder: Embedder | None = None,
         client: ClientAPI | None = None,
-        chat: ChatModel | None = None,
+        chat: Chat | None = None,
     ):
-        quiet_third_parties()
         settings = settings or Settings()
         if path is not None:
             settings = settings.model_copy(update={"library": Path(path)})
@@ -127,7 +125,7 @@ class Library:
         self.close()
 
     @cached_property
-    def chat(self) -> ChatModel | None:
+    def chat(self) -> Chat | None:
         """The chat model, or None for extractive mode (no endpoint, or mode=extractive)."""
         if self._chat is not None:
             return self._chat
@@ -136,17 +134,17 @@ class Library:
             return None
         return ChatModel.from_settings(conf)
 
-    def using(self, llm: LLMSettings | ChatModel) -> Library:
+    def using(self, llm: LLMSettings | Chat) -> Library:
         """This library with another chat endpoint (settings, possibly ``mode="extractive"``,
         or a model), for one caller: the store, the lexical index and the embedder are shared,
         nothing is reopened. The UI gives each session the endpoint it chose this way."""
         view = copy.copy(self)
         view.__dict__.pop("chat", None)  # the cached chat model belongs to the original
-        if isinstance(llm, ChatModel):
-            view._chat = llm
-        else:
+        if isinstance(llm, LLMSettings):
             view.settings = self.settings.model_copy(update={"llm": llm})
             view._chat = None
+        else:
+            view._chat = llm
         return view
 
     def _make_folder(self) -> None:
@@ -333,6 +331,13 @@ class Library:
         ``{"years": (2020, None), "keys": [...]}`` (or a ``Filters``)."""
         return self.retriever.search(query, k=k, retriever=retriever, filters=filters)
 
+    def judge(
+        self, question: str, *, k: int = 5, filters: Filters | Mapping[str, Any] | None = None
+    ) -> Evidence:
+        """Whether the library holds an answer to ``question``, before any model is asked: the
+        calibrated evidence judgement over what a search finds (what ``ask`` refuses by)."""
+        return self.retriever.retrieve(question, k=k, filters=filters).evidence
+
     def ask(
         self,
         question: str,
@@ -445,69 +450,6 @@ class Library:
         return drafter.draft(
             topic, keys=keys, own_abstract=own_abstract, max_papers=max_papers, sections=sections, mode=mode
         )
-
-    # -- evaluation ----------------------------------------------------------------------------------
-
-    def evaluate_retrieval(
-        self,
-        questions: str | Path | Sequence[Mapping[str, Any]],
-        *,
-        k: int = 5,
-        papers: str | Path | None = None,
-        progress: Callable[[int, int], None] | None = None,
-    ) -> RetrievalReport:
-        """Paper-level Recall@k, MRR@10 and nDCG@10 per question type and retriever, and the
-        refusals of the evidence judgement, on questions with gold papers (a JSON Lines file,
-        or its rows; formats in the README). ``papers``: a file that maps the names used as
-        gold to keys, titles or abstracts (default: ``papers_index.jsonl`` beside the file)."""
-        parsed = evaluation.questions(questions)
-        return evaluation.evaluate_retrieval(
-            self, parsed, self._resolver(questions, papers), k=k, progress=progress
-        )
-
-    def evaluate_answers(
-        self,
-        questions: str | Path | Sequence[Mapping[str, Any]],
-        *,
-        k: int = 5,
-        mode: Mode | None = None,
-        stream: bool = False,
-        papers: str | Path | None = None,
-        progress: Callable[[int, int], None] | None = None,
-    ) -> AnswersReport:
-        """Ask every question (with the configured model, or extractively) and measure what the
-        citation check finds: refusals, citation validity, cited sentences (by the writer and
-        attributed), support, numbers in no cited passage, gold papers cited. ``stream``: ask as
-        the chat does and time the first text shown."""
-        parsed = evaluation.questions(questions)
-        resolver = self._resolver(questions, papers)
-        return evaluation.evaluate_answers(
-            self, parsed, resolver, k=k, mode=mode, stream=stream, progress=progress
-        )
-
-    def evaluate_drafts(
-        self,
-        topics: str | Path | Sequence[Mapping[str, Any]],
-        *,
-        mode: Mode | None = None,
-        max_papers: int = 20,
-        papers: str | Path | None = None,
-        progress: Callable[[int, int], None] | None = None,
-    ) -> DraftsReport:
-        """Draft related work on every topic and compare the cited papers with its gold set
-        (recall, precision, core recall), with the same citation checks as answers."""
-        parsed = evaluation.topics(topics)
-        resolver = self._resolver(topics, papers)
-        return evaluation.evaluate_drafts(
-            self, parsed, resolver, mode=mode, max_papers=max_papers, progress=progress
-        )
-
-    def _resolver(self, data: object, papers: str | Path | None) -> evaluation.Resolver:
-        if papers is None and isinstance(data, (str, Path)):
-            beside = Path(data).expanduser().with_name("papers_index.jsonl")
-            papers = beside if beside.is_file() else None
-        names = evaluation.aliases(Path(papers).expanduser()) if papers is not None else None
-        return evaluation.Resolver(self.papers(), names)
 
     def __len__(self) -> int:
         return len(self.papers())

@@ -10,9 +10,9 @@ it goes only to the configured base URL (the settings decide which key belongs t
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from assistant.errors import (
     ContextTooLongError,
@@ -80,10 +80,20 @@ class Completion:
 class ChatStream:
     """Text deltas as they arrive; ``usage`` and ``finish_reason`` are known once it is exhausted.
     A stream that breaks off, or carries something that is not the API's, raises
-    ``EndpointResponseError``."""
+    ``EndpointResponseError``. ``chunks``: the API's stream chunks (``choices[].delta.content``,
+    ``finish_reason``, ``usage``); ``where`` names the model in messages; ``translate`` turns the
+    ``openai`` package's errors into ours."""
 
-    def __init__(self, model: ChatModel, chunks: Any, limit: int | None = None):
-        self._model = model
+    def __init__(
+        self,
+        chunks: Any,
+        *,
+        where: str,
+        translate: Callable[[openai.APIError], LLMError],
+        limit: int | None = None,
+    ):
+        self._where = where
+        self._translate = translate
         self._source = chunks
         self._chunks: Iterator[Any] = iter(chunks)
         self._limit = limit  # characters
@@ -94,7 +104,7 @@ class ChatStream:
     def _cut(self, error: Exception) -> EndpointResponseError:
         cause = error.__cause__ or error
         return EndpointResponseError(
-            f"{self._model.describe()}: the stream was cut after {self.received} characters "
+            f"{self._where}: the stream was cut after {self.received} characters "
             f"({cause}); the partial answer is shown"
         )
 
@@ -107,7 +117,7 @@ class ChatStream:
     def __iter__(self) -> Iterator[str]:
         import openai
 
-        where = self._model.describe()
+        where = self._where
         try:
             for chunk in self._chunks:
                 if getattr(chunk, "usage", None):
@@ -131,7 +141,7 @@ class ChatStream:
         except openai.APIConnectionError as e:  # the connection dropped mid-stream
             raise self._cut(e) from e
         except openai.APIError as e:
-            raise self._model.translate(e) from e
+            raise self._translate(e) from e
         except (AttributeError, TypeError, ValueError) as e:  # a chunk the client could not parse
             raise EndpointResponseError(f"{where} sent a malformed stream ({e})") from e
         except Exception as e:  # httpx transport errors mid-stream: the connection dropped
@@ -142,6 +152,36 @@ class ChatStream:
             raise EndpointResponseError(
                 f"{where} ended the stream before the answer was complete (no finish reason)"
             )
+
+
+class Chat(Protocol):
+    """What litassist asks of a chat model: whole replies and streamed ones, and a name for
+    messages. ``ChatModel`` (any OpenAI-compatible endpoint) is the one implementation; the
+    tests have a recording fake (``tests/fakes.py``) for the paths that need no server."""
+
+    model: str
+    max_tokens: int
+
+    @property
+    def shown_url(self) -> str: ...
+
+    def describe(self) -> str: ...
+
+    def complete(
+        self,
+        messages: Messages,
+        *,
+        max_tokens: int | None = None,
+        response_format: dict[str, Any] | None = None,
+    ) -> Completion: ...
+
+    def stream(
+        self,
+        messages: Messages,
+        *,
+        max_tokens: int | None = None,
+        response_format: dict[str, Any] | None = None,
+    ) -> ChatStream: ...
 
 
 class ChatModel:
@@ -261,7 +301,12 @@ class ChatModel:
             )
         except openai.APIError as e:
             raise self.translate(e) from e
-        return ChatStream(self, chunks, limit=(max_tokens or self.max_tokens) * CHARS_PER_TOKEN)
+        return ChatStream(
+            chunks,
+            where=self.describe(),
+            translate=self.translate,
+            limit=(max_tokens or self.max_tokens) * CHARS_PER_TOKEN,
+        )
 
     def translate(self, error: openai.APIError) -> LLMError:
         """The openai package's error as ours, with a message that says what to do."""

@@ -27,7 +27,7 @@ from store.chroma import ChromaStore
 from store.chunking import chunk_id, paper_key_of
 from store.embedder import Embedder
 from store.lexical import LexicalIndex, tokens
-from store.paper import Paper
+from store.paper import Chunk, Paper
 from store.sentences import split_sentences
 
 __all__ = [
@@ -101,6 +101,11 @@ class Passage:
     section: str | None = None
     page: int | None = None
     score: float = 0.0
+
+    @classmethod
+    def of(cls, chunk: Chunk, score: float = 0.0) -> Passage:
+        """A stored chunk as a passage."""
+        return cls(chunk.paper_key, chunk.id, chunk.text, chunk.section, chunk.page, round(score, 4))
 
 
 @dataclass(frozen=True)
@@ -372,7 +377,7 @@ class Retriever:
                 )
         if not passages:  # no stand-in could be named, or it is gone: the paper's first passage
             first = self.store.chunks(key)[:1]
-            return tuple(Passage(key, c.id, c.text, c.section, c.page, 0.0) for c in first)
+            return tuple(Passage.of(c) for c in first)
         return tuple(passages)
 
     def _evidence(

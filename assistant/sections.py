@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 import numpy.typing as npt
@@ -102,7 +103,6 @@ def prose_share(text: str) -> float:
 
 
 def representative_passages(
-    key: str,
     chunks: Sequence[Chunk],
     vectors: Mapping[str, Vector],
     *,
@@ -131,7 +131,8 @@ def representative_passages(
             chosen.append((chunk, label))
             budget -= size
     chosen.sort(key=lambda pair: pair[0].ordinal)
-    return [Passage(key, c.id, c.text, label, c.page, round(scores.get(c.id, 0.0), 4)) for c, label in chosen]
+    # shown under the section's label (the abstract's included), not the chunk's raw heading
+    return [replace(Passage.of(c, scores.get(c.id, 0.0)), section=label) for c, label in chosen]
 
 
 def _scores(chunks: Sequence[Chunk], vectors: Mapping[str, Vector], focus: Vector | None) -> dict[str, float]:

@@ -21,7 +21,7 @@ from assistant.citations import Numbering, SentenceSupport
 from assistant.errors import InvalidRequestError, NothingToSummarizeError
 from assistant.generation import Job, Mode, Writer, WritingParameters, Written, choose_mode
 from assistant.grounding import Checked, ChunkVectors, Citation, Reference
-from assistant.llm import ChatModel, Usage
+from assistant.llm import Chat, Usage
 from assistant.retrieval import Passage
 from assistant.sections import representative_passages
 from store.embedder import Embedder, Vectors
@@ -191,7 +191,7 @@ class Summarizer:
         chunks: Callable[[str], list[Chunk]],
         chunk_vectors: ChunkVectors,
         embedder: Embedder,
-        chat: ChatModel | None,
+        chat: Chat | None,
         library_papers: Callable[[], list[Paper]],
         writing: WritingParameters | None = None,
     ):
@@ -252,9 +252,9 @@ class Summarizer:
                 "abstract or full text"
             )
         vectors = self._chunk_vectors([c.id for c in chunks])
-        chosen = representative_passages(key, chunks, vectors, words=words, focus=focus)
+        chosen = representative_passages(chunks, vectors, words=words, focus=focus)
         first = chunks[0]
-        return chosen or [Passage(key, first.id, first.text, first.section, first.page)]
+        return chosen or [Passage.of(first)]
 
     # -- several papers --------------------------------------------------------------------------
 

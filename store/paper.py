@@ -76,10 +76,6 @@ class Document:
     origin: str
     sections: list[Section] = field(default_factory=list)
 
-    @property
-    def text_length(self) -> int:
-        return len(self.paper.abstract or "") + sum(len(s.text) for s in self.sections)
-
 
 @dataclass(frozen=True)
 class Chunk:
@@ -97,11 +93,14 @@ class Chunk:
 
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
+# a new-style arXiv identifier (2401.01234, a version suffix dropped), as readers find it in
+# eprint fields, URLs, PDF margins and listings: group 1 is the identifier
+ARXIV_ID = r"(\d{4}\.\d{4,5})(?:v\d+)?"
 
 
-def normalise(text: str) -> str:
+def normalise(text: str | None) -> str:
     """Lower-case alphanumerics only: the form content hashes and matching compare."""
-    return _NON_ALNUM.sub("", text.lower())
+    return _NON_ALNUM.sub("", (text or "").lower())
 
 
 def content_hash(document: Document) -> str:

@@ -20,12 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-
-from assistant import Library, Settings
+from assistant import Library, Settings  # importing it keeps third parties offline
 from assistant.settings import ChromaSettings
 from store.embedder import LocalEmbedder
 from tests.openai_server import OpenAIServer, serve_in_thread

@@ -1,1 +1,2 @@
-"""The Gradio chat UI (arrives with its own issue); pure render helpers apart from gradio calls."""
+"""The Gradio chat UI: ``ui.app`` lays it out, ``ui.handlers`` answers its events through the
+library's public API, ``ui.render`` turns results into markdown and HTML (no gradio calls)."""

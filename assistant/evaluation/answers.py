@@ -140,7 +140,7 @@ class AnswersReport:
         }
 
 
-def evaluate_answers(
+def evaluate(
     library: Library,
     questions: Sequence[Question],
     resolver: Resolver,
@@ -177,5 +177,5 @@ def evaluate_answers(
             progress(done + 1, len(questions))
     writer = checks.writer(library.chat, mode)
     keys = {key for c in cases for key in (*c.gold, *c.partial, *c.retrieved)}
-    titles = {key: paper.label for key, paper in library.store.get_many(sorted(keys)).items()}
+    titles = {p.key: p.label for p in library.papers() if p.key in keys}
     return AnswersReport(mode, writer, repr(library), cases, titles)

@@ -11,7 +11,7 @@ from typing import Any
 from assistant.citations import SentenceSupport, unsupported
 from assistant.evaluation import metrics
 from assistant.grounding import Citation
-from assistant.llm import ChatModel
+from assistant.llm import Chat
 from assistant.retrieval import Passage
 
 LOW_PERCENTILE = 10
@@ -101,6 +101,6 @@ def summary(checks: Sequence[Grounding]) -> dict[str, Any]:
     }
 
 
-def writer(chat: ChatModel | None, mode: str) -> str:
+def writer(chat: Chat | None, mode: str) -> str:
     """Who wrote the texts: the model and its endpoint, or nobody (extractive)."""
     return chat.describe() if mode == "llm" and chat is not None else "no language model"

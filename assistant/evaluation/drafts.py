@@ -114,7 +114,7 @@ class DraftsReport:
         }
 
 
-def evaluate_drafts(
+def evaluate(
     library: Library,
     topics: Sequence[Topic],
     resolver: Resolver,
@@ -149,5 +149,5 @@ def evaluate_drafts(
             progress(done + 1, len(topics))
     writer = checks.writer(library.chat, mode)
     keys = {key for c in cases for key in (*c.gold, *c.cited)}
-    titles = {key: paper.label for key, paper in library.store.get_many(sorted(keys)).items()}
+    titles = {p.key: p.label for p in library.papers() if p.key in keys}
     return DraftsReport(mode, writer, repr(library), cases, titles)

@@ -11,14 +11,13 @@ is reported and left out of the scores.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
 from assistant.errors import EvaluationDataError
-from store.paper import Paper
+from store.paper import Paper, normalise
 
 MIN_FRAGMENT = 20  # normalised characters an abstract fragment needs to be distinctive
 MIN_TITLE_PART = 12  # ... and the part of a title
@@ -94,10 +93,6 @@ class Unresolved:
 
     def __str__(self) -> str:
         return f"{self.reference!r}: {self.problem}"
-
-
-def normalise(text: str | None) -> str:
-    return re.sub(r"[^a-z0-9]", "", (text or "").lower())
 
 
 def _describe(reference: Reference) -> str:

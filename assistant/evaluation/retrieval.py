@@ -124,7 +124,7 @@ class RetrievalReport:
         }
 
 
-def evaluate_retrieval(
+def evaluate(
     library: Library,
     questions: Sequence[Question],
     resolver: Resolver,
@@ -133,6 +133,7 @@ def evaluate_retrieval(
     progress: Progress | None = None,
 ) -> RetrievalReport:
     cases = []
+    operating_point: float | None = None
     for done, question in enumerate(questions):
         case = RetrievalCase.of(question, resolver)
         gold, partial = case.gold, case.partial
@@ -148,13 +149,13 @@ def evaluate_retrieval(
                     f"mrr@{DEPTH}": metrics.reciprocal_rank(ranked, gold, DEPTH),
                     f"ndcg@{DEPTH}": metrics.ndcg(ranked, gold, DEPTH),
                 }
-        evidence = library.retriever.retrieve(question.question, k=k).evidence
+        evidence = library.judge(question.question, k=k)
+        operating_point = evidence.threshold if evidence.threshold is not None else operating_point
         case.refused, case.reason = not evidence.answerable, evidence.reason
         case.probability = evidence.probability
         cases.append(case)
         if progress:
             progress(done + 1, len(questions))
     keys = {key for c in cases for key in (*c.gold, *c.partial, *(k for r in c.ranked.values() for k in r))}
-    titles = {key: paper.label for key, paper in library.store.get_many(sorted(keys)).items()}
-    operating_point = library.retriever.parameters.min_answerable_probability
+    titles = {p.key: p.label for p in library.papers() if p.key in keys}
     return RetrievalReport(k, repr(library), cases, titles, operating_point)

@@ -14,10 +14,10 @@ from bibtexparser import middlewares
 from bibtexparser.model import Entry
 
 from store.errors import ReadError
-from store.paper import Document, Paper
+from store.paper import ARXIV_ID, Document, Paper
 from store.readers import ReadResult, pdf, read_text
 
-_ARXIV = re.compile(r"(\d{4}\.\d{4,5})(?:v\d+)?")
+_ARXIV = re.compile(ARXIV_ID)
 _KEY_IN_BLOCK = re.compile(r"@\w+\s*[{(]\s*([^,\s]+)\s*,")
 
 

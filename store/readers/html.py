@@ -15,12 +15,12 @@ from bs4 import BeautifulSoup
 from markdown_it import MarkdownIt
 
 from store.errors import ReadError
-from store.paper import Document, Paper, Section
+from store.paper import ARXIV_ID, Document, Paper, Section
 from store.readers import ReadResult, read_text
 
 _SITE_SUFFIX = re.compile(r"\s+[-–—|]\s+[^-–—|]{2,40}$")  # "Barack Obama - Wikipedia"
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
-_ARXIV = re.compile(r"(\d{4}\.\d{4,5})(?:v\d+)?")
+_ARXIV = re.compile(ARXIV_ID)
 
 
 def read_html(path: Path) -> ReadResult:

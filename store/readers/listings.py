@@ -22,11 +22,11 @@ from datetime import datetime
 from pathlib import Path
 
 from store.errors import ReadError
-from store.paper import Document, Paper, Section
+from store.paper import ARXIV_ID, Document, Paper, Section
 from store.readers import ReadResult, read_text
 
 _ABSTRACT_LINE = re.compile(r"^Abstract:\s*(.+)$")
-_ARXIV_LINE = re.compile(r"^arXiv:(\d{4}\.\d{4,5})(?:v\d+)?(.*)$")
+_ARXIV_LINE = re.compile(r"^arXiv:" + ARXIV_ID + r"(.*)$")
 _CREATED_LINE = re.compile(r"^Created:\s*(\d{4})-(\d{2})-(\d{2})\s*$")
 _HF_AUTHORS = re.compile(r"^\s*•\s*(\d+)\s+authors?\s*$")
 _HF_DATE = re.compile(r"^([A-Z][a-z]{2}) (\d{1,2})(?:, (\d{4}))?(?: (\d+))?$")

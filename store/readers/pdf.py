@@ -17,12 +17,12 @@ from pypdf import PdfReader
 from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError, PyPdfError
 
 from store.errors import ReadError
-from store.paper import Document, Paper, Section
+from store.paper import ARXIV_ID, Document, Paper, Section
 from store.readers import ReadResult
 
 log = logging.getLogger(__name__)
 
-_ARXIV = re.compile(r"arXiv:\s?(\d{4}\.\d{4,5})(?:v\d+)?", re.IGNORECASE)
+_ARXIV = re.compile(r"arXiv:\s?" + ARXIV_ID, re.IGNORECASE)
 _DOI = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>]+[^\s\"<>.,;)])")
 _JUNK_TITLE = re.compile(
     r"^(untitled|microsoft word|slide \d|title|document\d*)\b|\.(docx?|tex|dvi)$", re.IGNORECASE

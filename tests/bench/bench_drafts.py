@@ -7,7 +7,7 @@ Builds (or reuses, with ``--library``) the seeds library, drafts each topic of
 papers and of all its ``gold`` papers among the cited keys, precision of the cited keys against
 ``gold``, citation validity (every citation in the markdown resolves to a passage its writer was
 given), the share of sentences with at least one citation, support, words and seconds
-(``Library.evaluate_drafts``, what ``litassist eval drafts`` runs). Extractive mode
+(``evaluation.evaluate_drafts``, what ``litassist eval drafts`` runs). Extractive mode
 always; LLM mode against ``--llm URL`` (an OpenAI-compatible endpoint), or else against the packaged
 SmolLM2 served by llama.cpp when it is installed (started here on a free port, stopped by PID).
 """
@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from bench_retrieval import EVAL, seeds_library  # noqa: E402
 
+from assistant import evaluation  # noqa: E402
 from assistant.evaluation import DraftsReport, report  # noqa: E402
 from assistant.llm import ChatModel  # noqa: E402
 
@@ -106,14 +107,14 @@ def main() -> None:
     topics = EVAL / "dev_topics.jsonl"
     with tempfile.TemporaryDirectory() as tmp:
         library = seeds_library(args.library or Path(tmp) / "seeds", console)
-        show(library.evaluate_drafts(topics, mode="extractive"), console, args.details)
+        show(evaluation.evaluate_drafts(library, topics, mode="extractive"), console, args.details)
         if args.no_llm:
             return
         with local_llm(console) if not args.llm else _given(args.llm) as url:
             if url is None:
                 return
             chat = ChatModel(base_url=url, model=args.model, max_tokens=700, timeout=600)
-            show(library.using(chat).evaluate_drafts(topics, mode="llm"), console, args.details)
+            show(evaluation.evaluate_drafts(library.using(chat), topics, mode="llm"), console, args.details)
 
 
 @contextmanager

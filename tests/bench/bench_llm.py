@@ -6,7 +6,7 @@
 For each model (SmolLM2-135M, and Qwen2.5-Coder-1.5B when `make local-qwen` installed it) this
 starts `litassist serve-local --model ...` on a free loopback port (stopped by its PID at the
 end) and runs what `litassist eval answers --stream` and `litassist eval drafts` run
-(``Library.evaluate_answers`` / ``evaluate_drafts``) on ``../shared/eval/dev_qa.jsonl`` +
+(``evaluation.evaluate_answers`` / ``evaluate_drafts``) on ``../shared/eval/dev_qa.jsonl`` +
 ``dev_qa_more.jsonl`` and ``dev_topics.jsonl``. A variant is ``FORMAT:WORDS``: the reply format
 (``text``: citations inline; ``json_object``: JSON sentences under a schema) and the words of
 passages an answer's prompt holds (0: whole passages). Printed per model and variant: the share
@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from bench_retrieval import EVAL, seeds_library  # noqa: E402
 
-from assistant import Library  # noqa: E402
+from assistant import Library, evaluation  # noqa: E402
 from assistant.evaluation import AnswersReport, DraftsReport, report  # noqa: E402
 from assistant.local_server import MODELS, QWEN, SMOLLM2, installed  # noqa: E402
 from assistant.settings import LLMSettings  # noqa: E402
@@ -193,10 +193,10 @@ def main() -> None:
                     view: Library = library.using(llm)
                     name = f"{short} {variant}"
                     start = time.perf_counter()
-                    answers = view.evaluate_answers(data, papers=papers, stream=True, mode="llm")
+                    answers = evaluation.evaluate_answers(view, data, papers=papers, stream=True, mode="llm")
                     drafts = None
                     if not args.no_drafts:
-                        drafts = view.evaluate_drafts(EVAL / "dev_topics.jsonl", mode="llm")
+                        drafts = evaluation.evaluate_drafts(view, EVAL / "dev_topics.jsonl", mode="llm")
                     console.print(f"[dim]{name}: {time.perf_counter() - start:.0f} s[/dim]")
                     rows.append((name, answers, drafts))
                     console.print(combination_table(name, answers))

@@ -14,7 +14,7 @@ from those measurements (``assistant.evaluation.tuning``) by 5-fold cross-valida
 questions (folds by paper for aclsum). Printed: Recall@5 and MRR@10 per slice (question type,
 keyword queries, aclsum) for the hybrid retriever fitted and cross-validated and for the dense
 and lexical retrievers, the held-out test split in its own column; refusal rates at the
-operating point, fitted, cross-validated and held out; then ``Library.evaluate_retrieval`` (what
+operating point, fitted, cross-validated and held out; then ``evaluation.evaluate_retrieval`` (what
 ``litassist eval retrieval`` prints) on the seeds questions with the fitted settings.
 
 ``--write`` writes the fit: ``assistant/retrieval_fit.json`` (the defaults of
@@ -40,7 +40,7 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from assistant import Library  # noqa: E402
+from assistant import Library, evaluation  # noqa: E402
 from assistant.calibration import FittedFile  # noqa: E402
 from assistant.evaluation import aclsum, report, tuning  # noqa: E402
 from assistant.evaluation.gold import Question, Resolver, aliases, questions  # noqa: E402
@@ -278,7 +278,8 @@ def main() -> None:
         library = libraries["seeds"]
         library.retriever.parameters = replace(fitted, min_answerable_probability=fit.threshold)
         library.retriever.evidence_model = model
-        result = library.evaluate_retrieval(
+        result = evaluation.evaluate_retrieval(
+            library,
             [_row(q) for name in SEED_FILES for q in questions(EVAL / name)],
             papers=EVAL / "papers_index.jsonl",
         )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant import Library
+from assistant import Library, evaluation
 from assistant.evaluation import report
 from tests.openai_server import OpenAIServer
 from tests.wire.conftest import library_at
@@ -41,7 +41,7 @@ def test_answers_report_removed_citations_unsupported_numbers_and_failures(
         "The diffusion model keeps 97.5 percent of the texture [@tryon2024]. "
         "Lane priors help as well [@nosuch2020]."
     ]
-    result = library.evaluate_answers(QUESTIONS)
+    result = evaluation.evaluate_answers(library, QUESTIONS)
     assert result.mode == "llm" and "fake-chat" in result.writer
     failed, tryon, negative = result.cases
     assert failed.error and "500" in failed.error and failed.gold == ["lane2024"]
@@ -65,7 +65,7 @@ def test_answers_report_removed_citations_unsupported_numbers_and_failures(
     assert "&lt;" not in result.cases[1].text  # the answer is escaped by the page, not altered
     # the extractive mode of the same library calls no model
     requests = len(openai_server.chat_requests())
-    extractive = library.evaluate_answers(QUESTIONS[1:2], mode="extractive")
+    extractive = evaluation.evaluate_answers(library, QUESTIONS[1:2], mode="extractive")
     assert extractive.mode == "extractive" and extractive.writer == "no language model"
     assert len(openai_server.chat_requests()) == requests
 
@@ -82,7 +82,7 @@ def test_drafts_report_recall_and_precision_against_gold(
         },
     ]
     openai_server.faults = [500, 500, 500]  # every attempt at the first topic's first request
-    result = library.evaluate_drafts(topics)
+    result = evaluation.evaluate_drafts(library, topics)
     failed, case = result.cases
     assert failed.error and "500" in failed.error  # reported; the rest went on
     assert case.error is None and result.mode == "llm"
@@ -100,7 +100,7 @@ def test_an_endpoint_answering_garbage_fails_that_question_only(
     library: Library, openai_server: OpenAIServer
 ) -> None:
     openai_server.faults = ["badjson"]
-    result = library.evaluate_answers(QUESTIONS)
+    result = evaluation.evaluate_answers(library, QUESTIONS)
     failed, *rest = result.cases
     assert failed.error and "not JSON" in failed.error
     assert all(c.error is None for c in rest) and result.summary()["errors"] == 1
