@@ -95,11 +95,12 @@ class PaperEdit(BaseModel):
 
 
 def missing_metadata(paper: Paper) -> list[str]:
-    """What a paper's metadata lacks, as a reader would put it: "no authors", "no year", "title
+    """What a paper's metadata lacks, as a reader would put it: "no authors" (or "no author
+    names": a listing's count of them only), "no year", "title
     looks like an abstract" (no title, the abstract's own first words, or a very long one)."""
     missing = []
-    if not paper.authors and not paper.author_count:
-        missing.append("no authors")
+    if not paper.authors:
+        missing.append("no author names" if paper.author_count else "no authors")
     if not paper.year:
         missing.append("no year")
     if "title" not in paper.user_fields and _abstract_like(paper):

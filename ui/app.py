@@ -61,6 +61,12 @@ ACCESSIBLE_CSS = """
 :root { --button-primary-background-fill: #c2410c; --button-primary-background-fill-hover: #9a3412;
   --button-primary-text-color: #ffffff; --button-cancel-background-fill: #b91c1c;
   --button-cancel-text-color: #ffffff; }
+button[role="tab"][aria-selected="true"] { color: var(--litassist-accent) !important; }
+#upload .or { color: var(--litassist-muted) !important; }
+/* Gradio puts its scroll-to-top button straight inside the table's role="grid", which only rows
+   may be in (axe: aria-required-children, critical): hidden; the table scrolls as ever */
+#papers .scroll-top-button { display: none !important; }
+#app-title h1 { font-size: 1.25em; margin: 0; }
 @media (max-width: 640px) {
   .sources { max-height: none; }
   #chat { height: 420px !important; }
@@ -162,6 +168,7 @@ def _edit_events(
         [picked, search, *fields],
         [table, picked, count, edit_note, *fields],
         concurrency_limit=1,
+        show_progress="hidden",  # quick; the note says when it is done
     )
 
     def on_remove(key: str | None) -> tuple[Any, ...]:
@@ -195,6 +202,7 @@ def _edit_events(
         [picked, search, removed],
         [library_note, removed, table, picked, count, confirm_row, undo],
         concurrency_limit=1,
+        show_progress="hidden",  # quick; the note says when it is done
     )
 
     def on_undo(query: str, copies: list[Any]) -> tuple[Any, ...]:
@@ -211,7 +219,11 @@ def _edit_events(
         )
 
     undo.click(
-        on_undo, [search, removed], [library_note, removed, table, picked, count, undo], concurrency_limit=1
+        on_undo,
+        [search, removed],
+        [library_note, removed, table, picked, count, undo],
+        concurrency_limit=1,
+        show_progress="hidden",
     )
 
 
@@ -228,6 +240,7 @@ def build(handlers: Handlers) -> gr.Blocks:
         llm = gr.State(None)  # this session's endpoint (None: the configured one)
         removed = gr.State([])  # copies of the papers this session removed, for undo (ui/manage.py)
         answers = gr.State([])  # this session's conversation
+        gr.HTML("<h1>litassist: your papers, cited</h1>", elem_id="app-title")
         banner = gr.Markdown(elem_id="mode-banner")
 
         with gr.Tabs():
@@ -304,7 +317,12 @@ def build(handlers: Handlers) -> gr.Blocks:
                     gr.Markdown("---")
                     with gr.Row():
                         remove = gr.Button(
-                            "Remove from library…", variant="stop", elem_id="remove", size="sm"
+                            "Remove from library…",
+                            variant="stop",
+                            elem_id="remove",
+                            size="sm",
+                            scale=0,
+                            min_width=220,
                         )
                     with gr.Row(visible=False, elem_id="confirm-remove") as confirm_row:
                         confirm_text = gr.Markdown(elem_id="confirm-text")

@@ -161,7 +161,7 @@ def test_missing_metadata_badge() -> None:
     ]
     good = Paper(key="x", title="Colour Constancy", authors=["Roe"], year=2025, abstract=abstract)
     assert missing_metadata(good) == []
-    assert missing_metadata(Paper(key="x", title="Colour", author_count=6, year=2024)) == []
+    assert missing_metadata(Paper(key="x", title="Colour", author_count=6, year=2024)) == ["no author names"]
     assert PaperEdit.of({"authors": "A. Smith\nB. Jones;C. Wu"}).authors == ["A. Smith", "B. Jones", "C. Wu"]
 
 
