@@ -67,6 +67,7 @@ button[role="tab"][aria-selected="true"] { color: var(--litassist-accent) !impor
    may be in (axe: aria-required-children, critical): hidden; the table scrolls as ever */
 #papers .scroll-top-button { display: none !important; }
 #app-title h1 { font-size: 1.25em; margin: 0; }
+#endpoint-heading h2 { font-size: 1.05em; }
 @media (max-width: 640px) {
   .sources { max-height: none; }
   #chat { height: 420px !important; }
@@ -357,7 +358,7 @@ def build(handlers: Handlers) -> gr.Blocks:
 
             with gr.Tab("Settings", id="settings"):
                 settings_view = gr.Markdown(elem_id="settings-view")
-                gr.Markdown("#### Endpoint for this session (others keep theirs)")
+                gr.Markdown("## Endpoint for this session (others keep theirs)", elem_id="endpoint-heading")
                 with gr.Row():
                     base_url = gr.Textbox(
                         label="OpenAI-compatible base URL", placeholder="http://127.0.0.1:8080/v1"

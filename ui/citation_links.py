@@ -8,7 +8,7 @@ import re
 from collections.abc import Container
 
 # [1], [1, 3], [1; 3], not a markdown link already ("[1](...)") nor one's text ("[[1]](...)")
-_MARKER = re.compile(r"(?<![\[\\])\[(\d+(?:\s*[,;]\s*\d+)*)\](?![(\]])")
+_MARKER = re.compile(r"(?<!\[)\[(\d+(?:\s*[,;]\s*\d+)*)\](?![(\]])")
 
 
 def linked(text: str, numbers: Container[int]) -> str:
@@ -16,6 +16,6 @@ def linked(text: str, numbers: Container[int]) -> str:
         found = [int(n) for n in re.findall(r"\d+", match.group(1))]
         if not all(n in numbers for n in found):
             return match.group(0)
-        return "".join(f"[\\[{n}\\]](#source-{n})" for n in found)
+        return "".join(f"[[{n}]](#source-{n})" for n in found)
 
     return _MARKER.sub(link, text)

@@ -94,7 +94,9 @@ class Uploads:
 
     def _remember(self, target: Path, name: str) -> None:
         shown = PureWindowsPath(PurePosixPath(name).name).name  # no folders of the sender's
-        names = {**self._names(), target.name: shown}
+        self._write_names({**self._names(), target.name: shown})
+
+    def _write_names(self, names: dict[str, str]) -> None:
         manifest = self.folder / NAMES
         temporary = manifest.with_suffix(".tmp")
         temporary.write_text(json.dumps(names, ensure_ascii=False, indent=0))
@@ -104,6 +106,9 @@ class Uploads:
         """Forget an upload that could not be read (one kept before stays)."""
         if stored.new:
             stored.path.unlink(missing_ok=True)
+            names = self._names()
+            if names.pop(stored.path.name, None) is not None:
+                self._write_names(names)
 
 
 def _digest(path: Path) -> str:
