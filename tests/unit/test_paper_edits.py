@@ -133,14 +133,22 @@ def test_a_new_key_moves_the_passages_and_the_old_key_is_never_reused(
 
 
 def test_a_removal_is_undone_from_the_copy(fake_library: Library, tmp_path: Path) -> None:
-    _, key = add_markdown(fake_library, tmp_path)
+    long = tmp_path / "in" / "long.md"  # a long paper: one removal leaves few dead units
+    long.parent.mkdir(parents=True)
+    long.write_text("# Shop Lighting\n\n" + " ".join([BODY] * 6) + "\n")
+    assert fake_library.add(long).ok
+    listing = tmp_path / "listing.txt"
+    listing.write_text(LISTING.replace("garment", "quokka").replace("Colour", "Hue"))
+    report = fake_library.add(listing)
+    key = report.added[0].key
     chunks = fake_library.chunks(key)
     copy = fake_library.copy_of(key)
     fake_library.remove(key)
-    assert not fake_library.papers() and not fake_library.search("garment colour constancy")
+    assert len(fake_library.papers()) == 1
+    assert key not in {h.paper.key for h in fake_library.search("quokka hue constancy")}
     restored = fake_library.restore(copy)
     assert restored.key == key and fake_library.chunks(key) == chunks
-    assert fake_library.search("garment colour constancy", retriever="lexical")[0].paper.key == key
+    assert fake_library.search("quokka hue constancy", retriever="lexical")[0].paper.key == key
     with pytest.raises(LibraryError, match="in the library again"):
         fake_library.restore(copy)
 
