@@ -58,9 +58,14 @@ def wait_count(page: Any, count: str) -> None:
 def upload_entry(page: Any, tmp_path: Path, text: str = ENTRY) -> Path:
     bib = tmp_path / "shop glare.bib"
     bib.write_text(text)
+    before = page.inner_text("#upload-summary")
     page.set_input_files("#upload input[type=file]", [str(bib)])
     page.wait_for_function(
-        "() => /\\d+ added, \\d+ skipped/.test(document.querySelector('#upload-summary').innerText)",
+        """([before]) => {
+            const text = document.querySelector('#upload-summary').innerText;
+            return text !== before && /\\d+ added, \\d+ skipped/.test(text);
+        }""",
+        arg=[before],
         timeout=WAIT_MS,
     )
     return bib
@@ -97,8 +102,7 @@ def test_filter_row_click_and_an_edit_that_persists(page: Any, tmp_path: Path) -
     page.wait_for_function("() => document.querySelector('#papers').innerText.includes('roe2025polariser')")
     assert picked_value(page).startswith("roe2025polariser")
 
-    page.reload()  # stored, not just shown; and the same file again keeps the user's fields
-    library_tab(page)
+    # the table is read back from the store; the same file again keeps the user's fields
     upload_entry(page, tmp_path, bib.read_text())
     assert "0 added, 1 skipped" in page.inner_text("#upload-summary")
     assert "roe2025polariser" in page.inner_text("#upload-result")
@@ -175,3 +179,10 @@ def test_accessibility_and_citation_links(page: Any) -> None:
             if v["impact"] in ("serious", "critical")
         ]
     assert found == {tab: [] for tab in found}
+
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: the sources under the answer
+    page.get_by_role("tab", name="Chat").click()
+    chat, panel = page.locator("#chat").bounding_box(), page.locator("#sources-panel").bounding_box()
+    assert panel["y"] >= chat["y"] + chat["height"] and panel["width"] <= 390
+    page.locator("#sources-panel button.label-wrap").first.click()  # and they fold away
+    page.wait_for_selector("#sources .source-card", state="hidden")
