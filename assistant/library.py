@@ -21,14 +21,15 @@ from filelock import FileLock
 
 from assistant.answer import Answer, Answerer, AnswerParameters, Mode
 from assistant.draft import Draft, Drafter
+from assistant.edits import PaperEdit
 from assistant.errors import LibraryError, NothingToSummarizeError
 from assistant.evidence import Evidence
 from assistant.generation import WritingParameters
 from assistant.llm import Chat, ChatModel
 from assistant.retrieval import Filters, Hit, Retriever, RetrieverName
-from assistant.settings import LLMSettings, Settings
+from assistant.settings import LLMSettings, Settings, endpoint_origin
 from assistant.summary import Length, Summaries, Summarizer, Summary
-from store.chroma import ChromaStore, embedded_client, server_client, unreachable
+from store.chroma import ChromaStore, StoredPaper, embedded_client, server_client, unreachable
 from store.chunking import Chunker
 from store.embedder import Embedder, LocalEmbedder, OpenAIEmbedder
 from store.errors import PaperNotFoundError
@@ -132,7 +133,7 @@ class Library:
         conf = self.settings.llm
         if conf.mode == "extractive" or not conf.base_url:
             return None
-        return ChatModel.from_settings(conf)
+        return ChatModel.from_settings(conf, origin=endpoint_origin(conf))
 
     def using(self, llm: LLMSettings | Chat) -> Library:
         """This library with another chat endpoint (settings, possibly ``mode="extractive"``,
@@ -314,6 +315,42 @@ class Library:
             paper = self.store.remove(key)
         if paper is None:
             return self.get(key)  # raises PaperNotFoundError
+        self.lexical.ensure_current(self.store)
+        return paper
+
+    def edit(self, key: str, /, **changes: Any) -> Paper:
+        """Correct a paper's metadata: ``title``, ``authors`` (a list, or one string of names
+        separated by ``;`` or new lines), ``year``, ``venue`` (``None`` or ``""`` clears one) and
+        ``key``. The fields set are recorded in ``paper.user_fields``: adding the same file again
+        keeps them. A new key moves the paper's passages and search windows with it (the lexical
+        index follows); the old key is never given to another paper. Returns the paper as stored;
+        a wrong value is a ``LibraryError`` that names it, and nothing is changed."""
+        edit = PaperEdit.of(changes)
+        self.get(key)  # PaperNotFoundError before anything is claimed
+        new_key = edit.new_key(key)
+        with self._write_lock():
+            if new_key is not None:
+                paper: Paper | None = self.store.rekey(key, new_key, edit.apply)
+            else:
+                paper = self.store.edit(key, edit.apply)
+        if paper is None:
+            return self.get(key)  # removed meanwhile: raises PaperNotFoundError
+        self.lexical.ensure_current(self.store)
+        return paper
+
+    def copy_of(self, key: str) -> StoredPaper:
+        """Everything stored for a paper (its record, passages and vectors), to ``restore`` it
+        after ``remove`` without reading its file again: the UI's undo."""
+        stored = self.store.copy(key)
+        if stored is None:
+            self.get(key)  # raises PaperNotFoundError
+            raise LibraryError(f"{key} changed while it was being copied; try again")
+        return stored
+
+    def restore(self, stored: StoredPaper) -> Paper:
+        """Put a removed paper back as ``copy_of`` saw it, under its own key."""
+        with self._write_lock():
+            paper = self.store.restore(stored)
         self.lexical.ensure_current(self.store)
         return paper
 

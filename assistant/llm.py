@@ -154,6 +154,10 @@ class ChatStream:
             )
 
 
+# the origin of an endpoint a UI session chose (ChatModel.origin)
+SESSION_ORIGIN = "this session's Settings tab"
+
+
 class Chat(Protocol):
     """What litassist asks of a chat model: whole replies and streamed ones, and a name for
     messages. ``ChatModel`` (any OpenAI-compatible endpoint) is the one implementation; the
@@ -198,8 +202,11 @@ class ChatModel:
         temperature: float = 0.1,
         max_tokens: int = 600,
         client: openai.OpenAI | None = None,
+        origin: str | None = None,
     ):
         self.base_url = base_url.rstrip("/")
+        # where the endpoint was set, for the fix an error message names (None: the settings)
+        self.origin = origin
         self.model = model
         self.temperature = temperature
         self.max_tokens = max_tokens
@@ -207,9 +214,10 @@ class ChatModel:
         self.client = client or self._create_client(api_key, timeout, max_retries)
 
     @classmethod
-    def from_settings(cls, conf: LLMSettings) -> ChatModel:
+    def from_settings(cls, conf: LLMSettings, *, origin: str | None = None) -> ChatModel:
         assert conf.base_url, "a chat model needs an endpoint"
         return cls(
+            origin=origin,
             base_url=conf.base_url,
             model=conf.model,
             api_key=conf.api_key.get_secret_value() if conf.api_key else None,
@@ -308,6 +316,24 @@ class ChatModel:
             limit=(max_tokens or self.max_tokens) * CHARS_PER_TOKEN,
         )
 
+    def list_models(self) -> list[str]:
+        """The model names the endpoint serves (``/v1/models``): a connection test. Raises the
+        same errors as a completion, with what failed and why."""
+        import openai
+
+        try:
+            return sorted(m.id for m in self.client.models.list())
+        except openai.APIError as e:
+            raise self.translate(e) from e
+        except ValueError as e:
+            raise EndpointResponseError(f"{self.describe()} answered something that is not JSON ({e})") from e
+
+    def _fix(self, setting: str, verb: str = "set") -> str:
+        """The fix an error names: the setting, and where this endpoint was set when known."""
+        if self.origin == SESSION_ORIGIN:
+            return f"change it in {SESSION_ORIGIN}, where it was set"
+        return f"{verb} {setting}" + (f" in {self.origin}" if self.origin else "")
+
     def translate(self, error: openai.APIError) -> LLMError:
         """The openai package's error as ours, with a message that says what to do."""
         import openai
@@ -320,18 +346,18 @@ class ChatModel:
         if isinstance(error, openai.APIConnectionError):
             return EndpointUnreachableError(
                 f"nothing answers at {self.shown_url} ({error.__cause__ or error}); start the server "
-                "or fix LITASSIST_LLM__BASE_URL"
+                f"or {self._fix('LITASSIST_LLM__BASE_URL', 'fix')}"
             )
         if isinstance(error, openai.AuthenticationError | openai.PermissionDeniedError):
             hint = "the key is wrong" if self._key_configured else "it needs a key"
             return EndpointAuthError(
                 f"{self.shown_url} refused the request ({error.status_code}): {hint}; "
-                "set LITASSIST_LLM__API_KEY"
+                f"{self._fix('LITASSIST_LLM__API_KEY')}"
             )
         if isinstance(error, openai.NotFoundError):
             return ModelNotFoundError(
                 f"{self.shown_url} does not serve model {self.model!r} (404: {error.message}); "
-                "set LITASSIST_LLM__MODEL to one the server lists at /v1/models"
+                f"{self._fix('LITASSIST_LLM__MODEL')} to one the server lists at /v1/models"
             )
         if isinstance(error, openai.APIStatusError):
             message = str(error.message).lower()

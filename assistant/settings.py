@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -195,6 +196,24 @@ class Settings(BaseSettings):
             if _same_host(llm.base_url, env_url or OPENAI_URL):
                 llm.api_key = SecretStr(env_key)
         return self
+
+
+def endpoint_origin(llm: LLMSettings, env_file: Path = Path(".env")) -> str | None:
+    """Where the configured endpoint's base URL was set, for error messages: "the environment",
+    "the settings file …", or None (passed in code, or no endpoint)."""
+    if not llm.base_url:
+        return None
+    if os.environ.get("LITASSIST_LLM__BASE_URL"):
+        return "the environment"
+    if os.environ.get("OPENAI_BASE_URL") == llm.base_url:
+        return "the environment (as OPENAI_BASE_URL)"
+    try:
+        text = env_file.read_text(errors="replace") if env_file.is_file() else ""
+    except OSError:
+        text = ""
+    if re.search(r"^\s*(export\s+)?LITASSIST_LLM__BASE_URL\s*=", text, re.MULTILINE | re.IGNORECASE):
+        return f"the settings file {env_file.resolve()}"
+    return None
 
 
 def _same_host(url: str, other: str) -> bool:

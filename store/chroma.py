@@ -39,6 +39,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -52,6 +53,7 @@ from chromadb.api.models.Collection import Collection
 from chromadb.api.types import Where
 from chromadb.config import Settings as ChromaClientSettings
 
+from store.chunking import chunk_id
 from store.claims import Claims, abandoned, writer_identity
 from store.embedder import Vectors
 from store.errors import EmbedderMismatchError, LibraryError
@@ -61,7 +63,7 @@ log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 2  # 2: windows in a collection of their own
 _BATCH = 1000
-_JSON_FIELDS = ("authors", "sources")
+_JSON_FIELDS = ("authors", "sources", "user_fields")
 _SCALAR_FIELDS = (
     "title", "author_count", "year", "date", "venue", "arxiv_id", "doi", "url", "note",
     "source_format", "content_hash", "chunk_count",
@@ -219,8 +221,12 @@ class ChromaStore:
             )
             for id_, meta, doc in _rows(result):
                 for field in fields:
-                    if meta.get(field):
-                        found[field][str(meta[field])] = (_paper(id_, meta, doc), str(meta["status"]))
+                    value = str(meta.get(field) or "")
+                    known = found[field].get(value)
+                    # an active paper wins over a tombstone with the same identity (a re-keyed
+                    # paper leaves one under its old key)
+                    if value and (known is None or known[1] != "active"):
+                        found[field][value] = (_paper(id_, meta, doc), str(meta["status"]))
         return found
 
     def chunks(self, key: str, *, kind: str = "passage") -> list[Chunk]:
@@ -448,7 +454,9 @@ class ChromaStore:
             if paper is None:
                 return None
             change(paper)
-            self.papers_collection.update(ids=[key], metadatas=[_metadata(paper, "active")])
+            # Chroma merges an update into the stored metadata: a field cleared is deleted (None)
+            cleared: dict[str, Any] = dict.fromkeys(_SCALAR_FIELDS)
+            self.papers_collection.update(ids=[key], metadatas=[{**cleared, **_metadata(paper, "active")}])
             self._mark_changed()
             return paper
 
@@ -462,6 +470,96 @@ class ChromaStore:
             self.papers_collection.update(ids=[key], metadatas=[{"status": "removed"}])
             self._mark_changed()
             return paper
+
+    def copy(self, key: str) -> StoredPaper | None:
+        """Everything stored for an active paper (its record, passages and windows, with their
+        vectors): enough to put it back after a removal without reading its file again."""
+        result = self.papers_collection.get(ids=[key], include=["metadatas", "documents", "embeddings"])
+        rows = list(_rows(result))
+        if not rows or rows[0][1].get("status") != "active":
+            return None
+        _, meta, document = rows[0]
+        parts = {}
+        for kind in ("passage", "window"):
+            found = self._of(kind).get(
+                where={"paper_key": key}, include=["documents", "metadatas", "embeddings"]
+            )
+            vectors = found.get("embeddings")
+            parts[kind] = StoredChunks(
+                list(found["ids"]),
+                [d or "" for d in found.get("documents") or []],
+                [dict(m or {}) for m in found.get("metadatas") or []],
+                np.asarray(vectors if vectors is not None and len(vectors) else [], dtype=np.float32),
+            )
+        return StoredPaper(
+            paper=_paper(key, meta, document),
+            vector=np.asarray(cast("Any", result.get("embeddings"))[0], dtype=np.float32),
+            passages=parts["passage"],
+            windows=parts["window"],
+        )
+
+    def restore(self, stored: StoredPaper) -> Paper:
+        """Put a removed paper back as it was (``copy`` taken before the removal), under its own
+        key: the tombstone becomes the paper again. Refused when the key is active (the paper
+        came back meanwhile, e.g. its file was added again)."""
+        key = stored.paper.key
+        with self._editing(key):
+            record = self.records([key]).get(key)
+            if record is not None and record.get("status") not in ("removed", None):
+                raise LibraryError(f"{key} is in the library again ({record.get('status')}); nothing to undo")
+            self._write_copy(stored, stored.paper)
+            return stored.paper
+
+    def rekey(self, key: str, new_key: str, change: Callable[[Paper], None] | None = None) -> Paper:
+        """Give a paper another key: its record, passages and windows are written under
+        ``new_key`` (passage ids follow the key), committed, then the old key becomes a
+        tombstone (never reused). ``change``: other edits of the record, made on the way."""
+        name = f"key:{new_key}"
+        with self._editing(key):
+            if new_key in self.all_keys():
+                raise LibraryError(f"the key {new_key!r} is taken (keys are never reused); choose another")
+            if not self.claims.claim_one(name, timeout=5.0):
+                raise LibraryError(f"another writer is using the key {new_key!r}; choose another")
+            try:
+                stored = self.copy(key)
+                if stored is None:
+                    raise LibraryError(f"{key} is no longer in the library")
+                paper = stored.paper.model_copy(deep=True)
+                paper.key = new_key
+                if change is not None:
+                    change(paper)
+                moved = StoredPaper(
+                    paper,
+                    stored.vector,
+                    stored.passages.under(new_key),
+                    stored.windows.under(new_key),
+                )
+                self._write_copy(moved, paper)
+                self.papers_collection.update(ids=[key], metadatas=[{"status": "removing", **_writer()}])
+                self._delete_chunks(key)
+                self.papers_collection.update(
+                    ids=[key], metadatas=[{"status": "removed", "moved_to": new_key}]
+                )
+                self._mark_changed()
+                return paper
+            finally:
+                self.claims.release([name])
+
+    def _write_copy(self, stored: StoredPaper, paper: Paper) -> None:
+        """The write protocol for a paper whose chunks are at hand: pending record, chunks,
+        commit record."""
+        vector = stored.vector[None, :]
+        self._upsert_papers([paper], vector, status="pending")
+        for kind, part in (("passage", stored.passages), ("window", stored.windows)):
+            for start in range(0, len(part.ids), _BATCH):
+                end = start + _BATCH
+                self._of(kind).upsert(
+                    ids=part.ids[start:end],
+                    embeddings=part.vectors[start:end],
+                    documents=part.texts[start:end],
+                    metadatas=cast("Any", part.metadatas[start:end]),
+                )
+        self.commit([paper], vector)
 
     @contextmanager
     def _editing(self, key: str) -> Iterator[None]:
@@ -525,6 +623,32 @@ class ChromaStore:
                 for p in papers
             ],
         )
+
+
+@dataclass(frozen=True)
+class StoredChunks:
+    """A paper's chunks of one kind as stored: ids, texts, metadata and vectors."""
+
+    ids: list[str]
+    texts: list[str]
+    metadatas: list[dict[str, Any]]
+    vectors: npt.NDArray[np.float32]
+
+    def under(self, key: str) -> StoredChunks:
+        """The same chunks under another paper key (ids follow the key, as in chunking)."""
+        metadatas = [{**m, "paper_key": key} for m in self.metadatas]
+        ids = [chunk_id(key, int(m.get("ordinal", 0)), t) for m, t in zip(metadatas, self.texts, strict=True)]
+        return StoredChunks(ids, list(self.texts), metadatas, self.vectors)
+
+
+@dataclass(frozen=True)
+class StoredPaper:
+    """What ``ChromaStore.copy`` keeps of a paper: enough to write it again as it was."""
+
+    paper: Paper
+    vector: npt.NDArray[np.float32]
+    passages: StoredChunks
+    windows: StoredChunks
 
 
 def _vectors(collection: Collection, ids: Sequence[str]) -> dict[str, npt.NDArray[np.float32]]:

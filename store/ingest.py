@@ -24,6 +24,7 @@ the paper record is the commit marker and what an unfinished group wrote is undo
 
 from __future__ import annotations
 
+import copy
 import logging
 import random
 import signal
@@ -334,6 +335,7 @@ class Ingest:
                 in_batch.update(_identities(paper))
                 if match is not None and match[0].content_hash == paper.content_hash:
                     paper.key = match[0].key  # a removed paper comes back under its old key
+                    keep_user_fields(paper, match[0])  # with the corrections a user made
                 else:
                     paper.key = assign_key(paper, self._taken)
                 self._taken.add(paper.key)
@@ -648,11 +650,22 @@ def _merge(stored: Paper, new: Paper, sources: list[str]) -> None:
     """Another copy of a paper: its sources join the stored ones; fields the stored record
     lacks are filled in from it."""
     stored.sources.extend(s for s in sources if s not in stored.sources)
-    if not stored.authors and new.authors:
+    mine = set(stored.user_fields)  # a user's corrections win over what a reader finds
+    if not stored.authors and new.authors and "authors" not in mine:
         stored.authors = new.authors
     for name in _FILL_FIELDS:
+        if name in mine:
+            continue
         if getattr(stored, name) in (None, "") and getattr(new, name) not in (None, ""):
             setattr(stored, name, getattr(new, name))
+
+
+def keep_user_fields(paper: Paper, before: Paper) -> None:
+    """A paper read again takes the fields a user had set on its earlier record."""
+    for name in before.user_fields:
+        if name != "key" and name in Paper.model_fields:
+            setattr(paper, name, copy.deepcopy(getattr(before, name)))
+    paper.user_fields = list(before.user_fields)
 
 
 def _identities(paper: Paper) -> list[str]:

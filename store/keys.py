@@ -88,6 +88,11 @@ def base_key(paper: Paper) -> str:
     return "paper"
 
 
+def valid_key(key: str) -> bool:
+    """Whether ``key`` can be a citation key (BibTeX- and URL-safe, at most 64 characters)."""
+    return bool(_SAFE_KEY.match(key))
+
+
 def assign_key(paper: Paper, taken: Container[str]) -> str:
     """A key for ``paper`` that is not in ``taken`` (every key the library has ever used)."""
     own = paper.key.strip()

@@ -407,6 +407,9 @@ class LexicalIndex:
         gone = {k for k in self._indexed if k not in states}
         new = [k for k in states if k not in self._indexed]
         changed = any(self._indexed[k] != states[k] for k in states if k in self._indexed)
+        # a key removed before and back now (an undone removal, a removed paper added again):
+        # its old units are marked dead by key, so it is indexed afresh
+        changed = changed or not self._removed.isdisjoint(new)
         removed = self._removed | gone
         dead = sum(
             int(s.sizes[np.fromiter((k in removed for k in s.papers), bool, len(s.papers))].sum())

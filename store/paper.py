@@ -16,7 +16,8 @@ class Paper(BaseModel):
     ``key`` is the citation key (``he2025pasa``); it is empty on a paper a reader has just
     produced and set when the library commits it. ``date`` is ISO (``2024-07-17``) when the
     source gives a full date, else as printed (``Jan 14``). ``author_count`` keeps a count a
-    listing shows without the names ("• 6 authors").
+    listing shows without the names ("• 6 authors"). ``user_fields`` names the fields a user
+    corrected by hand: re-adding the paper's file keeps them.
     """
 
     key: str = ""
@@ -36,6 +37,8 @@ class Paper(BaseModel):
     content_hash: str = ""
     added_at: datetime | None = None
     chunk_count: int = 0
+    # the fields a user set by hand (Library.edit): what a reader finds later never overwrites them
+    user_fields: list[str] = Field(default_factory=list)
 
     def authors_line(self, limit: int = 3) -> str:
         """The first ``limit`` authors, "et al." when there are more; a listing's count

@@ -15,10 +15,12 @@ import gradio as gr
 
 from assistant.answer import Answer
 from assistant.library import Library
+from assistant.llm import SESSION_ORIGIN
 from assistant.settings import LLMSettings
 from store.errors import LitassistError
-from ui import render
+from ui import connection, papers, render
 from ui.handlers import Handlers
+from ui.manage import Manager
 from ui.uploads import Uploads
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,189 @@ CSS = """
 .sources-empty { color: var(--body-text-color-subdued); }
 """
 
+# WCAG AA (4.5:1 for text) in the default theme, light and dark: the theme's subdued grey and its
+# orange accent are below it on white (1.9:1 and 2.8:1), and its soft accent barely tints a mark
+ACCESSIBLE_CSS = """
+:root, .dark { --litassist-muted: #4b5563; --litassist-accent: #9a3412; --litassist-mark: #fde68a;
+  --litassist-mark-edge: #92400e; --litassist-focus: #1d4ed8; }
+.dark { --litassist-muted: #d1d5db; --litassist-accent: #fdba74; --litassist-mark: #854d0e;
+  --litassist-mark-edge: #fde68a; --litassist-focus: #93c5fd; }
+.source-meta, .source-where, .sources-empty, #papers-count, #edit-note {
+  color: var(--litassist-muted) !important; }
+.source-number, .source-number a, #chat a.cite { color: var(--litassist-accent); font-weight: 700; }
+.source-passage mark { background: var(--litassist-mark) !important; color: inherit;
+  box-shadow: inset 0 -2px 0 var(--litassist-mark-edge); }
+.source-card.source-focus { outline: 3px solid var(--litassist-focus); outline-offset: 2px; }
+.source-badge { color: #9a3412; }
+:root { --button-primary-background-fill: #c2410c; --button-primary-background-fill-hover: #9a3412;
+  --button-primary-text-color: #ffffff; --button-cancel-background-fill: #b91c1c;
+  --button-cancel-text-color: #ffffff; }
+button[role="tab"][aria-selected="true"] { color: var(--litassist-accent) !important; }
+#upload .or { color: var(--litassist-muted) !important; }
+/* Gradio puts its scroll-to-top button straight inside the table's role="grid", which only rows
+   may be in (axe: aria-required-children, critical): hidden; the table scrolls as ever */
+#papers .scroll-top-button { display: none !important; }
+#app-title h1 { font-size: 1.25em; margin: 0; }
+#endpoint-heading h2 { font-size: 1.05em; }
+@media (max-width: 640px) {
+  .sources { max-height: none; }
+  #chat { height: 420px !important; }
+}
+"""
+
+# citation numbers in the chat are links to their cards: a click shows (and outlines) the card
+CITATION_LINKS_JS = """
+<script>
+document.addEventListener("click", (event) => {
+  const link = event.target.closest ? event.target.closest("a[href^='#source-']") : null;
+  if (!link) return;
+  event.preventDefault();
+  event.stopPropagation();
+  const number = link.getAttribute("href").slice("#source-".length);
+  const panel = document.querySelector("#sources");
+  const card = panel && panel.querySelector(`.source-card[data-number="${number}"]`);
+  if (!card) return;
+  const folded = card.closest("details");
+  if (folded) folded.open = true;
+  const accordion = document.querySelector("#sources-panel button.label-wrap:not(.open)");
+  if (accordion) accordion.click();
+  document.querySelectorAll(".source-card.source-focus").forEach((c) => c.classList.remove("source-focus"));
+  card.classList.add("source-focus");
+  card.setAttribute("tabindex", "-1");
+  card.scrollIntoView({block: "nearest", behavior: "smooth"});
+  card.focus({preventScroll: true});
+}, true);
+</script>
+"""
+
+
+def _library_events(
+    manager: Manager,
+    search: gr.Textbox,
+    table: gr.Dataframe,
+    picked: gr.Dropdown,
+    count: gr.Markdown,
+    note: gr.Markdown,
+    removed: gr.State,
+    undo: gr.Button,
+) -> None:
+    """The filter narrows the table and the picker; a row click picks its paper."""
+
+    def on_filter(query: str, key: str | None) -> tuple[Any, ...]:
+        view = manager.view(query)
+        keep = key if key in {k for _, k in view.choices} else None
+        return view.rows, gr.update(choices=view.choices, value=keep), view.count
+
+    search.change(on_filter, [search, picked], [table, picked, count], show_progress="hidden")
+
+    def on_row(query: str, event: gr.SelectData) -> Any:
+        row = getattr(event, "row_value", None)
+        key = str(row[0]) if row else None
+        if key is None and isinstance(event.index, (list, tuple)):
+            key = manager.key_of_row(query, int(event.index[0]))
+        return gr.update(value=key) if key else gr.skip()
+
+    table.select(on_row, [search], [picked], show_progress="hidden")
+
+
+def _edit_events(
+    manager: Manager,
+    search: gr.Textbox,
+    table: gr.Dataframe,
+    picked: gr.Dropdown,
+    count: gr.Markdown,
+    library_note: gr.Markdown,
+    panel: gr.Accordion,
+    edit_note: gr.Markdown,
+    fields: list[gr.Textbox],
+    save: gr.Button,
+    removal: tuple[gr.Button, gr.Row, gr.Markdown, gr.Button, gr.Button],
+    removed: gr.State,
+    undo: gr.Button,
+) -> None:
+    """The edit form follows the picked paper; removal asks first and can be undone."""
+    remove, confirm_row, confirm_text, confirm, cancel = removal
+
+    def form(key: str | None) -> list[Any]:
+        values = manager.form(key)
+        return [values.note, values.title, values.authors, values.year, values.venue, values.key]
+
+    def on_pick(key: str | None) -> tuple[Any, ...]:
+        return (gr.update(open=True) if key else gr.skip(), *form(key), gr.update(visible=False))
+
+    picked.change(on_pick, [picked], [panel, edit_note, *fields, confirm_row], show_progress="hidden")
+
+    def on_save(key: str | None, query: str, *values: str) -> tuple[Any, ...]:
+        title, authors, year, venue, new_key = values
+        note, now = manager.save(key, title, authors, year, venue, new_key)
+        view = manager.view(query)
+        shown = form(now)
+        shown[0] = note + "\n\n" + shown[0]
+        return (view.rows, gr.update(choices=view.choices, value=now), view.count, *shown)
+
+    save.click(
+        on_save,
+        [picked, search, *fields],
+        [table, picked, count, edit_note, *fields],
+        concurrency_limit=1,
+        show_progress="hidden",  # quick; the note says when it is done
+    )
+
+    def on_remove(key: str | None) -> tuple[Any, ...]:
+        if not key:
+            return "Choose a paper to remove.", gr.skip(), gr.update(visible=False)
+        label = manager.form(key).title or key
+        question = (
+            f"**Remove `{key}`** ({label}) and its passages? "
+            "Until this session ends, *Undo removal* puts it back."
+        )
+        return "", question, gr.update(visible=True)
+
+    remove.click(on_remove, [picked], [library_note, confirm_text, confirm_row], show_progress="hidden")
+    cancel.click(lambda: gr.update(visible=False), None, [confirm_row], show_progress="hidden")
+
+    def on_confirm(key: str | None, query: str, copies: list[Any]) -> tuple[Any, ...]:
+        note, copies = manager.remove(key, copies)
+        view = manager.view(query)
+        return (
+            note,
+            copies,
+            view.rows,
+            gr.update(choices=view.choices, value=None),
+            view.count,
+            gr.update(visible=False),
+            gr.update(visible=bool(copies)),
+        )
+
+    confirm.click(
+        on_confirm,
+        [picked, search, removed],
+        [library_note, removed, table, picked, count, confirm_row, undo],
+        concurrency_limit=1,
+        show_progress="hidden",  # quick; the note says when it is done
+    )
+
+    def on_undo(query: str, copies: list[Any]) -> tuple[Any, ...]:
+        note, copies, key = manager.undo(copies)
+        view = manager.view(query)
+        value = key if key in {k for _, k in view.choices} else None
+        return (
+            note,
+            copies,
+            view.rows,
+            gr.update(choices=view.choices, value=value),
+            view.count,
+            gr.update(visible=bool(copies)),
+        )
+
+    undo.click(
+        on_undo,
+        [search, removed],
+        [library_note, removed, table, picked, count, undo],
+        concurrency_limit=1,
+        show_progress="hidden",
+    )
+
 
 def uploads_for(library: Library) -> Uploads:
     return Uploads(library.path / "uploads", max_bytes=library.settings.ui.max_upload_mb * 1_000_000)
@@ -54,7 +239,9 @@ def build(handlers: Handlers) -> gr.Blocks:
     # library's own folder)
     with gr.Blocks(title="litassist", analytics_enabled=False, delete_cache=(3600, 86400)) as app:
         llm = gr.State(None)  # this session's endpoint (None: the configured one)
+        removed = gr.State([])  # copies of the papers this session removed, for undo (ui/manage.py)
         answers = gr.State([])  # this session's conversation
+        gr.HTML("<h1>litassist: your papers, cited</h1>", elem_id="app-title")
         banner = gr.Markdown(elem_id="mode-banner")
 
         with gr.Tabs():
@@ -69,6 +256,7 @@ def build(handlers: Handlers) -> gr.Blocks:
                         "the sources are on the right.",
                     )
                     question = gr.Textbox(
+                        label="Your question",  # what a screen reader announces
                         placeholder="Ask about your papers; follow-up questions carry on",
                         show_label=False,
                         elem_id="question",
@@ -77,8 +265,8 @@ def build(handlers: Handlers) -> gr.Blocks:
                     with gr.Row():
                         ask = gr.Button("Ask", variant="primary", elem_id="ask")
                         new = gr.Button("New conversation", elem_id="new-conversation")
-                with gr.Column(scale=2):
-                    gr.Markdown("### Sources")
+                # below the answer on a phone, where it folds away
+                with gr.Column(scale=2, min_width=300), gr.Accordion("Sources", elem_id="sources-panel"):
                     sources = gr.HTML(render.NO_SOURCES_YET, elem_id="sources")
 
             with gr.Tab("Library", id="library"):
@@ -94,25 +282,56 @@ def build(handlers: Handlers) -> gr.Blocks:
                 upload_result = gr.Dataframe(
                     headers=render.INGEST_COLUMNS, interactive=False, visible=False, elem_id="upload-result"
                 )
-                search = gr.Textbox(
-                    label="Filter the papers",
-                    placeholder="key, title, author, year, venue",
-                    elem_id="papers-filter",
-                )
+                with gr.Row(equal_height=True):
+                    search = gr.Textbox(
+                        label="Filter the papers",
+                        placeholder="key, title, author, year, venue",
+                        elem_id="papers-filter",
+                        scale=3,
+                    )
+                    count = gr.Markdown(elem_id="papers-count")
                 table = gr.Dataframe(
-                    headers=render.PAPER_COLUMNS,
+                    headers=papers.COLUMNS,
                     interactive=False,
                     elem_id="papers",
                     wrap=True,
                     max_height=420,
-                    column_widths=["14%", "44%", "20%", "7%", "15%"],
+                    column_widths=papers.WIDTHS,
+                    label="Papers (click a row to pick the paper)",
                 )
                 with gr.Row():
                     picked = gr.Dropdown(label="Paper", choices=[], elem_id="picked", scale=3)
                     length = gr.Radio(["short", "long"], value="short", label="Summary length", scale=1)
                     summarize = gr.Button("Summarize", elem_id="summarize", scale=1)
-                    remove = gr.Button("Remove from library", variant="stop", elem_id="remove", scale=1)
-                library_note = gr.Markdown(elem_id="library-note")
+                with gr.Accordion("Edit or remove the paper", open=False, elem_id="edit-panel") as edit_panel:
+                    edit_note = gr.Markdown(papers.FormValues.of(None).note, elem_id="edit-note")
+                    with gr.Row():
+                        edit_title = gr.Textbox(label="Title", elem_id="edit-title", scale=3)
+                        edit_key = gr.Textbox(label="Citation key", elem_id="edit-key", scale=1)
+                    with gr.Row():
+                        edit_authors = gr.Textbox(
+                            label="Authors, one a line", lines=3, elem_id="edit-authors", scale=2
+                        )
+                        edit_year = gr.Textbox(label="Year", elem_id="edit-year", scale=1)
+                        edit_venue = gr.Textbox(label="Venue", elem_id="edit-venue", scale=2)
+                    save = gr.Button("Save changes", variant="primary", elem_id="save-paper")
+                    gr.Markdown("---")
+                    with gr.Row():
+                        remove = gr.Button(
+                            "Remove from library…",
+                            variant="stop",
+                            elem_id="remove",
+                            size="sm",
+                            scale=0,
+                            min_width=220,
+                        )
+                    with gr.Row(visible=False, elem_id="confirm-remove") as confirm_row:
+                        confirm_text = gr.Markdown(elem_id="confirm-text")
+                        confirm = gr.Button("Yes, remove it", variant="stop", elem_id="confirm-remove-yes")
+                        cancel = gr.Button("Cancel", elem_id="confirm-remove-no")
+                with gr.Row():
+                    library_note = gr.Markdown(elem_id="library-note")
+                    undo = gr.Button("Undo removal", visible=False, elem_id="undo", size="sm")
                 with gr.Row(equal_height=False):
                     summary = gr.Markdown(elem_id="summary")
                     summary_sources = gr.HTML(elem_id="summary-sources")
@@ -139,7 +358,7 @@ def build(handlers: Handlers) -> gr.Blocks:
 
             with gr.Tab("Settings", id="settings"):
                 settings_view = gr.Markdown(elem_id="settings-view")
-                gr.Markdown("#### Endpoint for this session (others keep theirs)")
+                gr.Markdown("## Endpoint for this session (others keep theirs)", elem_id="endpoint-heading")
                 with gr.Row():
                     base_url = gr.Textbox(
                         label="OpenAI-compatible base URL", placeholder="http://127.0.0.1:8080/v1"
@@ -147,20 +366,26 @@ def build(handlers: Handlers) -> gr.Blocks:
                     model = gr.Textbox(label="Model")
                     api_key = gr.Textbox(label="API key (kept for this session only)", type="password")
                 extractive = gr.Checkbox(label="Extractive: no language model")
-                apply = gr.Button("Use for this session", elem_id="apply-endpoint")
+                with gr.Row():
+                    apply = gr.Button("Use for this session", elem_id="apply-endpoint")
+                    test = gr.Button("Test connection", elem_id="test-connection")
                 settings_note = gr.Markdown(elem_id="settings-note")
 
         # -- events ------------------------------------------------------------------------------
 
+        manager = Manager(handlers.library, handlers.uploads)
+
         def on_load(session_llm: LLMSettings | None) -> tuple[Any, ...]:
+            view = manager.view()
             return (
                 handlers.banner(session_llm),
-                handlers.paper_rows(),
-                gr.update(choices=handlers.paper_choices()),
+                view.rows,
+                gr.update(choices=view.choices),
+                view.count,
                 handlers.settings_markdown(session_llm),
             )
 
-        app.load(on_load, [llm], [banner, table, picked, settings_view], show_progress="hidden")
+        app.load(on_load, [llm], [banner, table, picked, count, settings_view], show_progress="hidden")
 
         def on_ask(
             text: str, messages: list[Any], history: list[Answer], session_llm: LLMSettings | None
@@ -187,27 +412,38 @@ def build(handlers: Handlers) -> gr.Blocks:
             progress: Any = gr.Progress(),  # noqa: B008 - Gradio's way of asking for a progress bar
         ) -> tuple[Any, ...]:
             summary_line, rows = handlers.add_files(files or [], lambda f, d: progress(f, desc=d))
+            view = manager.view(query)
             return (
                 None,
                 summary_line,
                 gr.update(value=rows, visible=bool(rows)),
-                handlers.paper_rows(query),
-                gr.update(choices=handlers.paper_choices()),
+                view.rows,
+                gr.update(choices=view.choices),
+                view.count,
             )
 
         upload.upload(
             on_upload,
             [upload, search],
-            [upload, upload_summary, upload_result, table, picked],
+            [upload, upload_summary, upload_result, table, picked, count],
             concurrency_limit=1,
         )
-        search.change(handlers.paper_rows, [search], [table], show_progress="hidden")
-
-        def on_remove(key: str | None, query: str) -> tuple[Any, ...]:
-            note = handlers.remove(key)
-            return note, handlers.paper_rows(query), gr.update(choices=handlers.paper_choices(), value=None)
-
-        remove.click(on_remove, [picked, search], [library_note, table, picked], concurrency_limit=1)
+        _library_events(manager, search, table, picked, count, library_note, removed, undo)
+        _edit_events(
+            manager,
+            search,
+            table,
+            picked,
+            count,
+            library_note,
+            edit_panel,
+            edit_note,
+            [edit_title, edit_authors, edit_year, edit_venue, edit_key],
+            save,
+            (remove, confirm_row, confirm_text, confirm, cancel),
+            removed,
+            undo,
+        )
         summarize.click(handlers.summarize, [picked, length, llm], [summary, summary_sources])
 
         def on_draft(text: str, abstract: str, session_llm: LLMSettings | None) -> tuple[Any, ...]:
@@ -225,11 +461,25 @@ def build(handlers: Handlers) -> gr.Blocks:
                 chosen, note = handlers.choose_endpoint(url, name, key, no_model)
             except LitassistError as e:
                 return session_llm, render.error_message(e), handlers.banner(session_llm), gr.skip()
+            if (
+                chosen is not None and url.strip() and not no_model
+            ):  # checked at once, not at the next question
+                checked = connection.check(chosen, SESSION_ORIGIN)
+                if not checked.ok:
+                    note += "\n\n" + checked.message + " Questions will fail until it answers."
             return chosen, note, handlers.banner(chosen), handlers.settings_markdown(chosen)
 
         apply.click(
             on_apply, [base_url, model, api_key, extractive, llm], [llm, settings_note, banner, settings_view]
         )
+
+        def on_test(url: str, name: str, key: str, no_model: bool, session_llm: LLMSettings | None) -> str:
+            if no_model:
+                return "Extractive mode: no endpoint to test."
+            chosen, origin = connection.endpoint(handlers.library.settings.llm, session_llm, url, name, key)
+            return connection.check(chosen, origin).message
+
+        test.click(on_test, [base_url, model, api_key, extractive, llm], [settings_note])
     return app
 
 
@@ -263,6 +513,7 @@ def launch(
         ssr_mode=False,
         prevent_thread_lock=not block,
         footer_links=[],
-        css=CSS,
+        css=CSS + ACCESSIBLE_CSS,
+        head=CITATION_LINKS_JS,
     )
     return app

@@ -25,11 +25,12 @@ from assistant.answer import Answer, Mode
 from assistant.citations import SentenceSupport
 from assistant.grounding import Citation, Reference
 from assistant.library import Library
+from assistant.llm import SESSION_ORIGIN, ChatModel
 from assistant.settings import LLMSettings
 from store.errors import LitassistError
 from store.ingest import IngestEvent, IngestReport
 from store.urls import redacted
-from ui import render
+from ui import citation_links, render
 from ui.uploads import Stored, UploadError, Uploads
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,12 @@ class Handlers:
 
     def session_library(self, llm: LLMSettings | None) -> tuple[Library, Mode | None]:
         """The library as this session uses it, and the mode its texts are made in."""
-        library = self.library if llm is None else self.library.using(llm)
+        if llm is None:
+            library = self.library
+        elif llm.mode != "extractive" and llm.base_url:  # its errors point to the Settings tab
+            library = self.library.using(ChatModel.from_settings(llm, origin=SESSION_ORIGIN))
+        else:
+            library = self.library.using(llm)
         return library, ("extractive" if library.chat is None else None)
 
     def banner(self, llm: LLMSettings | None) -> str:
@@ -142,8 +148,9 @@ class Handlers:
             notes = render.check_notes(
                 answer.grounded, answer.refused, answer.dropped_citations, answer.sentences, answer.notes
             )
-            final = answer.text + (f"\n\n{notes}" if notes else "")
             answers = [*answers, answer]
+            cards = {r.number for a in answers for r in a.references}
+            final = citation_links.linked(answer.text, cards) + (f"\n\n{notes}" if notes else "")
             yield ChatTurn(_with_reply(shown, final), self._conversation_sources(answers), answers)
         except Exception as error:  # every failure ends as a message, never as a frozen spinner
             if not isinstance(error, LitassistError):

@@ -5,12 +5,14 @@ to its last part and to safe characters, and the result must lie inside the fold
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 MAX_NAME = 120
+NAMES = ".names.json"  # kept copy's name -> the name it was uploaded under
 
 
 class UploadError(Exception):
@@ -67,15 +69,46 @@ class Uploads:
                 raise UploadError(name, "not a usable file name")
             if not target.exists():
                 shutil.copyfile(temporary, target)
+                self._remember(target, name)
                 return Stored(target, name, new=True)
             if target.stat().st_size == size and _digest(target) == digest:
                 return Stored(target, name, new=False)
         raise UploadError(name, "too many uploads with this name")
 
+    def original(self, path: Path) -> str | None:
+        """The name a kept file was uploaded under (its copy's name is made safe, and numbered
+        when the name was taken), or None for a file that was not uploaded here."""
+        try:
+            if path.resolve().parent != self.folder.resolve():
+                return None
+        except OSError:
+            return None
+        return self._names().get(path.name)
+
+    def _names(self) -> dict[str, str]:
+        try:
+            names = json.loads((self.folder / NAMES).read_text())
+        except (OSError, ValueError):
+            return {}
+        return {str(k): str(v) for k, v in names.items()} if isinstance(names, dict) else {}
+
+    def _remember(self, target: Path, name: str) -> None:
+        shown = PureWindowsPath(PurePosixPath(name).name).name  # no folders of the sender's
+        self._write_names({**self._names(), target.name: shown})
+
+    def _write_names(self, names: dict[str, str]) -> None:
+        manifest = self.folder / NAMES
+        temporary = manifest.with_suffix(".tmp")
+        temporary.write_text(json.dumps(names, ensure_ascii=False, indent=0))
+        temporary.replace(manifest)
+
     def discard(self, stored: Stored) -> None:
         """Forget an upload that could not be read (one kept before stays)."""
         if stored.new:
             stored.path.unlink(missing_ok=True)
+            names = self._names()
+            if names.pop(stored.path.name, None) is not None:
+                self._write_names(names)
 
 
 def _digest(path: Path) -> str:

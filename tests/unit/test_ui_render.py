@@ -210,4 +210,5 @@ def test_uploads_are_kept_under_safe_names_within_the_limit(tmp_path: Path) -> N
     assert kept.path.exists()
     uploads.discard(other)
     assert not other.path.exists()
-    assert sorted(p.name for p in (tmp_path / "uploads").iterdir()) == ["refs.bib"]
+    assert sorted(p.name for p in (tmp_path / "uploads").iterdir()) == [".names.json", "refs.bib"]
+    assert uploads.original(kept.path) == "refs.bib" and uploads.original(other.path) is None

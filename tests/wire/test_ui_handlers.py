@@ -148,7 +148,7 @@ def test_uploads_go_in_with_progress_and_a_result_per_file(handlers: Handlers, t
     assert rows[1][0] == "failed" and rows[1][2] == "broken.pdf" and rows[1][3]
     assert rows[2][0] == "failed" and rows[2][2] == "huge.txt" and "over the upload limit" in str(rows[2][3])
     assert calls[-1] == (1.0, "done")
-    kept = sorted(p.name for p in handlers.uploads.folder.iterdir())
+    kept = sorted(p.name for p in handlers.uploads.folder.iterdir() if not p.name.startswith("."))
     assert kept == ["new_refs.bib"]  # the broken file is not kept, the huge one never copied
     paper = handlers.library.get("colour2025")
     assert paper.sources == [str(handlers.uploads.folder.resolve() / "new_refs.bib")]
