@@ -40,6 +40,7 @@ from assistant.library import Library  # noqa: E402
 from assistant.llm import Chat, ChatModel, ChatStream, Completion, Usage  # noqa: E402
 from assistant.retrieval import Filters, Hit, Passage, RetrievalParameters  # noqa: E402
 from assistant.summary import Summaries, Summary  # noqa: E402
+from store.chroma import StoredPaper  # noqa: E402
 from store.ingest import IngestEvent, IngestReport, Outcome  # noqa: E402
 from store.paper import Chunk, Paper  # noqa: E402
 
@@ -87,6 +88,7 @@ __all__ = [
     "RetrievalParameters",
     "SentenceSupport",
     "Settings",
+    "StoredPaper",
     "Summaries",
     "Summary",
     "UnsupportedFileError",
