@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -23,6 +23,7 @@ from assistant.generation import Job, Mode, Writer, Writing, WritingParameters, 
 from assistant.grounding import Checked, ChunkVectors, Citation, Reference
 from assistant.llm import ChatModel, Usage
 from assistant.retrieval import Evidence, Filters, Hit, Passage, Retriever, strip_question
+from assistant.sections import ABSTRACT
 from store.embedder import Embedder
 from store.paper import Paper
 
@@ -38,6 +39,7 @@ HISTORY_TURNS = 3
 # at 0.53)
 EXTRACT_SCORE_MARGIN = 1.5
 EXTRACT_SENTENCE_RATIO = 0.7
+OPENING_PASSAGES = 2  # a definition question also reads the abstract and this many passages after it
 
 
 @dataclass(frozen=True)
@@ -265,6 +267,7 @@ class Answerer:
         if not evidence.answerable:
             refusal = Checked(prompts.REFUSAL, prompts.REFUSAL)
             return answer(passages=[], written=Written(refusal, [], mode, refused=True))
+        hits = self.with_openings(question, hits)
         passages = select_passages(hits)
         if mode == "llm":
             words = self.parameters.prompt_words
@@ -312,6 +315,29 @@ class Answerer:
             return standalone(question, history[-1].search_query), True
         return question, False
 
+    def with_openings(self, question: str, hits: Sequence[Hit]) -> list[Hit]:
+        """For a definition question ("What is X?"), each hit with its paper's opening passages
+        that name X (``_with_opening``); any other question's hits as they are."""
+        subject = extractive.definition_subject(question)
+        return [self._with_opening(hit, subject) for hit in hits] if subject else list(hits)
+
+    def _with_opening(self, hit: Hit, subject: str) -> Hit:
+        """``hit`` with the passages of its paper's opening (its abstract, and the first
+        passages after it: the introduction) that name ``subject``, after its best passage:
+        a definition is stated there, whichever passages the search found closest."""
+        if not extractive.mentions(f"{hit.paper.title or ''} {hit.paper.abstract or ''}", subject):
+            return hit
+        chunks = self.retriever.store.chunks(hit.paper.key)
+        opening = [c for c in chunks if c.section == ABSTRACT]
+        opening += [c for c in chunks if c.section != ABSTRACT][:OPENING_PASSAGES]
+        have = {p.chunk_id for p in hit.passages}
+        added = tuple(
+            Passage(hit.key, c.id, c.text, c.section, c.page)
+            for c in opening
+            if c.id not in have and extractive.mentions(c.text, subject)
+        )
+        return replace(hit, passages=(*hit.passages[:1], *added, *hit.passages[1:])) if added else hit
+
     # -- extractive mode -------------------------------------------------------------------------
 
     def _extract(self, query: str, hits: Sequence[Hit], question: str | None = None) -> str:
@@ -321,7 +347,13 @@ class Answerer:
         comes close to the best overall. Reference lists, appendices, prompt templates, tables
         and captions are not evidence (``extractive.evidence``)."""
         leaders = [h for h in hits if h.score >= hits[0].score - EXTRACT_SCORE_MARGIN] if hits else []
-        passages = [p for hit in leaders for p in hit.passages[:2]]
+        # each paper's two best passages, and for a definition question its opening's
+        subject = extractive.definition_subject(question or query)
+        passages = [
+            p
+            for hit in leaders
+            for p in hit.passages[: 2 + (OPENING_PASSAGES + 1 if subject is not None else 0)]
+        ]
         rank = {hit.paper.key: i for i, hit in enumerate(leaders)}
         found = extractive.evidence(passages)
         if not found:

@@ -344,7 +344,8 @@ def chat(
                 f"[{reference.number}] {_reference_line(reference.paper)}", highlight=False, markup=False
             )
         carried = " (carried on from the previous question)" if answer.follow_up else ""
-        out.print(f"Searched for: {answer.search_query}{carried}", style="dim", highlight=False, markup=False)
+        line = f"Searched for: {answer.search_query}{carried}"
+        out.print(line, style="dim", highlight=False, markup=False, soft_wrap=True)
         _warn(answer.grounded, answer.sentences, answer.dropped_citations, "answer", answer.notes)
         out.print()
 

@@ -165,7 +165,12 @@ class Handlers:
     ) -> Iterator[ChatTurn]:
         """The latest question asked again as a new one (not carried on from the one before):
         its answer replaces the follow-up's; citation numbers still run on."""
-        if not answers or len(messages) < 2 or messages[-2].get("content") != answers[-1].question:
+        # (the chat component hands its messages back in its own format: only roles are compared)
+        if (
+            not answers
+            or len(messages) < 2
+            or [m.get("role") for m in messages[-2:]] != ["user", "assistant"]
+        ):
             return
         yield from self.chat(answers[-1].question, messages[:-2], answers[:-1], llm, follow_up=False)
 
