@@ -294,8 +294,9 @@ class Answerer:
     ) -> tuple[str, bool]:
         """What is searched for ``question``, and whether it carries on from the conversation:
         a follow-up rewritten by the model into a standalone question (the model also says when
-        the question needs no rewrite), else, when the question refers back, the previous
-        search before it; any other question is searched as it is."""
+        the question needs no rewrite; one it hands back unchanged although it refers back is
+        carried on by the rule), else, when the question refers back, the previous search
+        before it; any other question is searched as it is."""
         if not history or follow_up is False:
             return question, False
         if mode == "llm" and self.chat is not None:
@@ -309,8 +310,10 @@ class Answerer:
             messages = prompts.load("rewrite").messages(history=turns, question=question)
             rewritten = self.chat.complete(messages, max_tokens=80).text.strip().strip('"')
             rewritten = rewritten.splitlines()[0].strip() if rewritten else ""
-            if 3 <= len(rewritten.split()) <= 60:
-                return rewritten, _words(rewritten) != _words(question)
+            unchanged = _words(rewritten) == _words(question)
+            # a small model may hand back "How do they ...?" unchanged: then the rule carries it on
+            if 3 <= len(rewritten.split()) <= 60 and not (unchanged and refers_back(question)):
+                return rewritten, not unchanged
         if follow_up or refers_back(question):
             return standalone(question, history[-1].search_query), True
         return question, False

@@ -350,3 +350,7 @@ def test_the_model_keeps_a_standalone_question_as_it_is(
     calls = len(openai_server.chat_requests())
     fresh = library.ask(question, history=[first, second], follow_up=False)  # no rewrite asked for
     assert fresh.search_query == question and len(openai_server.chat_requests()) == calls + 1
+    # a follow-up the model hands back unchanged is carried on by the rule
+    openai_server.replies = ["How is it evaluated?", "It is evaluated on lane benchmarks [1]."]
+    follow = library.ask("How is it evaluated?", history=[first, second])
+    assert follow.follow_up and follow.search_query == f"{question} How is it evaluated?"
