@@ -8,19 +8,22 @@ iterated (``stream=True``); reading any checked field of an unfinished answer fi
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
 import prompts
-from assistant import citations
+from assistant import citations, extractive
 from assistant.citations import Numbering, SentenceSupport
 from assistant.condense import condense
+from assistant.followup import refers_back, standalone
 from assistant.generation import Job, Mode, Writer, Writing, WritingParameters, Written, choose_mode
 from assistant.grounding import Checked, ChunkVectors, Citation, Reference
 from assistant.llm import Chat, Usage
 from assistant.retrieval import Evidence, Filters, Hit, Passage, Retriever, strip_question
+from assistant.sections import ABSTRACT
 from store.embedder import Embedder
 from store.paper import Paper
 
@@ -36,6 +39,7 @@ HISTORY_TURNS = 3
 # at 0.53)
 EXTRACT_SCORE_MARGIN = 1.5
 EXTRACT_SENTENCE_RATIO = 0.7
+OPENING_PASSAGES = 2  # a definition question also reads the abstract and this many passages after it
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,7 @@ class Answer:
         question: str,
         search_query: str,
         mode: Mode,
+        follow_up: bool = False,
         passages: Sequence[Passage],
         papers: dict[str, Paper],
         numbering: Numbering,
@@ -73,7 +78,8 @@ class Answer:
         writing: Writing | None = None,
     ):
         self.question = question
-        self.search_query = search_query
+        self.search_query = search_query  # what was searched: the question, or a follow-up made standalone
+        self.follow_up = follow_up  # whether it was searched as carrying on from the answer before
         self._mode: Mode = mode
         self._passages = list(passages)
         self.papers = papers
@@ -177,6 +183,7 @@ class Answer:
         return {
             "question": self.question,
             "search_query": self.search_query,
+            "follow_up": self.follow_up,
             "mode": self.mode,
             "refused": self.refused,
             **written.checked.to_dict(),
@@ -235,11 +242,15 @@ class Answerer:
         stream: bool = False,
         mode: Mode | None = None,
         filters: Filters | Mapping[str, Any] | None = None,
+        follow_up: bool | None = None,
     ) -> Answer:
+        """``follow_up``: whether ``question`` carries on from ``history`` (None: the model's
+        rewrite decides, or without one the rule of ``assistant.followup``; False: searched as a
+        new question, citation numbers still carrying on)."""
         mode = choose_mode(mode, self.chat, "ask")
         history = list(history or [])
         numbering = history[-1].numbering.copy() if history else Numbering()
-        query = self._standalone(question, history, mode)
+        query, carried = self._standalone(question, history, mode, follow_up)
         retrieval = self.retriever.retrieve(query, k=k, filters=filters)
         hits, evidence = retrieval.hits, retrieval.evidence
         papers = {h.paper.key: h.paper for h in hits}
@@ -248,6 +259,7 @@ class Answerer:
             question=question,
             search_query=query,
             mode=mode,
+            follow_up=carried,
             papers=papers,
             numbering=numbering,
             evidence=evidence,
@@ -255,6 +267,7 @@ class Answerer:
         if not evidence.answerable:
             refusal = Checked(prompts.REFUSAL, prompts.REFUSAL)
             return answer(passages=[], written=Written(refusal, [], mode, refused=True))
+        hits = self.with_openings(question, hits)
         passages = select_passages(hits)
         if mode == "llm":
             words = self.parameters.prompt_words
@@ -264,7 +277,7 @@ class Answerer:
             values={"question": query},
             passages=passages,
             papers=papers,
-            fallback=lambda _: self._extract(query, hits),
+            fallback=lambda _: self._extract(query, hits, question),
             task="answer the question.",
             insist=evidence.score >= self.parameters.insist_above,
         )
@@ -276,11 +289,16 @@ class Answerer:
 
     # -- conversation ----------------------------------------------------------------------------
 
-    def _standalone(self, question: str, history: list[Answer], mode: Mode) -> str:
-        """A follow-up rewritten into a question that can be searched on its own: by the model
-        when there is one, else the previous question's words carried along."""
-        if not history:
-            return question
+    def _standalone(
+        self, question: str, history: list[Answer], mode: Mode, follow_up: bool | None
+    ) -> tuple[str, bool]:
+        """What is searched for ``question``, and whether it carries on from the conversation:
+        a follow-up rewritten by the model into a standalone question (the model also says when
+        the question needs no rewrite; one it hands back unchanged although it refers back is
+        carried on by the rule), else, when the question refers back, the previous search
+        before it; any other question is searched as it is."""
+        if not history or follow_up is False:
+            return question, False
         if mode == "llm" and self.chat is not None:
             turns = [
                 {
@@ -292,39 +310,67 @@ class Answerer:
             messages = prompts.load("rewrite").messages(history=turns, question=question)
             rewritten = self.chat.complete(messages, max_tokens=80).text.strip().strip('"')
             rewritten = rewritten.splitlines()[0].strip() if rewritten else ""
-            if 3 <= len(rewritten.split()) <= 60:
-                return rewritten
-        # the previous search's words carried along (its last 40: a long conversation must not
-        # drown the follow-up)
-        carried = " ".join(history[-1].search_query.split()[-40:])
-        return f"{carried} {question}"
+            unchanged = _words(rewritten) == _words(question)
+            # a small model may hand back "How do they ...?" unchanged: then the rule carries it on
+            if 3 <= len(rewritten.split()) <= 60 and not (unchanged and refers_back(question)):
+                return rewritten, not unchanged
+        if follow_up or refers_back(question):
+            return standalone(question, history[-1].search_query), True
+        return question, False
+
+    def with_openings(self, question: str, hits: Sequence[Hit]) -> list[Hit]:
+        """For a definition question ("What is X?"), each hit with its paper's opening passages
+        that name X (``_with_opening``); any other question's hits as they are."""
+        subject = extractive.definition_subject(question)
+        return [self._with_opening(hit, subject) for hit in hits] if subject else list(hits)
+
+    def _with_opening(self, hit: Hit, subject: str) -> Hit:
+        """``hit`` with the passages of its paper's opening (its abstract, and the first
+        passages after it: the introduction) that name ``subject``, after its best passage:
+        a definition is stated there, whichever passages the search found closest."""
+        if not extractive.mentions(f"{hit.paper.title or ''} {hit.paper.abstract or ''}", subject):
+            return hit
+        chunks = self.retriever.store.chunks(hit.paper.key)
+        opening = [c for c in chunks if c.section == ABSTRACT]
+        opening += [c for c in chunks if c.section != ABSTRACT][:OPENING_PASSAGES]
+        have = {p.chunk_id for p in hit.passages}
+        added = tuple(
+            Passage(hit.key, c.id, c.text, c.section, c.page)
+            for c in opening
+            if c.id not in have and extractive.mentions(c.text, subject)
+        )
+        return replace(hit, passages=(*hit.passages[:1], *added, *hit.passages[1:])) if added else hit
 
     # -- extractive mode -------------------------------------------------------------------------
 
-    def _extract(self, query: str, hits: Sequence[Hit]) -> str:
+    def _extract(self, query: str, hits: Sequence[Hit], question: str | None = None) -> str:
         """The best evidence sentences, each cited: per paper its sentence closest to the
-        question, for the papers that rank close to the best and whose best sentence comes
-        close to the best overall."""
-        candidates: list[tuple[int, str, str]] = []
+        question (``extractive.answer_scores``: a definition question prefers the sentence that
+        defines its subject), for the papers that rank close to the best and whose best sentence
+        comes close to the best overall. Reference lists, appendices, prompt templates, tables
+        and captions are not evidence (``extractive.evidence``)."""
         leaders = [h for h in hits if h.score >= hits[0].score - EXTRACT_SCORE_MARGIN] if hits else []
-        for rank, hit in enumerate(leaders):
-            for passage in hit.passages[:2]:
-                for a, b in citations.sentences(passage.text):
-                    sentence = passage.text[a:b].strip()
-                    if 6 <= len(sentence.split()) <= 80:
-                        candidates.append((rank, hit.paper.key, sentence))
-        if not candidates:
+        # each paper's two best passages, and for a definition question its opening's
+        subject = extractive.definition_subject(question or query)
+        passages = [
+            p
+            for hit in leaders
+            for p in hit.passages[: 2 + (OPENING_PASSAGES + 1 if subject is not None else 0)]
+        ]
+        rank = {hit.paper.key: i for i, hit in enumerate(leaders)}
+        found = extractive.evidence(passages)
+        if not found:
             return prompts.REFUSAL
-        vectors = self.embedder.embed([strip_question(query), *(s for _, _, s in candidates)])
-        scores = vectors[1:] @ vectors[0]
-        best_per_paper: dict[str, tuple[float, int, str]] = {}
-        for (rank, key, sentence), score in zip(candidates, scores, strict=True):
-            if key not in best_per_paper or score > best_per_paper[key][0]:
-                best_per_paper[key] = (float(score), rank, sentence)
-        top = max(s for s, _, _ in best_per_paper.values())
+        vectors = self.embedder.embed([strip_question(query), *(c.text for c in found)])
+        scores = extractive.answer_scores(found, vectors[1:] @ vectors[0], passages, question or query)
+        best_per_paper: dict[str, tuple[float, str]] = {}
+        for sentence, score in zip(found, scores, strict=True):
+            if sentence.key not in best_per_paper or score > best_per_paper[sentence.key][0]:
+                best_per_paper[sentence.key] = (float(score), sentence.text)
+        top = max(s for s, _ in best_per_paper.values())
         chosen = sorted(
-            (rank, key, sentence)
-            for key, (s, rank, sentence) in best_per_paper.items()
+            (rank[key], key, sentence)
+            for key, (s, sentence) in best_per_paper.items()
             if s >= EXTRACT_SENTENCE_RATIO * top
         )[:5]
         return " ".join(f"{_as_claim(sentence)} [@{key}]." for _, key, sentence in chosen)
@@ -347,6 +393,10 @@ def select_passages(
                     chosen.append(passage)
                     budget -= size
     return chosen
+
+
+def _words(text: str) -> list[str]:
+    return [w.lower() for w in re.findall(r"\w+", text)]
 
 
 def _as_claim(sentence: str) -> str:

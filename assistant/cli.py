@@ -309,6 +309,48 @@ def ask(
 
 
 @app.command()
+def chat(
+    k: Annotated[int, typer.Option("--k", "-k", help="How many papers to read.", min=1)] = 5,
+    extractive: Annotated[
+        bool, typer.Option("--extractive", help="Answer with the best evidence sentences; no model.")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print each checked answer as one line of JSON.")
+    ] = False,
+) -> None:
+    """A conversation: one question a line from stdin (an empty line or end of input stops). A
+    question that refers back ("How do they evaluate it?") carries on from the one before;
+    under each answer, what was searched for."""
+    library = _open()
+    mode = "extractive" if extractive else None
+    history: list[Any] = []
+    interactive = sys.stdin.isatty()
+    while True:
+        if interactive:
+            err.print("[bold]?[/bold] ", end="")
+        line = sys.stdin.readline()
+        question = line.strip()
+        if not question:
+            return
+        answer = library.ask(question, k=k, mode=mode, history=history)  # type: ignore[arg-type]
+        history.append(answer)
+        if as_json:
+            out.print(json.dumps(answer.to_dict()), highlight=False, markup=False, soft_wrap=True)
+            continue
+        err.print(_label(library, answer.mode, "answer", "evidence sentences"))
+        out.print(answer.text, highlight=False, markup=False)
+        for reference in answer.references:
+            out.print(
+                f"[{reference.number}] {_reference_line(reference.paper)}", highlight=False, markup=False
+            )
+        carried = " (carried on from the previous question)" if answer.follow_up else ""
+        line = f"Searched for: {answer.search_query}{carried}"
+        out.print(line, style="dim", highlight=False, markup=False, soft_wrap=True)
+        _warn(answer.grounded, answer.sentences, answer.dropped_citations, "answer", answer.notes)
+        out.print()
+
+
+@app.command()
 def summarize(
     keys: Annotated[list[str], typer.Argument(help="Citation keys of the papers (see `litassist papers`).")],
     length: Annotated[

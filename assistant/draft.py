@@ -19,7 +19,7 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -41,6 +41,7 @@ from assistant.grounding import (
     sentences_json,
 )
 from assistant.llm import Chat, Usage
+from assistant.person import paper_name, third_person
 from assistant.retrieval import Filters, Hit, Passage, Retriever
 from assistant.themes import Theme, cluster, name_theme, parse_outline, phrases, short_title
 from store.chroma import ChromaStore
@@ -400,20 +401,23 @@ class Drafter:
     def _extract(self, query: str, hits: Sequence[Hit], own_abstract: str | None) -> str:
         """Grouped evidence: for each paper, in the theme's order, its sentence closest to the
         theme — a sentence saying what the paper does is preferred, one leaning on the sentence
-        before it is not — cited; with the user's abstract, its sentence closest to the theme
-        closes the paragraph."""
+        before it is not — in the third person about the paper (``assistant.person``), cited;
+        with the user's abstract, its sentence closest to the theme closes the paragraph."""
         found = extractive.candidates([p for hit in hits for p in hit.passages[:2]])
         own = [s for s in split_sentences(own_abstract or "") if 6 <= len(s.split()) <= 80]
         if not found:
             return ""
         vectors = self.embedder.embed([query, *(c.text for c in found), *own])
         scores = vectors[1:] @ vectors[0]
+        names = {h.key: paper_name(h.paper) for h in hits}
         best: dict[str, tuple[float, str]] = {}
         for candidate, score in zip(found, scores[: len(found)], strict=True):
             score += CONTRIBUTION_BONUS * bool(_CONTRIBUTION.search(candidate.text))
             score -= extractive.DANGLING_PENALTY * candidate.dangling
             if candidate.key not in best or score > best[candidate.key][0]:
-                best[candidate.key] = (float(score), candidate.cited())
+                # the paper's "we propose" in the third person: the draft is not its authors'
+                claim = third_person(candidate.text, *names[candidate.key])
+                best[candidate.key] = (float(score), replace(candidate, text=claim).cited())
         parts = [best[h.key][1] for h in hits if h.key in best]
         if own:
             closest = own[int(np.argmax(scores[len(found) :]))]

@@ -68,10 +68,12 @@ class Sentence:
         return f"{self.text.rstrip().rstrip('.').strip()} [@{self.key}]."
 
 
-def candidates(passages: Sequence[Passage]) -> list[Sentence]:
+def candidates(passages: Sequence[Passage], *, junk: re.Pattern[str] | None = None) -> list[Sentence]:
     """The sentences a summary may take: whole sentences of prose, each once (passages
     overlap), without the heading printed before them. Split as the cite-check splits them, so
-    that each one is checked as one sentence."""
+    that each one is checked as one sentence. ``junk``: what rules a sentence out (by default
+    also symbols and "@", which a summary can do without)."""
+    junk = junk or _JUNK
     seen: set[str] = set()
     found: list[Sentence] = []
     for p_index, passage in enumerate(passages):
@@ -81,7 +83,7 @@ def candidates(passages: Sequence[Passage]) -> list[Sentence]:
                 continue
             if not re.match(r"[A-Z]", text) or not re.search(r"[.!]['\")\]]?$", text):
                 continue  # cut off by the passage's edge, or a question
-            if _JUNK.search(text) or len(_YEAR_CITATION.findall(text)) >= 3 or prose_share(text) < 0.6:
+            if junk.search(text) or len(_YEAR_CITATION.findall(text)) >= 3 or prose_share(text) < 0.6:
                 continue
             norm = normalise(text)
             if norm not in seen:
@@ -311,3 +313,113 @@ def _fallback(passage: Passage) -> str:
 
 def _unit(vector: np.ndarray) -> np.ndarray:
     return vector / max(float(np.linalg.norm(vector)), 1e-9)
+
+
+# -- answers ---------------------------------------------------------------------------------------
+#
+# An extractive answer quotes, per paper found, its sentence closest to the question. Not every
+# sentence of a passage is evidence: a reference list, the appendix after it (a PDF's pages from
+# "References" on carry that section), a prompt template quoted in an appendix ("You need to
+# predict which sections to look at ...": papers speak of their work, not to the reader), a table
+# or a caption says nothing a reader asked. A definition question ("What is X?", "What does X
+# do?") prefers the sentence that defines X ("we introduce X, an agent that ...", "X is a ...")
+# over one that merely shares its words (a recall figure of X).
+
+NOT_EVIDENCE_SECTIONS = re.compile(
+    r"^(?:references|bibliography|acknowledge?ments?|appendix|appendices)\b", re.I
+)
+_TEMPLATE = re.compile(
+    r"\b(?:you|your|yours|yourself)\b|^(?:please|output|return|respond|answer|given|note|input|instruction)s?\b"
+    r"|\{[^}]*\}|<[a-z_]+>|\[[A-Z_ ]{3,}\]",
+    re.IGNORECASE,
+)
+# an answer's evidence may hold the figures a question asks for ("recall@20", "> 90%"): only
+# links, reference entries, footnote marks and equations are ruled out
+_ANSWER_JUNK = re.compile(
+    r"arxiv\.org|doi[:.]|https?:|www\.|\bproceedings\b|\bpp\.|©|copyright|∗|†|\w@\w+\.\w|equal contribution"
+    r"|corresponding author|^(?:figure|fig\.|table)\s*\d|[=∑∏∫√]",
+    re.IGNORECASE,
+)
+_CAPTION = re.compile(
+    r"^(?:figure|fig\.|table|tab\.|algorithm|listing|prompt|example)\s*[A-Z]?\d", re.IGNORECASE
+)
+_DEFINITION_QUESTION = re.compile(
+    r"^\s*(?:(?:so|and|but)\s+)?(?:what|who)(?:'s|\s+(?:is|are|was|were))\s+(?P<what>.+?)(?:\s*\?|\s*,|\s+and\s+|\s+in\s+(?:short|brief)|$)"
+    r"|^\s*what\s+(?:does|do|did)\s+(?P<does>.+?)\s+(?:do|offer|propose|provide|introduce|contribute)\b"
+    r"|^\s*(?:define|describe)\s+(?P<define>.+?)(?:\s*[?.]|$)",
+    re.IGNORECASE,
+)
+MAX_SUBJECT_WORDS = 5  # "What is the dataset size reported by ...?" asks a fact, not a definition
+DEFINES_BONUS = 0.3  # cosine points for a sentence that defines the subject
+MENTIONS_BONUS = 0.1  # ... that names it
+OPENING_BONUS = 0.05  # ... that sits in the abstract or introduction (where papers define their work)
+_OPENING_SECTIONS = re.compile(r"^(?:abstract|introduction|\d{1,2}\.?\s+introduction)\b", re.IGNORECASE)
+
+
+def evidence(passages: Sequence[Passage]) -> list[Sentence]:
+    """The sentences of ``passages`` an answer may quote: ``candidates`` (prose, no reference
+    entries, tables or captions), none from a reference list, appendix or acknowledgements,
+    none that speaks to "you" (a prompt template)."""
+    kept = [p for p in passages if not (p.section and NOT_EVIDENCE_SECTIONS.match(p.section.strip()))]
+    found = candidates(kept, junk=_ANSWER_JUNK)
+    return [s for s in found if not _TEMPLATE.search(s.text) and not _CAPTION.match(s.text)]
+
+
+def definition_subject(question: str) -> str | None:
+    """What a definition question asks about ("What is PaSa and how does it search?" → "PaSa";
+    "What does FineCLIPER do?" → "FineCLIPER"), else None."""
+    match = _DEFINITION_QUESTION.match(" ".join(question.split()))
+    if match is None:
+        return None
+    subject = next(g for g in match.groups() if g is not None).strip(" ?.,\"'“”")
+    subject = re.sub(r"^(?:the|an?)\s+", "", subject, flags=re.IGNORECASE)
+    words = subject.split()
+    if (
+        not words
+        or len(words) > MAX_SUBJECT_WORDS
+        or re.match(r"^(?:the|this|that|it|they)\b", subject, re.I)
+    ):
+        return None
+    if re.match(r"^(?:main|key|best|difference|purpose|goal|role|size|number|accuracy)\b", subject, re.I):
+        return None
+    return subject
+
+
+def defines(sentence: str, subject: str) -> bool:
+    """Whether ``sentence`` says what ``subject`` is: "X is a ...", "X, an agent that ...", "we
+    propose/introduce ... X", "... called X", "long form (X)"."""
+    s = re.escape(subject)
+    name = rf"(?<![\w-]){s}(?![\w-])"
+    aside = r"(?:\s*\([^)]{1,60}\))?"
+    patterns = (
+        rf"{name}{aside}\s*,?\s+(?:is|are|was|refers\s+to|denotes|stands\s+for|consists\s+of)\s+(?:a|an|the|one)\b",
+        rf"{name}{aside}\s*[,:–—-]\s*(?:a|an|the|which|that)\b",
+        rf"\b(?:propos|present|introduc|develop|design|build|buil|call|nam|dub|term|coin)\w*\s+(?:[\w^-]+,?\s+){{0,8}}?{name}",
+        rf"\(\s*{s}\s*\)",
+    )
+    return any(re.search(p, sentence, re.IGNORECASE) for p in patterns)
+
+
+def mentions(sentence: str, subject: str) -> bool:
+    return re.search(rf"(?<![\w-]){re.escape(subject)}(?![\w-])", sentence, re.IGNORECASE) is not None
+
+
+def answer_scores(
+    sentences: Sequence[Sentence], similarity: np.ndarray, passages: Sequence[Passage], question: str
+) -> np.ndarray:
+    """Each evidence sentence's score for ``question``: its cosine with the question, plus, for
+    a definition question, a bonus for defining (or naming) its subject, and for sitting in the
+    abstract or introduction. ``sentences`` index ``passages`` by ``order[0]``."""
+    scores = np.asarray(similarity, dtype=np.float64).copy()
+    subject = definition_subject(question)
+    if subject is None:
+        return scores
+    for i, sentence in enumerate(sentences):
+        if defines(sentence.text, subject):
+            scores[i] += DEFINES_BONUS
+        elif mentions(sentence.text, subject):
+            scores[i] += MENTIONS_BONUS
+        section = passages[sentence.order[0]].section or ""
+        if _OPENING_SECTIONS.match(section.strip()):
+            scores[i] += OPENING_BONUS
+    return scores

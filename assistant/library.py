@@ -384,11 +384,15 @@ class Library:
         stream: bool = False,
         mode: Mode | None = None,
         filters: Filters | Mapping[str, Any] | None = None,
+        follow_up: bool | None = None,
     ) -> Answer:
         """Answer ``question`` from the library with checked citations. ``history``: the
         conversation's earlier answers (a follow-up is made standalone; citation numbers carry
         on). ``stream=True``: iterate the answer for text deltas. ``mode="extractive"`` never
-        calls a model; the default uses the configured endpoint if there is one."""
+        calls a model; the default uses the configured endpoint if there is one.
+        ``follow_up``: None decides whether the question carries on from ``history`` (the
+        model's rewrite, or without one whether it refers back); False searches it as a new
+        question. ``Answer.search_query`` is what was searched."""
         answerer = Answerer(
             self.retriever,
             self.embedder,
@@ -397,7 +401,15 @@ class Library:
             writing=self._writing(),
             parameters=AnswerParameters(prompt_words=self.settings.llm.prompt_words),
         )
-        return answerer.ask(question, k=k or 5, history=history, stream=stream, mode=mode, filters=filters)
+        return answerer.ask(
+            question,
+            k=k or 5,
+            history=history,
+            stream=stream,
+            mode=mode,
+            filters=filters,
+            follow_up=follow_up,
+        )
 
     # -- summaries -----------------------------------------------------------------------------
 

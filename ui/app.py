@@ -265,6 +265,8 @@ def build(handlers: Handlers) -> gr.Blocks:
                     with gr.Row():
                         ask = gr.Button("Ask", variant="primary", elem_id="ask")
                         new = gr.Button("New conversation", elem_id="new-conversation")
+                        # shown under an answer that carried on from the one before
+                        anew = gr.Button("Ask as a new question", elem_id="ask-anew", visible=False)
                 # below the answer on a phone, where it folds away
                 with gr.Column(scale=2, min_width=300), gr.Accordion("Sources", elem_id="sources-panel"):
                     sources = gr.HTML(render.NO_SOURCES_YET, elem_id="sources")
@@ -391,19 +393,38 @@ def build(handlers: Handlers) -> gr.Blocks:
             text: str, messages: list[Any], history: list[Answer], session_llm: LLMSettings | None
         ) -> Iterator[tuple[Any, ...]]:
             for turn in handlers.chat(text, messages or [], history, session_llm):
-                yield turn.messages, turn.sources, turn.answers, ""
+                yield turn.messages, turn.sources, turn.answers, "", gr.update(visible=turn.follow_up)
 
         chat_io: dict[str, Any] = {
             "fn": on_ask,
             "inputs": [question, chatbot, answers, llm],
-            "outputs": [chatbot, sources, answers, question],
+            "outputs": [chatbot, sources, answers, question, anew],
             "concurrency_limit": concurrency,
             "concurrency_id": "chat",  # Enter and the button share one limit
             "show_progress": "hidden",
         }
         question.submit(**chat_io)
         ask.click(**chat_io)
-        new.click(lambda: ([], [], render.NO_SOURCES_YET), None, [chatbot, answers, sources])
+
+        def on_anew(
+            messages: list[Any], history: list[Answer], session_llm: LLMSettings | None
+        ) -> Iterator[tuple[Any, ...]]:
+            for turn in handlers.ask_anew(messages or [], history, session_llm):
+                yield turn.messages, turn.sources, turn.answers, gr.update(visible=turn.follow_up)
+
+        anew.click(
+            on_anew,
+            [chatbot, answers, llm],
+            [chatbot, sources, answers, anew],
+            concurrency_limit=concurrency,
+            concurrency_id="chat",
+            show_progress="hidden",
+        )
+        new.click(
+            lambda: ([], [], render.NO_SOURCES_YET, gr.update(visible=False)),
+            None,
+            [chatbot, answers, sources, anew],
+        )
         chatbot.clear(lambda: ([], render.NO_SOURCES_YET), None, [answers, sources])
 
         def on_upload(

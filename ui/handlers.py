@@ -15,7 +15,7 @@ import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -47,6 +47,7 @@ class ChatTurn:
     messages: list[Message]
     sources: str
     answers: list[Answer]
+    follow_up: bool = False  # the latest answer carried on from the one before (it can be asked anew)
 
 
 @dataclass(frozen=True)
@@ -127,11 +128,17 @@ class Handlers:
     # -- chat ------------------------------------------------------------------------------------
 
     def chat(
-        self, question: str, messages: list[Message], answers: list[Answer], llm: LLMSettings | None
+        self,
+        question: str,
+        messages: list[Message],
+        answers: list[Answer],
+        llm: LLMSettings | None,
+        follow_up: bool | None = None,
     ) -> Iterator[ChatTurn]:
-        """Answer a question (a follow-up of ``answers``), streaming: the first turn shows the
-        question, the next ones the answer as it grows, the last the checked answer with its
-        sources. A failure ends the answer with a readable message."""
+        """Answer a question (a follow-up of ``answers`` when it refers back, or ``follow_up``
+        says so), streaming: the first turn shows the question, the next ones the answer as it
+        grows, the last the checked answer with what was searched and its sources. A failure
+        ends the answer with a readable message."""
         question = question.strip()
         if not question:
             return
@@ -141,7 +148,7 @@ class Handlers:
         text = ""
         try:
             library, mode = self.session_library(llm)
-            answer = library.ask(question, history=answers, stream=True, mode=mode)
+            answer = library.ask(question, history=answers, stream=True, mode=mode, follow_up=follow_up)
             for delta in answer:
                 text += delta
                 yield ChatTurn(_with_reply(shown, text), sources, answers)
@@ -151,12 +158,28 @@ class Handlers:
             answers = [*answers, answer]
             cards = {r.number for a in answers for r in a.references}
             final = citation_links.linked(answer.text, cards) + (f"\n\n{notes}" if notes else "")
-            yield ChatTurn(_with_reply(shown, final), self._conversation_sources(answers), answers)
+            final += "\n\n" + render.searched_for(answer.search_query, answer.follow_up)
+            turn = ChatTurn(_with_reply(shown, final), self._conversation_sources(answers), answers)
+            yield replace(turn, follow_up=answer.follow_up)
         except Exception as error:  # every failure ends as a message, never as a frozen spinner
             if not isinstance(error, LitassistError):
                 log.exception("answering %r failed", question)
             reply = (text.rstrip() + "\n\n" if text.strip() else "") + render.error_message(error)
             yield ChatTurn(_with_reply(shown, reply), sources, answers)
+
+    def ask_anew(
+        self, messages: list[Message], answers: list[Answer], llm: LLMSettings | None
+    ) -> Iterator[ChatTurn]:
+        """The latest question asked again as a new one (not carried on from the one before):
+        its answer replaces the follow-up's; citation numbers still run on."""
+        # (the chat component hands its messages back in its own format: only roles are compared)
+        if (
+            not answers
+            or len(messages) < 2
+            or [m.get("role") for m in messages[-2:]] != ["user", "assistant"]
+        ):
+            return
+        yield from self.chat(answers[-1].question, messages[:-2], answers[:-1], llm, follow_up=False)
 
     def _sources(self, checked: Any) -> str:
         """The sources panel of an answer, a summary or a draft."""

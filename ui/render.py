@@ -64,6 +64,17 @@ def error_message(error: BaseException) -> str:
     return f"⚠️ Something went wrong ({type(error).__name__}: {error}). The details are in the log."
 
 
+# -- what was searched ---------------------------------------------------------------------------
+
+
+def searched_for(query: str, follow_up: bool) -> str:
+    """The line under an answer saying what was searched (markdown): the question itself, or a
+    follow-up carried on from the question before it."""
+    shown = re.sub(r"([\\`*_\[\]<>#|~])", r"\\\1", " ".join(query.split()))
+    how = " (carried on from the previous question)" if follow_up else ""
+    return f"🔎 *Searched for:* {shown}{how}"
+
+
 # -- sources -----------------------------------------------------------------------------------
 
 

@@ -39,8 +39,12 @@ def cli_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([LITASSIST, *args], capture_output=True, text=True, env=env, timeout=300)
+def run(
+    *args: str, env: dict[str, str] | None = None, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [LITASSIST, *args], capture_output=True, text=True, env=env, timeout=300, input=input
+    )
 
 
 def test_add_papers_remove_with_json_and_exit_status(tmp_path: Path) -> None:
@@ -194,6 +198,12 @@ def test_ask_streams_prints_references_and_reports_what_failed(tmp_path: Path) -
         assert server.chat_requests()[0]["body"]["stream"] is True
         extractive = run("--library", library, "ask", "--extractive", question, env=env)
         assert "extractive answer" in extractive.stderr and len(server.chat_requests()) == 1
+        # a conversation: the follow-up carries on, and each answer says what was searched
+        follow_up = "How is it evaluated?"
+        chat = run("--library", library, "chat", "--extractive", env=env, input=f"{question}\n{follow_up}\n")
+        assert chat.returncode == 0, chat.stderr
+        assert f"Searched for: {question}\n" in chat.stdout
+        assert f"Searched for: {question} {follow_up} (carried on from the previous question)" in chat.stdout
     env["LITASSIST_LLM__MAX_RETRIES"] = "0"
     down = run("--library", library, "ask", question, env=env)  # the server is gone now
     assert down.returncode == 2

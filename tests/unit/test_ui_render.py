@@ -212,3 +212,10 @@ def test_uploads_are_kept_under_safe_names_within_the_limit(tmp_path: Path) -> N
     assert not other.path.exists()
     assert sorted(p.name for p in (tmp_path / "uploads").iterdir()) == [".names.json", "refs.bib"]
     assert uploads.original(kept.path) == "refs.bib" and uploads.original(other.path) is None
+
+
+def test_what_was_searched_is_shown_as_plain_text() -> None:
+    from ui.render import searched_for
+
+    assert searched_for("What is *PaSa*  [1]?", False) == "🔎 *Searched for:* What is \\*PaSa\\* \\[1\\]?"
+    assert searched_for("PaSa How is it evaluated?", True).endswith("(carried on from the previous question)")

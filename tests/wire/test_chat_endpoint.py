@@ -301,6 +301,7 @@ def test_follow_up_is_rewritten_and_numbers_carry_on(library: Library, openai_se
     rewrite = openai_server.chat_requests()[-2]["body"]["messages"][1]["content"]
     assert QUESTION in rewrite and "And which one does it for driving?" in rewrite
     assert second.search_query == "Which lane topology model uses map priors for autonomous driving?"
+    assert second.follow_up
     numbers = {r.paper.key: r.number for r in second.references}
     assert numbers["tryon2024"] == first.references[0].number  # same paper, same number
     assert numbers["lane2024"] == max(r.number for r in first.references) + 1 or numbers["lane2024"] in {
@@ -336,3 +337,20 @@ def test_an_answer_that_ignores_max_tokens_is_capped(
         answer = library.ask(QUESTION)
         assert len(answer.model_text) <= 50 * 16 and answer.citations
         assert any("cut at" in note for note in answer.notes)
+
+
+def test_the_model_keeps_a_standalone_question_as_it_is(
+    library: Library, openai_server: OpenAIServer
+) -> None:
+    first = library.ask(QUESTION)
+    question = "Which lane topology model uses map priors?"
+    openai_server.replies = [question, "Map priors help lane topology [1]."]  # the rewrite: unchanged
+    second = library.ask(question, history=[first])
+    assert second.search_query == question and not second.follow_up
+    calls = len(openai_server.chat_requests())
+    fresh = library.ask(question, history=[first, second], follow_up=False)  # no rewrite asked for
+    assert fresh.search_query == question and len(openai_server.chat_requests()) == calls + 1
+    # a follow-up the model hands back unchanged is carried on by the rule
+    openai_server.replies = ["How is it evaluated?", "It is evaluated on lane benchmarks [1]."]
+    follow = library.ask("How is it evaluated?", history=[first, second])
+    assert follow.follow_up and follow.search_query == f"{question} How is it evaluated?"

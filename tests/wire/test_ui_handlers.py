@@ -193,3 +193,16 @@ def test_draft_with_files_to_download(handlers: Handlers) -> None:
     assert handlers.draft("  ", "", None).text == "Give a topic for the related-work section."
     off_topic = handlers.draft("quantum chromodynamics lattice simulations", "", extractive)
     assert off_topic.text.startswith("⚠️") and off_topic.files is None
+
+
+def test_each_answer_says_what_was_searched_and_a_follow_up_can_be_asked_anew(handlers: Handlers) -> None:
+    extractive, _ = handlers.choose_endpoint("", "", "", True)
+    first = list(handlers.chat(QUESTION, [], [], extractive))[-1]
+    assert first.messages[-1]["content"].endswith(f"Searched for:* {QUESTION}") and not first.follow_up
+    follow = list(handlers.chat("How is it evaluated?", first.messages, first.answers, extractive))[-1]
+    assert follow.follow_up and follow.answers[-1].search_query == f"{QUESTION} How is it evaluated?"
+    assert "carried on from the previous question" in follow.messages[-1]["content"]
+    anew = list(handlers.ask_anew(follow.messages, follow.answers, extractive))[-1]
+    assert anew.answers[-1].search_query == "How is it evaluated?" and not anew.follow_up
+    assert [m["content"] for m in anew.messages[:3]] == [m["content"] for m in follow.messages[:3]]
+    assert len(anew.messages) == 4 and len(anew.answers) == 2  # the follow-up's turn replaced
