@@ -69,6 +69,10 @@ class IngestReport:
     skipped: list[Outcome] = field(default_factory=list)
     failed: list[Outcome] = field(default_factory=list)
     stopped: str | None = None  # why the run stopped before the end (the store gone, Ctrl-C)
+    # entries read again (store/reimport.py): updated in place; gone from their source; pruned
+    updated: list[Outcome] = field(default_factory=list)
+    missing: list[Outcome] = field(default_factory=list)
+    removed: list[Outcome] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -80,6 +84,9 @@ class IngestReport:
             "skipped": [vars(o) for o in self.skipped],
             "failed": [vars(o) for o in self.failed],
             "stopped": self.stopped,
+            "updated": [vars(o) for o in self.updated],
+            "missing": [vars(o) for o in self.missing],
+            "removed": [vars(o) for o in self.removed],
         }
 
 
@@ -146,8 +153,11 @@ class Ingest:
         embed_batch: int | None = None,
         wait_for_others: float = 300.0,
         limits: Limits | None = None,
+        reconcile: Callable[[list[Document]], list[Document]] | None = None,
     ):
         self.store = store
+        # entries read before (store/reimport.py): updated there; the rest are decided here
+        self.reconcile = reconcile
         self.embedder = embedder
         self.chunker = chunker
         self.progress = progress or (lambda event: None)
@@ -293,7 +303,8 @@ class Ingest:
             documents = result.documents
             for document in documents:
                 document.paper.content_hash = content_hash(document)
-            self._admit([(d, str(path.resolve())) for d in documents], report)
+            fresh = self.reconcile(documents) if self.reconcile is not None else documents
+            self._admit([(d, str(path.resolve())) for d in fresh], report)
         self.progress(IngestEvent("file", count=len(documents), path=str(path)))
 
     @contextmanager
@@ -648,6 +659,11 @@ def _merge(stored: Paper, new: Paper, sources: list[str]) -> None:
     """Another copy of a paper: its sources join the stored ones; fields the stored record
     lacks are filled in from it."""
     stored.sources.extend(s for s in sources if s not in stored.sources)
+    for name in ("origins", "collections", "tags"):  # the entries it was read from, and their labels
+        values = getattr(stored, name)
+        values.extend(v for v in getattr(new, name) if v not in values)
+    if not stored.bibtex and new.bibtex:
+        stored.entry_type, stored.bibtex = new.entry_type, new.bibtex
     if not stored.authors and new.authors:
         stored.authors = new.authors
     for name in _FILL_FIELDS:

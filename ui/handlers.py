@@ -9,9 +9,11 @@ one). One ``Handlers`` serves every session.
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import tempfile
 import threading
+import unicodedata
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -320,8 +322,23 @@ def _uploaded_name(path: Path) -> str:
     return path.name  # Gradio keeps the browser's file name (made safe) as the last part
 
 
+def download_name(topic: str) -> str:
+    """The name of a draft's downloads, from its topic (a second draft does not overwrite the
+    first in the browser's downloads): ``related-work-masked-image-modeling``."""
+    words = re.findall(
+        r"[a-z0-9]+", unicodedata.normalize("NFKD", topic).encode("ascii", "ignore").decode().lower()
+    )
+    slug = ""
+    for word in words:
+        if len(slug) + len(word) + 1 > 60:
+            break
+        slug = f"{slug}-{word}" if slug else word
+    return f"related-work-{slug}" if slug else "related-work"
+
+
 def _draft_files(draft: Any, folder: Path) -> tuple[Path, Path, Path]:
-    md, tex, bib = folder / "related-work.md", folder / "related-work.tex", folder / "related-work.bib"
+    name = download_name(draft.topic)
+    md, tex, bib = folder / f"{name}.md", folder / f"{name}.tex", folder / f"{name}.bib"
     md.write_text(f"---\nbibliography: {bib.name}\n---\n\n{draft.markdown}\n")
     tex.write_text(draft.latex_document(bib.stem))
     bib.write_text(draft.bibtex)
