@@ -561,6 +561,18 @@ def draft(
     extractive: Annotated[
         bool, typer.Option("--extractive", help="Grouped evidence sentences per theme; no model.")
     ] = False,
+    csl_style: Annotated[
+        str | None,
+        typer.Option(
+            "--csl",
+            help="The references in this CSL style: a .csl file (your journal's) or a style name "
+            "(apa, ieee, nature, ...; default: LITASSIST_CSL_STYLE, apa).",
+        ),
+    ] = None,
+    csl_json: Annotated[
+        Path | None,
+        typer.Option("--csl-json", help="Write the cited papers as CSL-JSON here.", dir_okay=False),
+    ] = None,
     collection: _CollectionOption = None,
     tag: _TagOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the checked draft as JSON.")] = False,
@@ -571,6 +583,9 @@ def draft(
     if output is not None and output.suffix not in (".md", ".tex"):
         raise typer.BadParameter("write a .md or a .tex file", param_hint="--output")
     library = _open()
+    from assistant import csl
+
+    style = csl.style_path(csl_style or library.settings.csl_style)  # a bad style is said before drafting
     chosen = [k.strip() for item in keys or [] for k in item.split(",") if k.strip()] or None
     abstract = own_abstract.read_text(encoding="utf-8") if own_abstract else None
     try:
@@ -595,20 +610,24 @@ def draft(
         out.print(result.text, highlight=False, markup=False)
         if result.references:
             out.print()
+            styled = result.styled_references(style)
             for reference in result.references:
-                line = f"[{reference.number}] {_reference_line(reference.paper)}"
+                line = f"[{reference.number}] {styled[reference.paper.key]}"
                 out.print(line, highlight=False, markup=False)
     if output is not None:
         if output.suffix == ".tex":
             assert bib is not None
             output.write_text(result.latex_document(bib.stem), encoding="utf-8")
         else:
-            header = f"---\nbibliography: {bib.name}\n---\n\n" if bib else ""
+            header = f"---\nbibliography: {bib.name}\ncsl: {style}\n---\n\n" if bib else ""
             output.write_text(header + result.markdown + "\n", encoding="utf-8")
         err.print(f"wrote {output} ({len(result.cited_keys)} papers cited, {result.mode})")
     if bib is not None:
         bib.write_text(result.bibtex, encoding="utf-8")
         err.print(f"wrote {bib} ({len(result.cited_keys)} entries)")
+    if csl_json is not None:
+        csl_json.write_text(result.csl_json, encoding="utf-8")
+        err.print(f"wrote {csl_json} ({len(result.cited_keys)} CSL-JSON items)")
     for note in result.notes:
         err.print(f"[yellow]{escape(note)}[/yellow]")
     _warn(bool(result.cited_keys), result.sentences, result.dropped_citations, "draft")

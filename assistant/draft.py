@@ -20,12 +20,13 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import prompts
-from assistant import citations, export, extractive
+from assistant import citations, csl, export, extractive
 from assistant.answer import select_passages
 from assistant.citations import Numbering, SentenceSupport
 from assistant.condense import condense
@@ -178,8 +179,18 @@ class Draft:
 
     @property
     def bibtex(self) -> str:
-        """BibTeX entries of exactly the cited papers, from their ingested metadata only."""
+        """BibTeX entries of exactly the cited papers: a user's own entries as they were read,
+        the others from their ingested metadata only."""
         return export.bibtex(self.papers[k] for k in self.cited_keys)
+
+    @property
+    def csl_json(self) -> str:
+        """CSL-JSON items of exactly the cited papers (for pandoc, Zotero, citeproc)."""
+        return csl.csl_json(self.papers[k] for k in self.cited_keys)
+
+    def styled_references(self, style: str | Path | None = None, *, html: bool = False) -> dict[str, str]:
+        """Each cited paper's reference in a CSL style (``csl.style_path``; default APA), by key."""
+        return csl.references([r.paper for r in self.references], style, html=html)
 
     def to_dict(self) -> dict[str, object]:
         return {

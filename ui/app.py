@@ -47,6 +47,18 @@ def uploads_for(library: Library) -> Uploads:
     return Uploads(library.path / "uploads", max_bytes=library.settings.ui.max_upload_mb * 1_000_000)
 
 
+def collection_picker(elem_id: str) -> gr.Dropdown:
+    """Which Zotero collections to draw on ("ask only my 'Thesis ch. 2' papers"); hidden while
+    no paper of the library is in a collection."""
+    return gr.Dropdown(
+        label="Only papers in these collections (none chosen: the whole library)",
+        choices=[],
+        multiselect=True,
+        visible=False,
+        elem_id=elem_id,
+    )
+
+
 def build(handlers: Handlers) -> gr.Blocks:
     """The app's layout and its events (not launched)."""
     concurrency = handlers.library.settings.ui.concurrency
@@ -77,6 +89,7 @@ def build(handlers: Handlers) -> gr.Blocks:
                     with gr.Row():
                         ask = gr.Button("Ask", variant="primary", elem_id="ask")
                         new = gr.Button("New conversation", elem_id="new-conversation")
+                    chat_collections = collection_picker("chat-collections")
                 with gr.Column(scale=2):
                     gr.Markdown("### Sources")
                     sources = gr.HTML(render.NO_SOURCES_YET, elem_id="sources")
@@ -124,6 +137,7 @@ def build(handlers: Handlers) -> gr.Blocks:
                     lines=4,
                     elem_id="own-abstract",
                 )
+                draft_collections = collection_picker("draft-collections")
                 write = gr.Button("Draft related work", variant="primary", elem_id="draft")
                 outline = gr.Markdown(elem_id="outline")
                 with gr.Row():
@@ -153,24 +167,36 @@ def build(handlers: Handlers) -> gr.Blocks:
         # -- events ------------------------------------------------------------------------------
 
         def on_load(session_llm: LLMSettings | None) -> tuple[Any, ...]:
+            collections = handlers.collection_choices()
             return (
                 handlers.banner(session_llm),
                 handlers.paper_rows(),
                 gr.update(choices=handlers.paper_choices()),
                 handlers.settings_markdown(session_llm),
+                gr.update(choices=collections, visible=bool(collections)),
+                gr.update(choices=collections, visible=bool(collections)),
             )
 
-        app.load(on_load, [llm], [banner, table, picked, settings_view], show_progress="hidden")
+        app.load(
+            on_load,
+            [llm],
+            [banner, table, picked, settings_view, chat_collections, draft_collections],
+            show_progress="hidden",
+        )
 
         def on_ask(
-            text: str, messages: list[Any], history: list[Answer], session_llm: LLMSettings | None
+            text: str,
+            messages: list[Any],
+            history: list[Answer],
+            session_llm: LLMSettings | None,
+            collections: list[str] | None,
         ) -> Iterator[tuple[Any, ...]]:
-            for turn in handlers.chat(text, messages or [], history, session_llm):
+            for turn in handlers.chat(text, messages or [], history, session_llm, collections):
                 yield turn.messages, turn.sources, turn.answers, ""
 
         chat_io: dict[str, Any] = {
             "fn": on_ask,
-            "inputs": [question, chatbot, answers, llm],
+            "inputs": [question, chatbot, answers, llm, chat_collections],
             "outputs": [chatbot, sources, answers, question],
             "concurrency_limit": concurrency,
             "concurrency_id": "chat",  # Enter and the button share one limit
@@ -187,18 +213,21 @@ def build(handlers: Handlers) -> gr.Blocks:
             progress: Any = gr.Progress(),  # noqa: B008 - Gradio's way of asking for a progress bar
         ) -> tuple[Any, ...]:
             summary_line, rows = handlers.add_files(files or [], lambda f, d: progress(f, desc=d))
+            collections = handlers.collection_choices()
             return (
                 None,
                 summary_line,
                 gr.update(value=rows, visible=bool(rows)),
                 handlers.paper_rows(query),
                 gr.update(choices=handlers.paper_choices()),
+                gr.update(choices=collections, visible=bool(collections)),
+                gr.update(choices=collections, visible=bool(collections)),
             )
 
         upload.upload(
             on_upload,
             [upload, search],
-            [upload, upload_summary, upload_result, table, picked],
+            [upload, upload_summary, upload_result, table, picked, chat_collections, draft_collections],
             concurrency_limit=1,
         )
         search.change(handlers.paper_rows, [search], [table], show_progress="hidden")
@@ -210,13 +239,19 @@ def build(handlers: Handlers) -> gr.Blocks:
         remove.click(on_remove, [picked, search], [library_note, table, picked], concurrency_limit=1)
         summarize.click(handlers.summarize, [picked, length, llm], [summary, summary_sources])
 
-        def on_draft(text: str, abstract: str, session_llm: LLMSettings | None) -> tuple[Any, ...]:
-            view = handlers.draft(text, abstract, session_llm)
+        def on_draft(
+            text: str, abstract: str, session_llm: LLMSettings | None, collections: list[str] | None
+        ) -> tuple[Any, ...]:
+            view = handlers.draft(text, abstract, session_llm, collections)
             files = view.files or (None, None, None)
             buttons = [gr.update(value=f, visible=f is not None) for f in files]
             return (view.outline, view.text, view.sources, *buttons)
 
-        write.click(on_draft, [topic, own_abstract, llm], [outline, draft_text, draft_sources, *downloads])
+        write.click(
+            on_draft,
+            [topic, own_abstract, llm, draft_collections],
+            [outline, draft_text, draft_sources, *downloads],
+        )
 
         def on_apply(
             url: str, name: str, key: str, no_model: bool, session_llm: LLMSettings | None

@@ -123,11 +123,17 @@ class Handlers:
     # -- chat ------------------------------------------------------------------------------------
 
     def chat(
-        self, question: str, messages: list[Message], answers: list[Answer], llm: LLMSettings | None
+        self,
+        question: str,
+        messages: list[Message],
+        answers: list[Answer],
+        llm: LLMSettings | None,
+        collections: Sequence[str] | None = None,
     ) -> Iterator[ChatTurn]:
         """Answer a question (a follow-up of ``answers``), streaming: the first turn shows the
         question, the next ones the answer as it grows, the last the checked answer with its
-        sources. A failure ends the answer with a readable message."""
+        sources. ``collections``: answer only from the papers in these (Zotero) collections. A
+        failure ends the answer with a readable message."""
         question = question.strip()
         if not question:
             return
@@ -137,7 +143,9 @@ class Handlers:
         text = ""
         try:
             library, mode = self.session_library(llm)
-            answer = library.ask(question, history=answers, stream=True, mode=mode)
+            answer = library.ask(
+                question, history=answers, stream=True, mode=mode, filters=_in_collections(collections)
+            )
             for delta in answer:
                 text += delta
                 yield ChatTurn(_with_reply(shown, text), sources, answers)
@@ -269,15 +277,27 @@ class Handlers:
 
     # -- drafts ----------------------------------------------------------------------------------
 
-    def draft(self, topic: str, own_abstract: str, llm: LLMSettings | None) -> DraftView:
-        """A related-work draft: its outline, its text with numbered references, the sources
-        panel, and the .md / .tex / .bib files to download."""
+    def collection_choices(self) -> list[str]:
+        """The collections the library's papers are in (from Zotero), for the pickers."""
+        return self.library.collections()
+
+    def draft(
+        self, topic: str, own_abstract: str, llm: LLMSettings | None, collections: Sequence[str] | None = None
+    ) -> DraftView:
+        """A related-work draft (from the papers in ``collections``, when given): its outline,
+        its text with references in the configured CSL style, the sources panel, and the .md /
+        .tex / .bib files to download."""
         topic = topic.strip()
         if not topic:
             return DraftView("", "Give a topic for the related-work section.", "", None)
         try:
             library, mode = self.session_library(llm)
-            draft = library.related_work(topic, own_abstract=own_abstract.strip() or None, mode=mode)
+            draft = library.related_work(
+                topic,
+                own_abstract=own_abstract.strip() or None,
+                mode=mode,
+                filters=_in_collections(collections),
+            )
         except Exception as error:
             return DraftView("", self._failed("drafting", error), "", None)
         chat = library.chat
@@ -294,7 +314,7 @@ class Handlers:
                 f"*{label}*",
                 draft.text,
                 notes,
-                "**References**\n\n" + render.references_markdown(draft.references)
+                "**References**\n\n" + render.references_markdown(draft.references, self._styled(draft))
                 if draft.references
                 else "",
                 "\n\n".join(f"*{n}*" for n in draft.notes),
@@ -304,10 +324,23 @@ class Handlers:
         files = _draft_files(draft, Path(tempfile.mkdtemp(dir=self._downloads)))
         return DraftView(f"**Outline**\n\n{outline}", body, self._sources(draft), files)
 
+    def _styled(self, draft: Any) -> dict[str, str] | None:
+        """The draft's references in the configured CSL style; None (the plain list) if the
+        style cannot be used."""
+        try:
+            return dict(draft.styled_references(self.library.settings.csl_style))
+        except Exception as e:
+            log.warning("references not in the CSL style %r: %s", self.library.settings.csl_style, e)
+            return None
+
     def _failed(self, what: str, error: Exception) -> str:
         if not isinstance(error, LitassistError):
             log.exception("%s failed", what)
         return render.error_message(error)
+
+
+def _in_collections(collections: Sequence[str] | None) -> dict[str, list[str]] | None:
+    return {"collections": list(collections)} if collections else None
 
 
 def _with_reply(shown: list[Message], text: str) -> list[Message]:
