@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -83,6 +84,7 @@ def test_bib_round_trip_through_a_draft_and_a_reimport(tmp_path: Path, fake_libr
     assert len(draft.cited_keys) >= 3 and set(exported) == set(draft.cited_keys)
     for key, entry in exported.items():  # type, and every field as the user wrote it
         assert entry == given[key]
+    assert [item["id"] for item in json.loads(draft.csl_json)] == draft.cited_keys
     from assistant import export
 
     assert entries(export.bibtex(fake_library.papers())) == given  # every entry, through the store

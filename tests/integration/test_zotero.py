@@ -4,6 +4,7 @@ search and drafts, a re-import after edits in Zotero (an update, `--prune`), and
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from assistant.cli import app
 from tests.conftest import PEER_DOCS
 from tests.unit.test_zotero import GNN, PASA, SALIENCY, TRASHED, items
 from tests.zotero_db import Item, build, short_pdf
+from ui.handlers import Handlers
+from ui.uploads import Uploads
 
 pytestmark = pytest.mark.integration
 
@@ -66,6 +69,19 @@ def test_zotero_library_with_filters_and_a_reimport_after_edits(
     )
     assert [p.key for p in many.papers] == ["he2025pasa"]
 
+    # the UI's collection pickers: chat and drafts from the chosen collections only
+    handlers = Handlers(fake_library, uploads=Uploads(tmp_path / "uploads", max_bytes=10_000))
+    assert handlers.collection_choices() == fake_library.collections()
+    extractive, _ = handlers.choose_endpoint("", "", "", True)
+    *_, turn = handlers.chat("saliency maps of image classifiers", [], [], extractive, ["Thesis ch. 2"])
+    assert set(re.findall(r'data-key="([^"]+)"', turn.sources)) == {"diaz2020saliency"}
+    view = handlers.draft("explanations of neural networks", "", extractive, ["Literature search"])
+    assert view.files is not None and view.files[0].name == "related-work-explanations-of-neural-networks.md"
+    cited = set(re.findall(r"`([^`]+)`", view.text.split("**References**")[1]))
+    assert cited and cited <= {"he2025pasa", "chen2022counterfactual"}
+    if "chen2022counterfactual" in cited:  # APA, the configured CSL style
+        assert "Chen, A., & Li, B. (2022, July). Counterfactual Explanations for Graph" in view.text
+
     # edits in Zotero: a title corrected, a tag added, an item trashed, one added
     edited = [
         replace(PASA, pdf=pdf, tags=[*PASA.tags, "read"]),
@@ -106,3 +122,18 @@ def test_cli_adds_a_zotero_folder_and_lists_a_collection(tmp_path: Path) -> None
     listed = run("--library", library, "papers", "--collection", "Literature search", "--json")
     assert [p["key"] for p in json.loads(listed.stdout)] == ["chen2022counterfactual"]
     assert json.loads(listed.stdout)[0]["collections"] == ["Literature search/Explainability"]
+    # a draft from that collection, its references in a CSL style, and its CSL-JSON
+    out, items = tmp_path / "related.md", tmp_path / "related.json"
+    drafted = run(
+        "--library", library, "draft", "counterfactual explanations for graph networks", "--extractive",
+        "--collection", "Literature search", "--csl", "ieee", "--csl-json", str(items), "-o", str(out),
+        "--bib", str(tmp_path / "related.bib"),
+    )  # fmt: skip
+    assert drafted.exit_code == 0, drafted.output
+    assert [item["id"] for item in json.loads(items.read_text())] == ["chen2022counterfactual"]
+    assert (
+        out.read_text().startswith("---\nbibliography: related.bib\ncsl: ") and "ieee.csl" in out.read_text()
+    )
+    unknown = run("--library", library, "draft", "graph networks", "--csl", "no-such-style")
+    # (the console script prints it as an error; in this process it is the exception)
+    assert "no CSL style named 'no-such-style'" in str(unknown.exception)
