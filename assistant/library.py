@@ -315,7 +315,7 @@ class Library:
                     why += "; its abstract changed too, and its passages keep the stored text"
                 report.updated.append(Outcome(change.origin, why, change.key))
             else:
-                why = f"unchanged since it was read; already in the library as {change.key}"
+                why = f"already in the library as {change.key}"  # and unchanged in its source
                 report.skipped.append(Outcome(change.origin, why, change.key))
         for paper in reimport.missing():
             gone = ", ".join(sorted({source_of(o) for o in paper.origins}))
