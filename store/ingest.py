@@ -182,6 +182,7 @@ class Ingest:
         self._stop_event = threading.Event()  # set: the run stops (the writer thread looks)
         self._stop_reason = INTERRUPTED
         self._reading = False  # the main thread is reading or splitting a file: Ctrl-C raises
+        self._writing: tuple[ThreadPoolExecutor, IngestReport] | None = None  # while run() runs
 
     def run(self, paths: Iterable[Path]) -> IngestReport:
         """Ingest ``paths``. Ctrl-C (in the main thread) stops it within about a second and
@@ -205,6 +206,7 @@ class Ingest:
                 _interrupts(self._interrupt),
                 ThreadPoolExecutor(max_workers=1, thread_name_prefix="litassist-ingest") as pool,
             ):
+                self._writing = (pool, report)
                 try:
                     for path, named in files:
                         self._check()
@@ -226,6 +228,7 @@ class Ingest:
                 except Exception as e:  # the store failed under this thread (a server gone)
                     self._halt(report, files, started, finished, self._failure(e))
         finally:
+            self._writing = None
             self._let_go(None)
         if interrupted:
             raise IngestInterrupted(report)
@@ -407,6 +410,10 @@ class Ingest:
         self._unwritten.update(dict.fromkeys(_identities(paper), paper))
         self._group.append(_Planned(document, chunks))
         self.progress(IngestEvent("chunks", count=len(chunks), key=paper.key))
+        # a file of many papers (a .bib, a Zotero library) is written in groups as it is planned:
+        # a run stopped in it keeps the groups written, and the next run resumes after them
+        if self._writing is not None and sum(len(p.chunks) for p in self._group) >= self.group_chunks:
+            self._submit(*self._writing)
 
     def _settle(self, pool: ThreadPoolExecutor, report: IngestReport) -> None:
         """The papers other writers were adding: once they let go, this run finds them stored

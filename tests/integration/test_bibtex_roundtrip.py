@@ -4,14 +4,19 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
 import bibtexparser
 import pytest
 
-from assistant import Library
+from assistant import IngestEvent, Library
+from assistant.settings import Settings
+from store.ingest import IngestInterrupted
+from tests.conftest import FakeEmbedder
 
 pytestmark = pytest.mark.integration
 
@@ -112,3 +117,34 @@ def test_bib_round_trip_through_a_draft_and_a_reimport(tmp_path: Path, fake_libr
     pruned = fake_library.add(bib, prune=True)
     assert [o.key for o in pruned.removed] == ["ekman1978facs"]
     assert {p.key for p in fake_library.papers()} == set(entries(edited))
+
+
+def test_one_bib_of_many_entries_is_stored_group_by_group_and_resumes(
+    tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
+    settings = Settings()
+    settings.ingest.group_chunks = 4  # a few entries a group
+    library = Library(tmp_path / "library", settings=settings, embedder=fake_embedder)
+    bib = tmp_path / "many.bib"
+    bib.write_text(
+        "".join(
+            f"@article{{entry{i},\n  title = {{Entry number {i}}},\n  author = {{Doe, Jane}},\n"
+            f"  year = {{2024}},\n  abstract = {{Paper {i} studies topic {i}. It finds result {i}.}}\n}}\n"
+            for i in range(24)
+        )
+    )
+    committed: list[str] = []
+
+    def ctrl_c_after_the_first_group(event: IngestEvent) -> None:
+        if event.kind == "committed":
+            committed.append(event.key or "")
+            if len(committed) == 1:
+                os.kill(os.getpid(), signal.SIGINT)  # what Ctrl-C sends
+
+    with pytest.raises(IngestInterrupted) as stopped:
+        library.add(bib, progress=ctrl_c_after_the_first_group)
+    kept = {p.key for p in library.papers()}
+    assert kept and len(kept) < 24 and {p.key for p in stopped.value.report.added} == kept
+    again = library.add(bib)
+    assert len(again.added) == 24 - len(kept) and len(library.papers()) == 24
+    assert {o.key for o in again.skipped} == kept  # the first run's papers, not added twice
