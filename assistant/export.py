@@ -64,10 +64,8 @@ def bibtex_entry(paper: Paper) -> Entry:
     if paper.year:
         fields.append(("year", str(paper.year)))
     entry_type = _entry_type(paper)
-    if entry_type == "inproceedings":
-        fields.append(("booktitle", latex_escape(paper.venue or "")))
-    elif entry_type == "article":
-        fields.append(("journal", latex_escape(paper.venue or "")))
+    if entry_type in _VENUE_FIELD:
+        fields.append((_VENUE_FIELD[entry_type], latex_escape(paper.venue or "")))
     elif paper.venue:
         fields.append(("howpublished", latex_escape(paper.venue)))
     elif paper.arxiv_id:
@@ -85,13 +83,24 @@ def bibtex_entry(paper: Paper) -> Entry:
     return Entry(entry_type, paper.key, [Field(name, "{" + value + "}") for name, value in fields])
 
 
+# the field an entry type keeps its venue in (a journal, proceedings, a publisher, a school)
+_VENUE_FIELD = {
+    "article": "journal",
+    "inproceedings": "booktitle",
+    "book": "publisher",
+    "phdthesis": "school",
+    "techreport": "institution",
+}
+
+
 def _entry_type(paper: Paper) -> str:
-    """@inproceedings or @article only with the fields their BibTeX styles require (author,
+    """A typed entry (@article, @inproceedings, @book, ...: the type a reference manager gave,
+    else one guessed from the venue) only with the fields BibTeX styles require of it (author,
     title, venue, year): anything less is @misc, which requires none (no warnings)."""
-    if paper.entry_type in ("article", "inproceedings") and paper.venue and paper.year and paper.authors:
-        return paper.entry_type if paper.title else "misc"
     if not (paper.venue and paper.year and paper.authors and paper.title):
         return "misc"
+    if paper.entry_type in _VENUE_FIELD:
+        return paper.entry_type
     return "inproceedings" if _CONFERENCE.search(paper.venue) else "article"
 
 

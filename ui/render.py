@@ -267,6 +267,8 @@ def ingest_rows(report: IngestReport, names: dict[str, str] | None = None) -> li
     rows: list[list[object]] = [["added", p.key, p.label, ""] for p in report.added]
     rows += [["skipped", o.key or "", shown(o.source), o.reason] for o in report.skipped]
     rows += [["failed", o.key or "", shown(o.source), o.reason] for o in report.failed]
+    rows += [["updated", o.key or "", shown(o.source), o.reason] for o in report.updated]
+    rows += [["missing", o.key or "", shown(o.source), o.reason] for o in report.missing]
     return rows
 
 

@@ -69,6 +69,8 @@ GENERATED = [
     Paper(key="preprint2024", title="A study", authors=["OpenAI", "Bo Li"], year=2024, arxiv_id="2401.0001"),
     Paper(key="novenue2020", title="No venue given", authors=["Carla Diaz"], year=2020, url="https://x.org/a_b"),
     Paper(key="bare", abstract="We propose a model that recognises expressions under occlusion."),
+    Paper(key="book1978", title="Facial Action Coding", authors=["Paul Ekman"], year=1978, venue="CPP",
+          entry_type="book"),  # a Zotero book
 ]  # fmt: skip
 
 
@@ -79,6 +81,8 @@ def test_generated_entries_protect_case_and_keep_to_what_is_known() -> None:
         parsed["conf2023"].fields_dict["title"].value == "Masked {Frequency} {Modeling} for {CLIP} {Models}"
     )
     assert parsed["journal2021"].entry_type == "article"
+    book = parsed["book1978"]
+    assert book.entry_type == "book" and book.fields_dict["publisher"].value == "CPP"
     # arXiv papers are @misc with the eprint and a line for readers
     fer = parsed["fer"]
     assert fer.entry_type == "misc" and fer.fields_dict["eprint"].value == "2405.01828"
