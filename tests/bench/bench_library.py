@@ -41,7 +41,7 @@ LITASSIST = str(ROOT / ".venv" / "bin" / "litassist")
 
 
 def _papers() -> list[dict[str, object]]:
-    return [json.loads(p.read_text()) for p in sorted(ACL.glob("*.json"))]
+    return [{**json.loads(p.read_text()), "file": p.stem} for p in sorted(ACL.glob("*.json"))]
 
 
 def _names(paper: dict[str, object]) -> list[str]:
@@ -113,7 +113,7 @@ def write_pdfs(folder: Path, count: int) -> None:
                 pdf.multi_cell(0, 7, latin(f"{number}{section}"), new_x="LMARGIN", new_y="NEXT")
                 pdf.set_font("Helvetica", "", 10)
             pdf.multi_cell(0, 5, latin(par["text"]), new_x="LMARGIN", new_y="NEXT")
-        pdf.output(str(folder / f"{paper['paper_id']}.pdf"))
+        pdf.output(str(folder / f"{paper['file']}.pdf"))  # (paper_id is not unique)
 
 
 def litassist(library: Path, *args: str, kill_after: float | None = None) -> tuple[float, str, bool]:
