@@ -11,7 +11,8 @@ abstract, numbered sections). Then runs the ``litassist`` command on a fresh lib
 
 1. ``add library.bib``, killed with SIGKILL after ``--kill-after`` seconds, then run again to the
    end (it resumes: what was stored is skipped): papers stored before the kill, time, papers/s;
-2. ``add pdfs/`` (full texts): time, papers/s, passages;
+2. ``add pdfs/`` (full texts) into a library of their own (in the first one they would be the
+   same papers as their .bib entries): time, papers/s, passages;
 3. ``add library.bib`` again, nothing changed (the re-import check): time.
 
 In a terminal the command shows its progress bar with an ETA; here its output is captured.
@@ -163,9 +164,10 @@ def main() -> None:
     before = count(library) if killed else args.papers
     resumed_s, out, _ = litassist(library, "add", str(bib))
     stored = count(library)
-    pdf_s, pdf_out, _ = litassist(library, "add", str(pdfs))
     again_s, again_out, _ = litassist(library, "add", str(bib))
-    passages = sum(p["chunk_count"] for p in json.loads(litassist(library, "papers", "--json")[1]))
+    full = work / "library-pdfs"
+    pdf_s, pdf_out, _ = litassist(full, "add", str(pdfs))
+    passages = sum(p["chunk_count"] for p in json.loads(litassist(full, "papers", "--json")[1]))
 
     table = Table(title=f"{args.papers} entries of a .bib and {args.pdfs} PDFs ({os.cpu_count()} CPUs)")
     for column in ("step", "papers", "seconds", "papers/s", "note"):
@@ -182,10 +184,10 @@ def main() -> None:
     table.add_row(
         "abstracts only, in all", str(stored), f"{abstracts_s:.0f}", f"{stored / abstracts_s:.1f}", ""
     )
-    pdf_added = count(library) - stored
+    pdf_added = count(full)
     table.add_row(
         "add PDFs (full texts)", str(pdf_added), f"{pdf_s:.0f}", f"{pdf_added / pdf_s:.2f}",
-        f"{passages} passages in the library",
+        f"{passages} passages",
     )  # fmt: skip
     table.add_row("add .bib, unchanged", "0", f"{again_s:.0f}", "", again_out.strip().splitlines()[-1][:60])
     console.print(table)
