@@ -15,7 +15,14 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from assistant.errors import (
@@ -100,8 +107,16 @@ def add(
         list[Path], typer.Argument(help="Files and folders (walked recursively).", exists=False)
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    prune: Annotated[
+        bool,
+        typer.Option(
+            "--prune",
+            help="Remove the papers whose entries are gone from a .bib or Zotero library read again.",
+        ),
+    ] = False,
 ) -> None:
-    """Add papers from PDFs, BibTeX, text listings, HTML/Markdown pages and S2ORC JSON."""
+    """Add papers from PDFs, BibTeX, a Zotero data directory, text listings, HTML/Markdown pages
+    and S2ORC JSON. A .bib or Zotero library read again updates the papers it gave."""
     library = _open()
     missing = [p for p in paths if not p.exists()]
     for path in missing:
@@ -111,7 +126,7 @@ def add(
 
     interrupted = False
     try:
-        report = _add_with_progress(library, paths, show=not as_json and err.is_terminal)
+        report = _add_with_progress(library, paths, show=not as_json and err.is_terminal, prune=prune)
     except IngestInterrupted as e:  # stopped within a second; the report says what is stored
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the report is printed whatever is pressed
         report, interrupted = e.report, True
@@ -138,13 +153,16 @@ def add(
         raise typer.Exit(1)
 
 
-def _add_with_progress(library: Library, paths: list[Path], *, show: bool) -> IngestReport:
+def _add_with_progress(
+    library: Library, paths: list[Path], *, show: bool, prune: bool = False
+) -> IngestReport:
     log = logging.getLogger("litassist.add")
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        TimeRemainingColumn(),
         console=err,
         disable=not show,
         transient=False,
@@ -165,7 +183,7 @@ def _add_with_progress(library: Library, paths: list[Path], *, show: bool) -> In
             elif event.kind == "committed":
                 log.info("committed %s", event.key)
 
-        return library.add(paths, progress=progress)
+        return library.add(paths, progress=progress, prune=prune)
 
 
 _SHOWN_UNREAD = 5  # files not read for one reason (a stopped run): this many rows, then a count
@@ -178,8 +196,20 @@ def _print_report(report: IngestReport, library: Library, *, only_problems: bool
     table.add_column("title / reason", overflow="fold")
     for paper in [] if only_problems else report.added:
         table.add_row("[green]added[/green]", escape(paper.key), escape(paper.label))
+    for outcome in [] if only_problems else report.updated:
+        table.add_row(
+            "[cyan]updated[/cyan]", escape(f"{outcome.key} ({outcome.source})"), escape(outcome.reason)
+        )
     for outcome in report.skipped:
         table.add_row("[yellow]skipped[/yellow]", escape(outcome.source), escape(outcome.reason))
+    for outcome in report.missing:
+        table.add_row(
+            "[magenta]missing[/magenta]", escape(f"{outcome.key} ({outcome.source})"), escape(outcome.reason)
+        )
+    for outcome in report.removed:
+        table.add_row(
+            "[red]removed[/red]", escape(f"{outcome.key} ({outcome.source})"), escape(outcome.reason)
+        )
     unread = [o for o in report.failed if o.reason.startswith("not read: ")]
     for outcome in report.failed:
         if outcome in unread[_SHOWN_UNREAD:]:
@@ -199,18 +229,49 @@ def _print_report(report: IngestReport, library: Library, *, only_problems: bool
         if not unreachable(e):
             raise
         count = "the library cannot be read now."
-    out.print(
-        f"{len(report.added)} added, {len(report.skipped)} skipped, {len(report.failed)} failed; {count}"
-    )
+    again = ""
+    if report.updated or report.missing or report.removed:
+        again = f"{len(report.updated)} updated, {len(report.missing)} missing, "
+        again += f"{len(report.removed)} removed, "
+    added, skipped, failed = len(report.added), len(report.skipped), len(report.failed)
+    out.print(f"{added} added, {again}{skipped} skipped, {failed} failed; {count}")
+
+
+_CollectionOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--collection",
+        help="Only papers in this Zotero collection (its path or name; subcollections included). "
+        "Repeat it for any of several.",
+    ),
+]
+_TagOption = Annotated[
+    list[str] | None, typer.Option("--tag", help="Only papers with this tag. Repeat it for any of several.")
+]
+
+
+def _filters(
+    collections: list[str] | None, tags: list[str] | None, years: tuple[int | None, int | None] | None = None
+) -> dict[str, Any] | None:
+    chosen: dict[str, Any] = {}
+    if collections:
+        chosen["collections"] = collections
+    if tags:
+        chosen["tags"] = tags
+    if years is not None and years != (None, None):
+        chosen["years"] = years
+    return chosen or None
 
 
 @app.command()
 def papers(
     as_json: Annotated[bool, typer.Option("--json", help="Print the papers as JSON.")] = False,
+    collection: _CollectionOption = None,
+    tag: _TagOption = None,
 ) -> None:
-    """List the papers in the library."""
+    """List the papers in the library (or those in a collection, with a tag)."""
     library = _open()
-    items = library.papers()
+    items = library.papers(collections=collection, tags=tag)
     if as_json:
         out.print_json(json.dumps([_paper_json(p) for p in items]))
         return
@@ -251,12 +312,14 @@ def search(
     ] = "hybrid",
     year_from: Annotated[int | None, typer.Option("--from", help="Only papers from this year on.")] = None,
     year_to: Annotated[int | None, typer.Option("--to", help="Only papers up to this year.")] = None,
+    collection: _CollectionOption = None,
+    tag: _TagOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the hits as JSON.")] = False,
 ) -> None:
     """Find the papers that best match QUERY: one hit per paper with its best passage."""
     if retriever not in ("hybrid", "dense", "lexical"):
         raise typer.BadParameter("choose hybrid, dense or lexical", param_hint="--retriever")
-    filters = {"years": (year_from, year_to)} if year_from or year_to else None
+    filters = _filters(collection, tag, (year_from, year_to))
     hits = _open().search(query, k=k, retriever=retriever, filters=filters)  # type: ignore[arg-type]
     if as_json:
         out.print_json(json.dumps([h.to_dict() for h in hits]))
@@ -281,13 +344,15 @@ def ask(
     no_stream: Annotated[
         bool, typer.Option("--no-stream", help="Print the answer when it is complete.")
     ] = False,
+    collection: _CollectionOption = None,
+    tag: _TagOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the checked answer as JSON.")] = False,
 ) -> None:
     """Answer QUESTION from the library, with citations checked against the passages read."""
     library = _open()
     mode = "extractive" if extractive else None
     stream = not (no_stream or as_json)
-    answer = library.ask(question, k=k, mode=mode, stream=stream)  # type: ignore[arg-type]
+    answer = library.ask(question, k=k, mode=mode, stream=stream, filters=_filters(collection, tag))  # type: ignore[arg-type]
     if as_json:
         out.print_json(json.dumps(answer.to_dict()))
         return
@@ -352,7 +417,10 @@ def chat(
 
 @app.command()
 def summarize(
-    keys: Annotated[list[str], typer.Argument(help="Citation keys of the papers (see `litassist papers`).")],
+    keys: Annotated[
+        list[str] | None,
+        typer.Argument(help="Citation keys of the papers (see `litassist papers`); or --collection / --tag."),
+    ] = None,
     length: Annotated[
         str,
         typer.Option(
@@ -370,6 +438,8 @@ def summarize(
     together: Annotated[
         bool, typer.Option("--together", help="One line per paper and a short synthesis, in one text.")
     ] = False,
+    collection: _CollectionOption = None,
+    tag: _TagOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the checked summaries as JSON.")] = False,
 ) -> None:
     """Summarise each paper KEY from its passages (every section of a full text), with citations
@@ -379,6 +449,14 @@ def summarize(
     if together and focus:
         raise typer.BadParameter("a focus applies to papers summarised one by one", param_hint="--focus")
     library = _open()
+    if collection or tag:  # the papers in these collections / with these tags (among KEYS, if given)
+        chosen = [p.key for p in library.papers(collections=collection, tags=tag)]
+        keys = [k for k in keys if k in chosen] if keys else chosen
+        if not keys:
+            err.print("[red]error:[/red] no paper in the library is in that collection or has that tag")
+            raise typer.Exit(1)
+    if not keys:
+        raise typer.BadParameter("give the keys of the papers, or --collection / --tag", param_hint="KEYS")
     mode = "extractive" if extractive else None
     results: list[Summary | Summaries] = []
     failed: list[str] = []
@@ -525,6 +603,20 @@ def draft(
     extractive: Annotated[
         bool, typer.Option("--extractive", help="Grouped evidence sentences per theme; no model.")
     ] = False,
+    csl_style: Annotated[
+        str | None,
+        typer.Option(
+            "--csl",
+            help="The references in this CSL style: a .csl file (your journal's) or a style name "
+            "(apa, ieee, nature, ...; default: LITASSIST_CSL_STYLE, apa).",
+        ),
+    ] = None,
+    csl_json: Annotated[
+        Path | None,
+        typer.Option("--csl-json", help="Write the cited papers as CSL-JSON here.", dir_okay=False),
+    ] = None,
+    collection: _CollectionOption = None,
+    tag: _TagOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the checked draft as JSON.")] = False,
 ) -> None:
     """Draft a related-work section on TOPIC from the library: the papers that belong to it,
@@ -533,6 +625,9 @@ def draft(
     if output is not None and output.suffix not in (".md", ".tex"):
         raise typer.BadParameter("write a .md or a .tex file", param_hint="--output")
     library = _open()
+    from assistant import csl
+
+    style = csl.style_path(csl_style or library.settings.csl_style)  # a bad style is said before drafting
     chosen = [k.strip() for item in keys or [] for k in item.split(",") if k.strip()] or None
     abstract = own_abstract.read_text(encoding="utf-8") if own_abstract else None
     try:
@@ -543,6 +638,7 @@ def draft(
             max_papers=max_papers,
             sections=section or None,
             mode="extractive" if extractive else None,
+            filters=_filters(collection, tag),
         )
     except NothingToDraftError as e:
         err.print(f"[red]error:[/red] {escape(str(e))}")
@@ -556,20 +652,24 @@ def draft(
         out.print(result.text, highlight=False, markup=False)
         if result.references:
             out.print()
+            styled = result.styled_references(style)
             for reference in result.references:
-                line = f"[{reference.number}] {_reference_line(reference.paper)}"
+                line = f"[{reference.number}] {styled[reference.paper.key]}"
                 out.print(line, highlight=False, markup=False)
     if output is not None:
         if output.suffix == ".tex":
             assert bib is not None
             output.write_text(result.latex_document(bib.stem), encoding="utf-8")
         else:
-            header = f"---\nbibliography: {bib.name}\n---\n\n" if bib else ""
+            header = f"---\nbibliography: {bib.name}\ncsl: {style}\n---\n\n" if bib else ""
             output.write_text(header + result.markdown + "\n", encoding="utf-8")
         err.print(f"wrote {output} ({len(result.cited_keys)} papers cited, {result.mode})")
     if bib is not None:
         bib.write_text(result.bibtex, encoding="utf-8")
         err.print(f"wrote {bib} ({len(result.cited_keys)} entries)")
+    if csl_json is not None:
+        csl_json.write_text(result.csl_json, encoding="utf-8")
+        err.print(f"wrote {csl_json} ({len(result.cited_keys)} CSL-JSON items)")
     for note in result.notes:
         err.print(f"[yellow]{escape(note)}[/yellow]")
     _warn(bool(result.cited_keys), result.sentences, result.dropped_citations, "draft")

@@ -20,12 +20,13 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import prompts
-from assistant import citations, export, extractive
+from assistant import citations, csl, export, extractive
 from assistant.answer import select_passages
 from assistant.citations import Numbering, SentenceSupport
 from assistant.condense import condense
@@ -179,8 +180,18 @@ class Draft:
 
     @property
     def bibtex(self) -> str:
-        """BibTeX entries of exactly the cited papers, from their ingested metadata only."""
+        """BibTeX entries of exactly the cited papers: a user's own entries as they were read,
+        the others from their ingested metadata only."""
         return export.bibtex(self.papers[k] for k in self.cited_keys)
+
+    @property
+    def csl_json(self) -> str:
+        """CSL-JSON items of exactly the cited papers (for pandoc, Zotero, citeproc)."""
+        return csl.csl_json(self.papers[k] for k in self.cited_keys)
+
+    def styled_references(self, style: str | Path | None = None, *, html: bool = False) -> dict[str, str]:
+        """Each cited paper's reference in a CSL style (``csl.style_path``; default APA), by key."""
+        return csl.references([r.paper for r in self.references], style, html=html)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -236,12 +247,13 @@ class Drafter:
         max_papers: int = 20,
         sections: Sequence[str] | None = None,
         mode: Mode | None = None,
+        filters: Filters | None = None,
     ) -> Draft:
         mode = choose_mode(mode, self.chat, "draft")
         if not topic.strip():
             raise InvalidRequestError("the topic is empty: say what the related work is about")
         own_abstract = (own_abstract or "").strip() or None
-        scores = self.select(topic, keys=keys, own_abstract=own_abstract)
+        scores = self.select(topic, keys=keys, own_abstract=own_abstract, filters=filters)
         threshold = self.parameters.model_threshold if mode == "llm" else self.parameters.threshold
         chosen = [k for k in scores if keys is not None or scores[k] >= threshold]
         if len(chosen) < self.parameters.min_papers:
@@ -261,19 +273,34 @@ class Drafter:
             draft.sections.append(self._section(topic, theme, own_abstract, mode, numbering, draft))
         if not draft.cited_keys:
             draft.notes.append("the draft cites no paper: check the topic, or draft extractively")
+        incomplete = export.incomplete(draft.papers[k] for k in draft.cited_keys)
+        if incomplete:
+            draft.notes.append(
+                f"incomplete .bib entries (the library has no author, title or year for them): "
+                f"{', '.join(incomplete)}; complete them before you submit"
+            )
         return draft
 
     # -- which papers belong -------------------------------------------------------------------
 
     def select(
-        self, topic: str, *, keys: Sequence[str] | None = None, own_abstract: str | None = None
+        self,
+        topic: str,
+        *,
+        keys: Sequence[str] | None = None,
+        own_abstract: str | None = None,
+        filters: Filters | None = None,
     ) -> dict[str, float]:
-        """Every candidate paper with its selection score, best first. Raises
-        ``NothingToDraftError`` for an empty library or a topic no paper is about."""
+        """Every candidate paper with its selection score, best first (among the papers
+        ``filters`` admit: collections, tags, years). Raises ``NothingToDraftError`` for an
+        empty library or a topic no paper is about."""
         params = self.parameters
         if self.store.count_chunks() == 0:
             raise NothingToDraftError("The library is empty: add papers first (`litassist add PATH`).")
-        filters = Filters(keys=frozenset(keys)) if keys is not None else Filters()
+        filters = (filters or Filters()).resolved(self.store)
+        if keys is not None:
+            chosen = frozenset(keys) if filters.keys is None else filters.keys & frozenset(keys)
+            filters = replace(filters, keys=chosen)
         wide = max(params.candidates, len(keys or ()))
         retrieval = self.retriever.retrieve(topic, k=wide, filters=filters)
         if not retrieval.hits or (keys is None and not retrieval.evidence.answerable):
@@ -281,8 +308,8 @@ class Drafter:
                 f"No paper in the library is about {topic!r} ({retrieval.evidence.reason}); "
                 "a draft would cite nothing. Try other words, or add papers on it."
             )
-        if keys is not None:
-            missing = sorted(set(keys) - {h.key for h in retrieval.hits})
+        if keys is not None and filters.keys is not None:
+            missing = sorted(filters.keys - {h.key for h in retrieval.hits})  # the filters' choice aside
             if missing:
                 log.warning("not in the library (left out of the draft): %s", ", ".join(missing))
         scores = _relative(retrieval.hits)

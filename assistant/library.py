@@ -33,10 +33,11 @@ from store.chroma import ChromaStore, StoredPaper, embedded_client, server_clien
 from store.chunking import Chunker
 from store.embedder import Embedder, LocalEmbedder, OpenAIEmbedder
 from store.errors import PaperNotFoundError
-from store.ingest import Ingest, IngestReport, Progress
+from store.ingest import Ingest, IngestReport, Outcome, Progress
 from store.lexical import LexicalIndex
 from store.paper import Chunk, Paper
 from store.readers import Limits
+from store.reimport import Reimport, source_of
 from store.snapshot import Snapshot, size
 
 log = logging.getLogger(__name__)
@@ -262,14 +263,23 @@ class Library:
     # -- papers --------------------------------------------------------------------------------
 
     def add(
-        self, paths: str | Path | Iterable[str | Path], *, progress: Progress | None = None
+        self,
+        paths: str | Path | Iterable[str | Path],
+        *,
+        progress: Progress | None = None,
+        prune: bool = False,
     ) -> IngestReport:
         """Read files and folders (recursively) into the library. Papers already in it are
         skipped (or, found in a new file, get that file as another source); unreadable files
         and entries are reported in ``failed`` while the rest goes in. A store that stops
         answering ends the run early (``report.stopped`` says why; what was not stored is in
         ``failed``); Ctrl-C ends it within about a second with ``IngestInterrupted`` (a
-        KeyboardInterrupt), whose ``report`` says what was stored. Run it again to resume."""
+        KeyboardInterrupt), whose ``report`` says what was stored. Run it again to resume.
+
+        A ``.bib`` file or Zotero library read before is an update: changed entries update their
+        papers under the same keys (``report.updated``), unchanged ones are skipped, and papers
+        whose entries are gone from it are listed (``report.missing``); ``prune=True`` removes
+        those (``report.removed``) when no other source has them."""
         if isinstance(paths, (str, Path)):
             paths = [paths]
         conf = self.settings.ingest
@@ -280,9 +290,12 @@ class Library:
             progress=progress,
             group_chunks=conf.group_chunks,
             limits=Limits(max_text_mb=conf.max_text_mb, max_seconds=conf.max_read_seconds),
+            reconcile=(reimport := Reimport(self.store)),
         )
         with self._write_lock():
             report = ingest.run(Path(p).expanduser() for p in paths)
+            if report.stopped is None:
+                self._reconciled(report, reimport, prune=prune)
         if report.stopped is None:
             try:
                 self.lexical.ensure_current(self.store)
@@ -292,9 +305,49 @@ class Library:
                 log.warning("the lexical index is brought up to date at the next search (%s)", e)
         return report
 
-    def papers(self) -> list[Paper]:
-        """All papers, in the order they were added."""
-        return self.store.papers()
+    def _reconciled(self, report: IngestReport, reimport: Reimport, *, prune: bool) -> None:
+        """The report's rows for entries read again, and the papers gone from their source."""
+        for change in reimport.changes:
+            if change.fields:
+                why = "updated: " + ", ".join(change.fields)
+                if change.text_changed:
+                    why += "; its abstract changed too, and its passages keep the stored text"
+                report.updated.append(Outcome(change.origin, why, change.key))
+            else:
+                why = f"already in the library as {change.key}"  # and unchanged in its source
+                report.skipped.append(Outcome(change.origin, why, change.key))
+        for paper in reimport.missing():
+            gone = ", ".join(sorted({source_of(o) for o in paper.origins}))
+            if prune and reimport.only_from_these(paper):
+                self.store.remove(paper.key)
+                report.removed.append(
+                    Outcome(gone, f"no longer in its source; removed ({paper.label})", paper.key)
+                )
+            else:
+                why = "no longer in its source; kept" + (
+                    " (it has other sources)" if prune else " (add --prune to remove it)"
+                )
+                report.missing.append(Outcome(gone, why, paper.key))
+
+    def papers(
+        self, *, collections: Sequence[str] | str | None = None, tags: Sequence[str] | str | None = None
+    ) -> list[Paper]:
+        """All papers, in the order they were added; ``collections`` / ``tags``: only those in
+        any of these Zotero collections (by path or name, subcollections included) and with any
+        of these tags."""
+        papers = self.store.papers()
+        if collections or tags:
+            chosen = Filters.of({"collections": collections, "tags": tags}).resolved(self.store)
+            papers = [p for p in papers if chosen.keys is not None and p.key in chosen.keys]
+        return papers
+
+    def collections(self) -> list[str]:
+        """Every collection path a paper of the library is in (from Zotero), sorted."""
+        return sorted({c for p in self.store.papers() for c in p.collections}, key=str.casefold)
+
+    def tags(self) -> list[str]:
+        """Every tag of a paper of the library, sorted."""
+        return sorted({t for p in self.store.papers() for t in p.tags}, key=str.casefold)
 
     def get(self, key: str) -> Paper:
         paper = self.store.get(key)
@@ -365,7 +418,8 @@ class Library:
         filters: Filters | Mapping[str, Any] | None = None,
     ) -> list[Hit]:
         """The papers that best match ``query``, one hit per paper, best first. ``filters``:
-        ``{"years": (2020, None), "keys": [...]}`` (or a ``Filters``)."""
+        ``{"years": (2020, None), "keys": [...], "collections": [...], "tags": [...]}`` (or a
+        ``Filters``)."""
         return self.retriever.search(query, k=k, retriever=retriever, filters=filters)
 
     def judge(
@@ -437,13 +491,15 @@ class Library:
         k: int = 8,
         length: Length = "short",
         mode: Mode | None = None,
+        filters: Filters | Mapping[str, Any] | None = None,
     ) -> Summaries:
         """Summarise several papers together: one cited line per paper, then a short synthesis.
         ``keys_or_query``: a list of keys, or a search query whose ``k`` best papers are taken
-        (none when the library holds nothing close to it)."""
+        (none when the library holds nothing close to it). ``filters`` (collections, tags,
+        years) narrow the papers of a query, and the keys given."""
         if isinstance(keys_or_query, str):
             query: str | None = keys_or_query
-            retrieval = self.retriever.retrieve(keys_or_query, k=k)
+            retrieval = self.retriever.retrieve(keys_or_query, k=k, filters=filters)
             if not retrieval.evidence.answerable:
                 raise NothingToSummarizeError(
                     f"No papers in {self._describe()} match {keys_or_query!r} "
@@ -453,6 +509,9 @@ class Library:
         else:
             query = None
             papers = [self.get(key) for key in dict.fromkeys(keys_or_query)]
+            if filters is not None:
+                chosen = Filters.of(filters).resolved(self.store)
+                papers = [p for p in papers if chosen.keys is None or p.key in chosen.keys]
             if not papers:
                 raise NothingToSummarizeError("No papers to summarise - give their keys or a query")
         return self._summarizer().summarize_many(papers, length=length, mode=mode, query=query)
@@ -481,11 +540,13 @@ class Library:
         max_papers: int = 20,
         sections: Sequence[str] | None = None,
         mode: Mode | None = None,
+        filters: Filters | Mapping[str, Any] | None = None,
     ) -> Draft:
         """Draft a related-work section on ``topic``: the papers that belong to it (or exactly
         ``keys``), grouped into themes (or into your ``sections``), a paragraph per theme,
         every citation checked. ``own_abstract``: your paper's abstract, to search for each of
-        its contributions and to position your work in the paragraphs. Raises
+        its contributions and to position your work in the paragraphs. ``filters``: draft
+        only from papers in these collections / with these tags / years. Raises
         ``NothingToDraftError`` when the library is empty or holds nothing on the topic."""
         drafter = Drafter(
             self.store,
@@ -497,7 +558,13 @@ class Library:
             prompt_words=self.settings.llm.prompt_words,
         )
         return drafter.draft(
-            topic, keys=keys, own_abstract=own_abstract, max_papers=max_papers, sections=sections, mode=mode
+            topic,
+            keys=keys,
+            own_abstract=own_abstract,
+            max_papers=max_papers,
+            sections=sections,
+            mode=mode,
+            filters=Filters.of(filters),
         )
 
     def __len__(self) -> int:

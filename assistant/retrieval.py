@@ -51,10 +51,14 @@ Vector = npt.NDArray[np.float32]
 @dataclass(frozen=True)
 class Filters:
     """Which papers a search may return: a year range (inclusive; papers without a year are
-    left out when one is given) and/or a set of keys."""
+    left out when one is given), a set of keys, and/or Zotero collections and tags (a paper in
+    any of the ``collections``, a collection's subcollections included, named by path
+    ``Literature search/Explainability`` or by name; with any of the ``tags``; case ignored)."""
 
     years: tuple[int | None, int | None] | None = None
     keys: frozenset[str] | None = None
+    collections: frozenset[str] | None = None
+    tags: frozenset[str] | None = None
 
     @classmethod
     def of(cls, value: Filters | Mapping[str, Any] | None) -> Filters:
@@ -62,19 +66,36 @@ class Filters:
             return cls()
         if isinstance(value, Filters):
             return value
-        unknown = set(value) - {"years", "year_from", "year_to", "keys"}
+        unknown = set(value) - {"years", "year_from", "year_to", "keys", "collections", "tags"}
         if unknown:
             raise InvalidRequestError(
-                f"unknown filters {sorted(unknown)}; use years=(from, to), year_from, year_to, keys"
+                f"unknown filters {sorted(unknown)}; use years=(from, to), year_from, year_to, keys, "
+                "collections, tags"
             )
         years = value.get("years")
         if years is None and ("year_from" in value or "year_to" in value):
             years = (value.get("year_from"), value.get("year_to"))
         keys = value.get("keys")
+        named = {}
+        for name in ("collections", "tags"):
+            given = value.get(name)
+            if isinstance(given, str):
+                given = [given]
+            named[name] = frozenset(given) if given else None
         return cls(
             years=tuple(years) if years is not None else None,
             keys=frozenset(keys) if keys is not None else None,
+            **named,
         )
+
+    def resolved(self, store: ChromaStore) -> Filters:
+        """These filters with collections and tags turned into the keys of the papers in them
+        (Chroma cannot filter on list metadata; one read of every paper's metadata)."""
+        if not self.collections and not self.tags:
+            return self
+        found = store.keys_in(collections=self.collections or (), tags=self.tags or ())
+        keys = found if self.keys is None else found & self.keys
+        return Filters(years=self.years, keys=frozenset(keys))
 
     def where(self) -> dict[str, Any] | None:
         clauses: list[dict[str, Any]] = []
@@ -243,6 +264,10 @@ class Retriever:
             )
         if not query.strip():
             return Retrieval([], Evidence(False, 0.0, "the question is empty", probability=0.0))
+        chosen = chosen.resolved(self.store)
+        if chosen.keys is not None and not chosen.keys:
+            why = "no paper in the library matches the filters (collections, tags, keys)"
+            return Retrieval([], Evidence(False, 0.0, why, probability=0.0))
         found = self.gather(query, retriever=retriever, filters=chosen, asked=judge)
         signals = found.signals
         fused = signals.fused(self.parameters)
@@ -263,7 +288,7 @@ class Retriever:
         """What one search measures before it ranks: the signals over the papers it reached,
         and the passages each side found. ``asked``: also embed the question as asked (the
         stripped question ranks; the question as asked decides refusal)."""
-        chosen = Filters.of(filters)
+        chosen = Filters.of(filters).resolved(self.store)
         params = self.parameters
         passages: dict[str, dict[str, tuple[float, str | None, dict[str, Any] | None]]] = defaultdict(dict)
         dense_passage: dict[str, float] = {}

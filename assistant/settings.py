@@ -181,6 +181,11 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     ui: UISettings = Field(default_factory=UISettings)
     local: LocalSettings = Field(default_factory=LocalSettings)
+    csl_style: str = Field(
+        "apa",
+        description="the CSL style of reference lists (the UI's, `draft`'s): a name of the bundled "
+        "collection (apa, ieee, nature, …) or a .csl file",
+    )
 
     @model_validator(mode="after")
     def _openai_environment(self) -> Settings:

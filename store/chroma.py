@@ -57,16 +57,16 @@ from store.chunking import chunk_id
 from store.claims import Claims, abandoned, writer_identity
 from store.embedder import Vectors
 from store.errors import EmbedderMismatchError, LibraryError
-from store.paper import Chunk, Paper
+from store.paper import Chunk, Paper, has_tags, in_collections
 
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 2  # 2: windows in a collection of their own
 _BATCH = 1000
-_JSON_FIELDS = ("authors", "sources", "user_fields")
+_JSON_FIELDS = ("authors", "sources", "user_fields", "collections", "tags", "bibtex", "origins")
 _SCALAR_FIELDS = (
     "title", "author_count", "year", "date", "venue", "arxiv_id", "doi", "url", "note",
-    "source_format", "content_hash", "chunk_count",
+    "source_format", "content_hash", "chunk_count", "entry_type",
 )  # fmt: skip
 
 
@@ -182,6 +182,17 @@ class ChromaStore:
         result = self.papers_collection.get(where={"status": "active"}, include=["metadatas", "documents"])
         papers = [_paper(id_, meta, doc) for id_, meta, doc in _rows(result)]
         return sorted(papers, key=lambda p: (p.added_at or datetime.min.replace(tzinfo=UTC), p.key))
+
+    def keys_in(self, *, collections: Iterable[str] = (), tags: Iterable[str] = ()) -> set[str]:
+        """The active papers in any of ``collections`` (by path or name, subcollections
+        included) and, when tags are given, with any of ``tags``; case ignored."""
+        result = self.papers_collection.get(where={"status": "active"}, include=["metadatas"])
+        return {
+            key
+            for key, meta, _ in _rows(result)
+            if in_collections(json.loads(meta.get("collections") or "[]"), collections)
+            and has_tags(json.loads(meta.get("tags") or "[]"), tags)
+        }
 
     def get(self, key: str) -> Paper | None:
         result = self.papers_collection.get(ids=[key], include=["metadatas", "documents"])

@@ -70,6 +70,10 @@ class IngestReport:
     skipped: list[Outcome] = field(default_factory=list)
     failed: list[Outcome] = field(default_factory=list)
     stopped: str | None = None  # why the run stopped before the end (the store gone, Ctrl-C)
+    # entries read again (store/reimport.py): updated in place; gone from their source; pruned
+    updated: list[Outcome] = field(default_factory=list)
+    missing: list[Outcome] = field(default_factory=list)
+    removed: list[Outcome] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -81,6 +85,9 @@ class IngestReport:
             "skipped": [vars(o) for o in self.skipped],
             "failed": [vars(o) for o in self.failed],
             "stopped": self.stopped,
+            "updated": [vars(o) for o in self.updated],
+            "missing": [vars(o) for o in self.missing],
+            "removed": [vars(o) for o in self.removed],
         }
 
 
@@ -147,8 +154,11 @@ class Ingest:
         embed_batch: int | None = None,
         wait_for_others: float = 300.0,
         limits: Limits | None = None,
+        reconcile: Callable[[list[Document]], list[Document]] | None = None,
     ):
         self.store = store
+        # entries read before (store/reimport.py): updated there; the rest are decided here
+        self.reconcile = reconcile
         self.embedder = embedder
         self.chunker = chunker
         self.progress = progress or (lambda event: None)
@@ -173,6 +183,7 @@ class Ingest:
         self._stop_event = threading.Event()  # set: the run stops (the writer thread looks)
         self._stop_reason = INTERRUPTED
         self._reading = False  # the main thread is reading or splitting a file: Ctrl-C raises
+        self._writing: tuple[ThreadPoolExecutor, IngestReport] | None = None  # while run() runs
 
     def run(self, paths: Iterable[Path]) -> IngestReport:
         """Ingest ``paths``. Ctrl-C (in the main thread) stops it within about a second and
@@ -196,6 +207,7 @@ class Ingest:
                 _interrupts(self._interrupt),
                 ThreadPoolExecutor(max_workers=1, thread_name_prefix="litassist-ingest") as pool,
             ):
+                self._writing = (pool, report)
                 try:
                     for path, named in files:
                         self._check()
@@ -217,6 +229,7 @@ class Ingest:
                 except Exception as e:  # the store failed under this thread (a server gone)
                     self._halt(report, files, started, finished, self._failure(e))
         finally:
+            self._writing = None
             self._let_go(None)
         if interrupted:
             raise IngestInterrupted(report)
@@ -294,7 +307,8 @@ class Ingest:
             documents = result.documents
             for document in documents:
                 document.paper.content_hash = content_hash(document)
-            self._admit([(d, str(path.resolve())) for d in documents], report)
+            fresh = self.reconcile(documents) if self.reconcile is not None else documents
+            self._admit([(d, str(path.resolve())) for d in fresh], report)
         self.progress(IngestEvent("file", count=len(documents), path=str(path)))
 
     @contextmanager
@@ -398,6 +412,10 @@ class Ingest:
         self._unwritten.update(dict.fromkeys(_identities(paper), paper))
         self._group.append(_Planned(document, chunks))
         self.progress(IngestEvent("chunks", count=len(chunks), key=paper.key))
+        # a file of many papers (a .bib, a Zotero library) is written in groups as it is planned:
+        # a run stopped in it keeps the groups written, and the next run resumes after them
+        if self._writing is not None and sum(len(p.chunks) for p in self._group) >= self.group_chunks:
+            self._submit(*self._writing)
 
     def _settle(self, pool: ThreadPoolExecutor, report: IngestReport) -> None:
         """The papers other writers were adding: once they let go, this run finds them stored
@@ -651,6 +669,11 @@ def _merge(stored: Paper, new: Paper, sources: list[str]) -> None:
     lacks are filled in from it."""
     stored.sources.extend(s for s in sources if s not in stored.sources)
     mine = set(stored.user_fields)  # a user's corrections win over what a reader finds
+    for name in ("origins", "collections", "tags"):  # the entries it was read from, and their labels
+        values = getattr(stored, name)
+        values.extend(v for v in getattr(new, name) if v not in values)
+    if not stored.bibtex and new.bibtex:
+        stored.entry_type, stored.bibtex = new.entry_type, new.bibtex
     if not stored.authors and new.authors and "authors" not in mine:
         stored.authors = new.authors
     for name in _FILL_FIELDS:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -18,6 +19,12 @@ class Paper(BaseModel):
     source gives a full date, else as printed (``Jan 14``). ``author_count`` keeps a count a
     listing shows without the names ("• 6 authors"). ``user_fields`` names the fields a user
     corrected by hand: re-adding the paper's file keeps them.
+
+    ``collections`` (paths such as ``Literature search/Explainability``) and ``tags`` come from a
+    reference manager (Zotero). ``entry_type`` and ``bibtex`` keep a user's own BibTeX entry (its
+    type, and every field as written, in order) so that an export reproduces it; ``origins``
+    names the entries it was read from (``/abs/refs.bib#key``, ``/abs/Zotero#1/ABCD2345``), so
+    that reading the same source again updates the paper instead of adding another.
     """
 
     key: str = ""
@@ -39,6 +46,11 @@ class Paper(BaseModel):
     chunk_count: int = 0
     # the fields a user set by hand (Library.edit): what a reader finds later never overwrites them
     user_fields: list[str] = Field(default_factory=list)
+    collections: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    entry_type: str | None = None
+    bibtex: list[tuple[str, str]] = Field(default_factory=list)
+    origins: list[str] = Field(default_factory=list)
 
     def authors_line(self, limit: int = 3) -> str:
         """The first ``limit`` authors, "et al." when there are more; a listing's count
@@ -93,6 +105,30 @@ class Chunk:
     # "passage": text a reader sees; "window": two sentences of the abstract, a finer unit for
     # search only (never shown, never counted as the paper's passages)
     kind: str = "passage"
+
+
+def in_collections(paths: Iterable[str], names: Iterable[str]) -> bool:
+    """Whether a paper in the collections ``paths`` is in one of ``names`` (none named: any
+    paper): a name is a path (``Literature search/Explainability``) or a collection's own name,
+    and a collection holds its subcollections' papers; case ignored."""
+    wanted = [n.strip().strip("/").casefold() for n in names if n.strip().strip("/")]
+    if not wanted:
+        return True
+    for path in paths:
+        parts = [p.casefold() for p in path.split("/")]
+        for name in wanted:
+            named = name.split("/")
+            # the name's parts appear in order, contiguously, from some level of the path down
+            for start in range(len(parts) - len(named) + 1):
+                if parts[start : start + len(named)] == named:
+                    return True
+    return False
+
+
+def has_tags(tags: Iterable[str], names: Iterable[str]) -> bool:
+    """Whether a paper with ``tags`` has one of ``names`` (none named: any paper); case ignored."""
+    wanted = {n.strip().casefold() for n in names if n.strip()}
+    return not wanted or bool(wanted & {t.casefold() for t in tags})
 
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")

@@ -232,6 +232,18 @@ def uploads_for(library: Library) -> Uploads:
     return Uploads(library.path / "uploads", max_bytes=library.settings.ui.max_upload_mb * 1_000_000)
 
 
+def collection_picker(elem_id: str) -> gr.Dropdown:
+    """Which Zotero collections to draw on ("ask only my 'Thesis ch. 2' papers"); hidden while
+    no paper of the library is in a collection."""
+    return gr.Dropdown(
+        label="Only papers in these collections (none chosen: the whole library)",
+        choices=[],
+        multiselect=True,
+        visible=False,
+        elem_id=elem_id,
+    )
+
+
 def build(handlers: Handlers) -> gr.Blocks:
     """The app's layout and its events (not launched)."""
     concurrency = handlers.library.settings.ui.concurrency
@@ -267,6 +279,7 @@ def build(handlers: Handlers) -> gr.Blocks:
                         new = gr.Button("New conversation", elem_id="new-conversation")
                         # shown under an answer that carried on from the one before
                         anew = gr.Button("Ask as a new question", elem_id="ask-anew", visible=False)
+                    chat_collections = collection_picker("chat-collections")
                 # below the answer on a phone, where it folds away
                 with gr.Column(scale=2, min_width=300), gr.Accordion("Sources", elem_id="sources-panel"):
                     sources = gr.HTML(render.NO_SOURCES_YET, elem_id="sources")
@@ -345,6 +358,7 @@ def build(handlers: Handlers) -> gr.Blocks:
                     lines=4,
                     elem_id="own-abstract",
                 )
+                draft_collections = collection_picker("draft-collections")
                 write = gr.Button("Draft related work", variant="primary", elem_id="draft")
                 outline = gr.Markdown(elem_id="outline")
                 with gr.Row():
@@ -379,25 +393,37 @@ def build(handlers: Handlers) -> gr.Blocks:
 
         def on_load(session_llm: LLMSettings | None) -> tuple[Any, ...]:
             view = manager.view()
+            collections = handlers.collection_choices()
             return (
                 handlers.banner(session_llm),
                 view.rows,
                 gr.update(choices=view.choices),
                 view.count,
                 handlers.settings_markdown(session_llm),
+                gr.update(choices=collections, visible=bool(collections)),
+                gr.update(choices=collections, visible=bool(collections)),
             )
 
-        app.load(on_load, [llm], [banner, table, picked, count, settings_view], show_progress="hidden")
+        app.load(
+            on_load,
+            [llm],
+            [banner, table, picked, count, settings_view, chat_collections, draft_collections],
+            show_progress="hidden",
+        )
 
         def on_ask(
-            text: str, messages: list[Any], history: list[Answer], session_llm: LLMSettings | None
+            text: str,
+            messages: list[Any],
+            history: list[Answer],
+            session_llm: LLMSettings | None,
+            collections: list[str] | None,
         ) -> Iterator[tuple[Any, ...]]:
-            for turn in handlers.chat(text, messages or [], history, session_llm):
+            for turn in handlers.chat(text, messages or [], history, session_llm, collections):
                 yield turn.messages, turn.sources, turn.answers, "", gr.update(visible=turn.follow_up)
 
         chat_io: dict[str, Any] = {
             "fn": on_ask,
-            "inputs": [question, chatbot, answers, llm],
+            "inputs": [question, chatbot, answers, llm, chat_collections],
             "outputs": [chatbot, sources, answers, question, anew],
             "concurrency_limit": concurrency,
             "concurrency_id": "chat",  # Enter and the button share one limit
@@ -407,14 +433,17 @@ def build(handlers: Handlers) -> gr.Blocks:
         ask.click(**chat_io)
 
         def on_anew(
-            messages: list[Any], history: list[Answer], session_llm: LLMSettings | None
+            messages: list[Any],
+            history: list[Answer],
+            session_llm: LLMSettings | None,
+            collections: list[str] | None,
         ) -> Iterator[tuple[Any, ...]]:
-            for turn in handlers.ask_anew(messages or [], history, session_llm):
+            for turn in handlers.ask_anew(messages or [], history, session_llm, collections):
                 yield turn.messages, turn.sources, turn.answers, gr.update(visible=turn.follow_up)
 
         anew.click(
             on_anew,
-            [chatbot, answers, llm],
+            [chatbot, answers, llm, chat_collections],
             [chatbot, sources, answers, anew],
             concurrency_limit=concurrency,
             concurrency_id="chat",
@@ -434,6 +463,7 @@ def build(handlers: Handlers) -> gr.Blocks:
         ) -> tuple[Any, ...]:
             summary_line, rows = handlers.add_files(files or [], lambda f, d: progress(f, desc=d))
             view = manager.view(query)
+            collections = handlers.collection_choices()
             return (
                 None,
                 summary_line,
@@ -441,12 +471,23 @@ def build(handlers: Handlers) -> gr.Blocks:
                 view.rows,
                 gr.update(choices=view.choices),
                 view.count,
+                gr.update(choices=collections, visible=bool(collections)),
+                gr.update(choices=collections, visible=bool(collections)),
             )
 
         upload.upload(
             on_upload,
             [upload, search],
-            [upload, upload_summary, upload_result, table, picked, count],
+            [
+                upload,
+                upload_summary,
+                upload_result,
+                table,
+                picked,
+                count,
+                chat_collections,
+                draft_collections,
+            ],
             concurrency_limit=1,
         )
         _library_events(manager, search, table, picked, count, library_note, removed, undo)
@@ -467,13 +508,19 @@ def build(handlers: Handlers) -> gr.Blocks:
         )
         summarize.click(handlers.summarize, [picked, length, llm], [summary, summary_sources])
 
-        def on_draft(text: str, abstract: str, session_llm: LLMSettings | None) -> tuple[Any, ...]:
-            view = handlers.draft(text, abstract, session_llm)
+        def on_draft(
+            text: str, abstract: str, session_llm: LLMSettings | None, collections: list[str] | None
+        ) -> tuple[Any, ...]:
+            view = handlers.draft(text, abstract, session_llm, collections)
             files = view.files or (None, None, None)
             buttons = [gr.update(value=f, visible=f is not None) for f in files]
             return (view.outline, view.text, view.sources, *buttons)
 
-        write.click(on_draft, [topic, own_abstract, llm], [outline, draft_text, draft_sources, *downloads])
+        write.click(
+            on_draft,
+            [topic, own_abstract, llm, draft_collections],
+            [outline, draft_text, draft_sources, *downloads],
+        )
 
         def on_apply(
             url: str, name: str, key: str, no_model: bool, session_llm: LLMSettings | None

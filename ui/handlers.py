@@ -9,9 +9,11 @@ one). One ``Handlers`` serves every session.
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import tempfile
 import threading
+import unicodedata
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -133,11 +135,13 @@ class Handlers:
         messages: list[Message],
         answers: list[Answer],
         llm: LLMSettings | None,
+        collections: Sequence[str] | None = None,
         follow_up: bool | None = None,
     ) -> Iterator[ChatTurn]:
         """Answer a question (a follow-up of ``answers`` when it refers back, or ``follow_up``
         says so), streaming: the first turn shows the question, the next ones the answer as it
-        grows, the last the checked answer with what was searched and its sources. A failure
+        grows, the last the checked answer with what was searched and its sources.
+        ``collections``: answer only from the papers in these (Zotero) collections. A failure
         ends the answer with a readable message."""
         question = question.strip()
         if not question:
@@ -148,7 +152,14 @@ class Handlers:
         text = ""
         try:
             library, mode = self.session_library(llm)
-            answer = library.ask(question, history=answers, stream=True, mode=mode, follow_up=follow_up)
+            answer = library.ask(
+                question,
+                history=answers,
+                stream=True,
+                mode=mode,
+                follow_up=follow_up,
+                filters=_in_collections(collections),
+            )
             for delta in answer:
                 text += delta
                 yield ChatTurn(_with_reply(shown, text), sources, answers)
@@ -168,7 +179,11 @@ class Handlers:
             yield ChatTurn(_with_reply(shown, reply), sources, answers)
 
     def ask_anew(
-        self, messages: list[Message], answers: list[Answer], llm: LLMSettings | None
+        self,
+        messages: list[Message],
+        answers: list[Answer],
+        llm: LLMSettings | None,
+        collections: Sequence[str] | None = None,
     ) -> Iterator[ChatTurn]:
         """The latest question asked again as a new one (not carried on from the one before):
         its answer replaces the follow-up's; citation numbers still run on."""
@@ -179,7 +194,9 @@ class Handlers:
             or [m.get("role") for m in messages[-2:]] != ["user", "assistant"]
         ):
             return
-        yield from self.chat(answers[-1].question, messages[:-2], answers[:-1], llm, follow_up=False)
+        yield from self.chat(
+            answers[-1].question, messages[:-2], answers[:-1], llm, collections, follow_up=False
+        )
 
     def _sources(self, checked: Any) -> str:
         """The sources panel of an answer, a summary or a draft."""
@@ -297,15 +314,27 @@ class Handlers:
 
     # -- drafts ----------------------------------------------------------------------------------
 
-    def draft(self, topic: str, own_abstract: str, llm: LLMSettings | None) -> DraftView:
-        """A related-work draft: its outline, its text with numbered references, the sources
-        panel, and the .md / .tex / .bib files to download."""
+    def collection_choices(self) -> list[str]:
+        """The collections the library's papers are in (from Zotero), for the pickers."""
+        return self.library.collections()
+
+    def draft(
+        self, topic: str, own_abstract: str, llm: LLMSettings | None, collections: Sequence[str] | None = None
+    ) -> DraftView:
+        """A related-work draft (from the papers in ``collections``, when given): its outline,
+        its text with references in the configured CSL style, the sources panel, and the .md /
+        .tex / .bib files to download."""
         topic = topic.strip()
         if not topic:
             return DraftView("", "Give a topic for the related-work section.", "", None)
         try:
             library, mode = self.session_library(llm)
-            draft = library.related_work(topic, own_abstract=own_abstract.strip() or None, mode=mode)
+            draft = library.related_work(
+                topic,
+                own_abstract=own_abstract.strip() or None,
+                mode=mode,
+                filters=_in_collections(collections),
+            )
         except Exception as error:
             return DraftView("", self._failed("drafting", error), "", None)
         chat = library.chat
@@ -322,7 +351,7 @@ class Handlers:
                 f"*{label}*",
                 draft.text,
                 notes,
-                "**References**\n\n" + render.references_markdown(draft.references)
+                "**References**\n\n" + render.references_markdown(draft.references, self._styled(draft))
                 if draft.references
                 else "",
                 "\n\n".join(f"*{n}*" for n in draft.notes),
@@ -332,10 +361,23 @@ class Handlers:
         files = _draft_files(draft, Path(tempfile.mkdtemp(dir=self._downloads)))
         return DraftView(f"**Outline**\n\n{outline}", body, self._sources(draft), files)
 
+    def _styled(self, draft: Any) -> dict[str, str] | None:
+        """The draft's references in the configured CSL style; None (the plain list) if the
+        style cannot be used."""
+        try:
+            return dict(draft.styled_references(self.library.settings.csl_style))
+        except Exception as e:
+            log.warning("references not in the CSL style %r: %s", self.library.settings.csl_style, e)
+            return None
+
     def _failed(self, what: str, error: Exception) -> str:
         if not isinstance(error, LitassistError):
             log.exception("%s failed", what)
         return render.error_message(error)
+
+
+def _in_collections(collections: Sequence[str] | None) -> dict[str, list[str]] | None:
+    return {"collections": list(collections)} if collections else None
 
 
 def _with_reply(shown: list[Message], text: str) -> list[Message]:
@@ -350,8 +392,23 @@ def _uploaded_name(path: Path) -> str:
     return path.name  # Gradio keeps the browser's file name (made safe) as the last part
 
 
+def download_name(topic: str) -> str:
+    """The name of a draft's downloads, from its topic (a second draft does not overwrite the
+    first in the browser's downloads): ``related-work-masked-image-modeling``."""
+    words = re.findall(
+        r"[a-z0-9]+", unicodedata.normalize("NFKD", topic).encode("ascii", "ignore").decode().lower()
+    )
+    slug = ""
+    for word in words:
+        if len(slug) + len(word) + 1 > 60:
+            break
+        slug = f"{slug}-{word}" if slug else word
+    return f"related-work-{slug}" if slug else "related-work"
+
+
 def _draft_files(draft: Any, folder: Path) -> tuple[Path, Path, Path]:
-    md, tex, bib = folder / "related-work.md", folder / "related-work.tex", folder / "related-work.bib"
+    name = download_name(draft.topic)
+    md, tex, bib = folder / f"{name}.md", folder / f"{name}.tex", folder / f"{name}.bib"
     md.write_text(f"---\nbibliography: {bib.name}\n---\n\n{draft.markdown}\n")
     tex.write_text(draft.latex_document(bib.stem))
     bib.write_text(draft.bibtex)

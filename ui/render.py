@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from urllib.parse import quote
 
@@ -278,6 +278,8 @@ def ingest_rows(report: IngestReport, names: dict[str, str] | None = None) -> li
     rows: list[list[object]] = [["added", p.key, p.label, ""] for p in report.added]
     rows += [["skipped", o.key or "", shown(o.source), o.reason] for o in report.skipped]
     rows += [["failed", o.key or "", shown(o.source), o.reason] for o in report.failed]
+    rows += [["updated", o.key or "", shown(o.source), o.reason] for o in report.updated]
+    rows += [["missing", o.key or "", shown(o.source), o.reason] for o in report.missing]
     return rows
 
 
@@ -294,8 +296,21 @@ def outline_markdown(themes: Sequence[tuple[str, Sequence[str]]]) -> str:
     return "\n".join(f"{i}. **{name}**: {', '.join(keys)}" for i, (name, keys) in enumerate(themes, 1))
 
 
-def references_markdown(references: Sequence[Reference]) -> str:
-    return "\n".join(f"{r.number}. {_reference_text(r.paper)}" for r in references)
+def references_markdown(references: Sequence[Reference], styled: Mapping[str, str] | None = None) -> str:
+    """A numbered list of references: in a CSL style where ``styled`` has them (key -> text),
+    else authors, year and title; each with its key."""
+
+    def text(paper: Paper) -> str:
+        if styled and styled.get(paper.key):
+            return f"{_md_escape(styled[paper.key])} `{paper.key}`"
+        return _reference_text(paper)
+
+    return "\n".join(f"{r.number}. {text(r.paper)}" for r in references)
+
+
+def _md_escape(text: str) -> str:
+    """Plain text shown as Markdown: its markup characters taken literally."""
+    return re.sub(r"([\\`*_\[\]<>#|])", r"\\\1", text)
 
 
 def _reference_text(paper: Paper) -> str:

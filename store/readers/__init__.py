@@ -67,7 +67,10 @@ class UnsupportedFileError(ReadError):
 
 def detect_format(path: Path) -> str:
     """The reader for a file: by its content where the content says (PDF magic, HTML markup,
-    BibTeX entries), else by its suffix. Raises ReadError for empty, binary or unknown files."""
+    BibTeX entries), else by its suffix. Raises ReadError for empty, binary or unknown files.
+    A Zotero data directory (or its ``zotero.sqlite``) is read by the Zotero reader."""
+    if _is_zotero(path):
+        return "zotero"
     try:
         with path.open("rb") as f:
             head = f.read(_SNIFF_BYTES)
@@ -99,10 +102,10 @@ def read(path: Path, limits: Limits | None = None) -> ReadResult:
     """Read one file into papers. Raises ReadError when the whole file is unreadable, or is
     beyond ``limits``."""
     limits = limits or Limits()
-    if path.exists() and not path.is_file():
+    if path.exists() and not path.is_file() and not _is_zotero(path):
         raise ReadError("not a regular file (a device, a pipe or a socket); not read")
     fmt = detect_format(path)
-    if fmt != "pdf" and limits.max_text_mb is not None:
+    if fmt not in ("pdf", "zotero") and limits.max_text_mb is not None:
         size = path.stat().st_size
         if size > limits.max_text_mb * 2**20:
             raise ReadError(
@@ -110,7 +113,8 @@ def read(path: Path, limits: Limits | None = None) -> ReadResult:
                 "files; not read (raise LITASSIST_INGEST__MAX_TEXT_MB to read it)"
             )
     reader = _readers()[fmt]
-    with _deadline(limits.max_seconds):
+    # a Zotero library is a whole library's files: the time limit is for one file
+    with _deadline(limits.max_seconds if fmt != "zotero" else None):
         result = reader(path)
     for document in result.documents:
         document.paper.source_format = document.paper.source_format or fmt
@@ -203,7 +207,7 @@ def walk(
     (folder, why, failed); linked folders are followed once."""
     found = problems if problems is not None else []
     for path in paths:
-        if not path.is_dir():
+        if not path.is_dir() or _is_zotero(path):  # a Zotero data directory is read as one
             yield path, True
             continue
         seen = {path.resolve()}
@@ -226,6 +230,13 @@ def walk(
             for name in sorted(files):
                 if not name.startswith("."):
                     yield Path(root) / name, False
+
+
+def _is_zotero(path: Path) -> bool:
+    """A Zotero data directory, or the ``zotero.sqlite`` in one."""
+    if path.name == "zotero.sqlite" and path.is_file():
+        return True
+    return path.is_dir() and (path / "zotero.sqlite").is_file()
 
 
 def read_text(path: Path) -> str:
@@ -261,7 +272,7 @@ def _bom_encoding(raw: bytes) -> str | None:
 
 def _readers() -> dict[str, Callable[[Path], ReadResult]]:
     # imported here so that a format's dependencies load only when a file of it is read
-    from store.readers import bibtex, html, listings, pdf, s2orc
+    from store.readers import bibtex, html, listings, pdf, s2orc, zotero
 
     return {
         "pdf": pdf.read,
@@ -270,4 +281,5 @@ def _readers() -> dict[str, Callable[[Path], ReadResult]]:
         "markdown": html.read_markdown,
         "html": html.read_html,
         "s2orc": s2orc.read,
+        "zotero": zotero.read,
     }

@@ -179,4 +179,7 @@ def test_a_draft_with_its_outline_and_bib_download(page: Any, screenshots: Path)
     bib = Path(download.value.path()).read_text()
     keys = {entry.key for entry in bibtexparser.parse_string(bib).entries}
     shown = {c.get_attribute("data-key") for c in page.locator("#draft-sources .source-card").all()}
-    assert keys == shown and download.value.suggested_filename == "related-work.bib"
+    assert (
+        keys == shown
+        and download.value.suggested_filename == "related-work-facial-expression-recognition.bib"
+    )

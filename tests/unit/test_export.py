@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+from pathlib import Path
+
 import bibtexparser
+import pytest
 from pylatexenc.latexwalker import LatexWalker
 
 from assistant import export
@@ -44,8 +49,63 @@ def test_bibtex_has_only_the_metadata_it_was_given() -> None:
     assert "\\&" in fields["title"].value
     # nothing invented for a paper the library knows little about
     assert second.entry_type == "misc"
-    assert set(second.fields_dict) == {"title"}
+    assert set(second.fields_dict) == {"title", "key"}  # key: what BibTeX sorts it by, without authors
 
 
 def test_pandoc_style() -> None:
     assert export.pandoc([1, 2], ["a", "b"]) == "[@a; @b]"
+
+
+GENERATED = [
+    Paper(
+        key="conf2023", title="Masked Frequency Modeling for CLIP Models", authors=["Jiahao Xie", "Wei Li"],
+        year=2023, venue="International Conference on Learning Representations",
+    ),
+    Paper(
+        key="journal2021", title="Über-deep Networks & the {Brace} Problem", authors=["Klaus Müller"],
+        year=2021, venue="Journal of Machine Learning Research", doi="10.1000/jmlr_1",
+    ),
+    Paper(key="fer", title="Fer-yolo-mamba: facial expressions", authors=["Ann Lee"], arxiv_id="2405.01828"),
+    Paper(key="preprint2024", title="A study", authors=["OpenAI", "Bo Li"], year=2024, arxiv_id="2401.0001"),
+    Paper(key="novenue2020", title="No venue given", authors=["Carla Diaz"], year=2020, url="https://x.org/a_b"),
+    Paper(key="bare", abstract="We propose a model that recognises expressions under occlusion."),
+    Paper(key="book1978", title="Facial Action Coding", authors=["Paul Ekman"], year=1978, venue="CPP",
+          entry_type="book"),  # a Zotero book
+]  # fmt: skip
+
+
+def test_generated_entries_protect_case_and_keep_to_what_is_known() -> None:
+    parsed = {e.key: e for e in bibtexparser.parse_string(export.bibtex(GENERATED)).entries}
+    assert parsed["conf2023"].entry_type == "inproceedings"
+    assert (
+        parsed["conf2023"].fields_dict["title"].value == "Masked {Frequency} {Modeling} for {CLIP} {Models}"
+    )
+    assert parsed["journal2021"].entry_type == "article"
+    book = parsed["book1978"]
+    assert book.entry_type == "book" and book.fields_dict["publisher"].value == "CPP"
+    # arXiv papers are @misc with the eprint and a line for readers
+    fer = parsed["fer"]
+    assert fer.entry_type == "misc" and fer.fields_dict["eprint"].value == "2405.01828"
+    assert fer.fields_dict["archiveprefix"].value == "arXiv"
+    assert fer.fields_dict["howpublished"].value == "arXiv preprint arXiv:2405.01828"
+    assert "year" not in fer.fields_dict  # not invented
+    assert parsed["preprint2024"].fields_dict["author"].value == "{OpenAI} and Bo Li"
+    # a paper without metadata exports what it has: never an empty entry
+    bare = parsed["bare"].fields_dict
+    assert bare["key"].value == "bare" and bare["note"].value.startswith(
+        "Untitled; the abstract begins: We propose"
+    )
+    assert export.incomplete(GENERATED) == ["fer", "bare"]
+
+
+def test_bibtex_reads_the_generated_entries_without_a_warning(tmp_path: Path) -> None:
+    if shutil.which("bibtex") is None:
+        pytest.skip("no bibtex here")
+    (tmp_path / "refs.bib").write_text(export.bibtex(GENERATED))
+    # what LaTeX writes for \\nocite{*}, \\bibliographystyle{plain} and \\bibliography{refs}
+    (tmp_path / "doc.aux").write_text("\\relax\n\\citation{*}\n\\bibstyle{plain}\n\\bibdata{refs}\n")
+    run = subprocess.run(["bibtex", "doc"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0 and "Warning" not in run.stdout, run.stdout
+    bbl = (tmp_path / "doc.bbl").read_text()
+    assert all(f"{{{p.key}}}" in bbl for p in GENERATED)
+    assert "{CLIP}" in bbl and "Fer-yolo-mamba" in bbl

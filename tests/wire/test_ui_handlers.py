@@ -186,10 +186,16 @@ def test_draft_with_files_to_download(handlers: Handlers) -> None:
     cited = {e.key for e in bibtexparser.parse_string(bib.read_text()).entries}
     assert "tryon2024" in cited and cards(view.sources) == markers(view.text.split("**References**")[0])
     assert (
-        md.read_text().startswith("---\nbibliography: related-work.bib\n---")
+        md.name == "related-work-virtual-try-on-garment-texture.md"
+        and md.read_text().startswith(
+            "---\nbibliography: related-work-virtual-try-on-garment-texture.bib\n---"
+        )
         and "[@tryon2024]" in md.read_text()
     )
-    assert "\\cite{tryon2024}" in tex.read_text() and "\\bibliography{related-work}" in tex.read_text()
+    assert (
+        "\\cite{tryon2024}" in tex.read_text()
+        and "\\bibliography{related-work-virtual-try-on-garment-texture}" in tex.read_text()
+    )
     assert handlers.draft("  ", "", None).text == "Give a topic for the related-work section."
     off_topic = handlers.draft("quantum chromodynamics lattice simulations", "", extractive)
     assert off_topic.text.startswith("⚠️") and off_topic.files is None
