@@ -53,13 +53,6 @@ class EmbedderSettings(BaseModel):
     def _url(cls, value: str | None) -> str | None:
         return _http_url(value)
 
-    @property
-    def shown_url(self) -> str | None:
-        """The endpoint as messages show it (no credentials), or None without one."""
-        from store.urls import redacted
-
-        return redacted(self.base_url) if self.base_url else None
-
 
 class ChunkingSettings(BaseModel):
     chunk_size: int = Field(220, ge=16, description="chunk size in embedder tokens (the model reads 256)")
