@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from platformdirs import user_data_path
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -45,7 +46,7 @@ class EmbedderSettings(BaseModel):
     # the int8 model on 2 cores runs fastest with small batches: tests/bench/bench_ingest.py
     batch_size: int = Field(2, ge=1, description="texts per batch of the local model")
     threads: int | None = Field(
-        None, ge=1, description="CPU threads for the local model (default: all cores)"
+        None, ge=1, description="CPU threads for the local model", json_schema_extra={"shown": "all cores"}
     )
 
     @field_validator("base_url")
@@ -152,6 +153,7 @@ class LocalSettings(BaseModel):
     models: Path = Field(
         default_factory=default_models_path,
         description="where `litassist serve-local` keeps the model files it assembles from packages",
+        json_schema_extra={"shown": "per-user data folder"},
     )
 
 
@@ -160,7 +162,11 @@ class Settings(BaseSettings):
         env_prefix="LITASSIST_", env_nested_delimiter="__", env_file=".env", extra="ignore"
     )
 
-    library: Path = Field(default_factory=default_library_path, description="the library folder")
+    library: Path = Field(
+        default_factory=default_library_path,
+        description="the library folder",
+        json_schema_extra={"shown": "per-user data folder"},
+    )
     library_copy_mb: float = Field(
         2048,
         gt=0,
@@ -194,6 +200,37 @@ class Settings(BaseSettings):
             if _same_host(llm.base_url, env_url or OPENAI_URL):
                 llm.api_key = SecretStr(env_key)
         return self
+
+
+def settings_table() -> str:
+    """The README's configuration table, from the fields' descriptions and defaults; a test keeps
+    the README's copy equal to it (``tests/integration/test_readme.py`` says how to refresh it)."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        group = field.annotation
+        if isinstance(group, type) and issubclass(group, BaseModel):
+            rows += [_row(f"LITASSIST_{name}__{sub}", inner) for sub, inner in group.model_fields.items()]
+        else:
+            rows.append(_row(f"LITASSIST_{name}", field))
+    return "\n".join(rows)
+
+
+def _row(variable: str, field: FieldInfo) -> str:
+    extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+    default = field.get_default()
+    if "shown" in extra:
+        shown = str(extra["shown"])
+    elif default is None:
+        shown = "unset"
+    elif default == "":
+        shown = "empty"
+    elif isinstance(default, bool):
+        shown = f"`{str(default).lower()}`"
+    elif isinstance(default, float):
+        shown = f"`{default:g}`"
+    else:
+        shown = f"`{default}`"
+    return f"| `{variable.upper()}` | {shown} | {field.description or ''} |"
 
 
 def endpoint_origin(llm: LLMSettings, env_file: Path = Path(".env")) -> str | None:

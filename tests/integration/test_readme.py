@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from assistant.settings import Settings
+from assistant.settings import Settings, settings_table
 from tests.conftest import BIN, ROOT, SHARED
 
 pytestmark = pytest.mark.integration
@@ -90,13 +90,21 @@ def test_command_line_examples(workdir: Path) -> None:
     assert "extractive draft" in printed.stderr and "[1]" in printed.stdout
 
 
-def test_configuration_table_lists_every_setting() -> None:
-    names = []
+def test_configuration_table_is_generated_from_the_settings() -> None:
+    """The README's table is what the settings' own descriptions say, with every setting; after
+    a change, refresh it with ``python -c "from assistant.settings import settings_table as t;
+    print(t())"`` between the markers."""
+    block = re.search(
+        r"<!-- generated from the settings.*?-->\n(.*?)\n<!-- end of the generated table -->", README, re.S
+    )
+    assert block is not None
+    assert block.group(1) == settings_table()
     for name, field in Settings.model_fields.items():
         annotation = field.annotation
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            names += [f"LITASSIST_{name}__{sub}".upper() for sub in annotation.model_fields]
-        else:
-            names.append(f"LITASSIST_{name}".upper())
-    missing = [n for n in names if f"`{n}`" not in README]
-    assert missing == []
+        subs = (
+            annotation.model_fields
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel)
+            else None
+        )
+        for variable in [f"LITASSIST_{name}__{sub}" for sub in subs] if subs else [f"LITASSIST_{name}"]:
+            assert f"`{variable.upper()}`" in block.group(1)
