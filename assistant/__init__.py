@@ -17,6 +17,7 @@ from assistant.errors import (
 )
 from assistant.library import Library
 from assistant.settings import Settings
+from assistant.tables import Table
 from store.ingest import IngestEvent, IngestReport, Outcome
 from store.paper import Chunk, Paper
 
@@ -38,6 +39,7 @@ __all__ = [
     "PaperNotFoundError",
     "ReadError",
     "Settings",
+    "Table",
     "UnsupportedFileError",
     "__version__",
 ]
