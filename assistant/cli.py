@@ -564,7 +564,9 @@ def table(
     extractive: Annotated[
         bool, typer.Option("--extractive", help="Read result sentences with patterns; no model.")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the table, every cell with its source, as JSON.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the table, every cell with its source, as JSON.")
+    ] = False,
 ) -> None:
     """A comparison table across papers: one row per result a paper reports (task, dataset,
     metric, value), every cell read from a sentence of the paper and checked against it; a cell
@@ -607,7 +609,10 @@ def table(
     for note in result.notes:
         err.print(f"[yellow]{escape(note)}[/yellow]")
     for dropped in result.dropped:
-        err.print(f"[yellow]dropped {dropped.key} {dropped.column} {escape(dropped.value)!r}: {escape(dropped.reason)}[/yellow]")
+        err.print(
+            f"[yellow]dropped {dropped.key} {dropped.column} {escape(dropped.value)!r}: "
+            f"{escape(dropped.reason)}[/yellow]"
+        )
 
 
 eval_app = typer.Typer(

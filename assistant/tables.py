@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import logging
 import re
@@ -44,7 +45,8 @@ Better = Literal["higher", "lower"]
 # -- numbers ------------------------------------------------------------------------------------
 
 _NUMBER = re.compile(
-    r"(?<![\w.])(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)(?![\d])(?P<pct>\s*\\?(?:%|percent\b|per cent\b))?"
+    r"(?<![\w.])(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)(?![\d])"
+    r"(?P<pct>\s*\\?(?:%|percent\b|per cent\b))?"
 )
 
 
@@ -96,7 +98,8 @@ _METRIC_WORDS = (
     r"top-?[15] (?:accuracy|error)|(?:overall |mean |average |balanced |weighted |unweighted |"
     r"classification |recognition |verification |test |validation |exact[- ]match )?accuracy|"
     r"(?:macro|micro|weighted)[- ]?F1|F1[- ]?scores?|F[- ]?scores?|F[- ]?measure|F1|exact match|"
-    r"precision|recall|error rate|word error rate|perplexity|correlation|BLEU(?:-\d)?|"
+    r"precision|recall|(?:(?:diacriti[cz]\w*|character|word|segment|sentence|label|equal|classification|"
+    r"tagging|relative|phone|token) )?error rate|perplexity|correlation|BLEU(?:-\d)?|"
     r"ROUGE(?:-(?:\d|L|SU4))?|METEOR|CIDEr|chrF\+*|TER|BERTScore|mAP|AUC|ROC-AUC|EER|FID|PSNR|SSIM|"
     r"LPIPS|mIoU|IoU|WER|CER|MAE|RMSE|NME|UAR|WAR|CCC|LAS|UAS|EM|Acc|Pearson's r|Spearman's rho"
 )
@@ -116,15 +119,19 @@ _NAMED = re.compile(rf"(?<![\w-])(?:{_NAME})(?![\w-])")
 _DATASET_WORD = (
     r"(?:data ?sets?|benchmarks?|corpus|corpora|test ?sets?|treebanks?|databases?|challenge|shared task)"
 )
-_BEFORE_DATASET_WORD = re.compile(
-    rf"(?<![\w-])((?:{_NAME})(?:\s+(?:{_NAME}))*)\s+{_DATASET_WORD}\b"
-)
+_BEFORE_DATASET_WORD = re.compile(rf"(?<![\w-])((?:{_NAME})(?:\s+(?:{_NAME}))*)\s+{_DATASET_WORD}\b")
 _DATASET_WORD_THEN = re.compile(rf"\b{_DATASET_WORD}\s*,?\s+(?:called\s+|named\s+)?((?:{_NAME}))")
 _NOT_DATASET = {
     "we", "our", "the", "this", "these", "it", "in", "on", "a", "an", "and", "or", "to", "with", "by",
     "for", "of", "from", "as", "at", "however", "moreover", "furthermore", "experiments",
     "extensive", "results", "finally", "code", "sota", "state", "table", "fig", "figure", "section",
     "ours", "further", "then", "thus", "also", "both", "all", "each", "many", "several",
+}  # fmt: skip
+
+# words written with a capital before "set" or "corpus" that name no dataset
+_GENERIC = {
+    "training", "train", "test", "testing", "development", "dev", "validation", "evaluation",
+    "held-out", "new", "large", "small", "public", "standard", "benchmark", "data", "set",
 }  # fmt: skip
 
 # the slots a dataset stands in after a result: "on RAF-DB", "RAF-DB with 88.14%"
@@ -149,7 +156,8 @@ _TASK_STOP = {
 _DELTA_BEFORE = re.compile(
     r"(?:\bby|\bup to|\breduc\w*|\bimprov\w*|\bgains?|\bincreas\w*|\bboost\w*|\bdecreas\w*|\blowers?"
     r"|\brelative|\babsolute|\bover|\babout|\baround|\bnearly|\balmost|\bonly|\bmargin of|\bthan"
-    r"|\btop|\bfrom|\bwithin|\bat least|\bmore than|\bless than|[+±]|\bbetween)\s*(?:an?\s+)?(?:average\s+(?:of\s+)?)?$",
+    r"|\btop|\bfrom|\bwithin|\bat least|\bmore than|\bless than|[+±]|\bbetween)\s*(?:of\s+)?(?:an?\s+)?"
+    r"(?:average\s+(?:of\s+)?)?$",
     re.IGNORECASE,
 )
 _DELTA_AFTER = re.compile(
@@ -178,22 +186,40 @@ class Vocabulary:
 
     datasets: set[str] = field(default_factory=set)
     metrics: set[str] = field(default_factory=set)
+    defined: dict[str, str] = field(default_factory=dict)  # acronyms the papers define
+
+    def may_be_dataset(self, name: str) -> bool:
+        """Whether a name in a dataset's slot can be one: written as dataset names are (two
+        capitals, or letters and digits: "RAF-DB", "FERPlus", "WSJ", "BP4D+"), not a metric, and
+        not an acronym the papers define for something else (a method, a task)."""
+        lower = name.lower()
+        if lower in _NOT_DATASET or lower in _GENERIC or _METRIC.fullmatch(name) or lower in self.metrics:
+            return False
+        long = self.defined.get(lower)
+        if long is not None and not re.search(_DATASET_WORD, long, re.IGNORECASE):
+            return False
+        capitals = sum(ch.isupper() for ch in name)
+        mixed = any(ch.isdigit() for ch in name) and any(ch.isalpha() for ch in name)
+        return len(name) >= 3 and (capitals >= 2 or mixed) and not re.fullmatch(r"\d+[A-Za-z]{0,2}", name)
 
     @classmethod
     def of(cls, texts: Sequence[str]) -> Vocabulary:
         vocabulary = cls()
-        for short, long in mine(texts).items():
+        vocabulary.defined = mine(texts)
+        for short, long in vocabulary.defined.items():
             if _METRIC_HEAD.search(long):
                 vocabulary.metrics.add(short)
                 vocabulary.metrics.add(long.lower())
         for text in texts:
             for m in _BEFORE_DATASET_WORD.finditer(text):
                 names = m.group(1).split()
+                while names and (names[0].lower() in _NOT_DATASET or names[0].lower() in _GENERIC):
+                    names = names[1:]
                 name = names[-1] if len(names) > 3 else " ".join(names)
-                if name.lower() not in _NOT_DATASET and not _METRIC.fullmatch(name):
+                if name and (len(names) > 1 or vocabulary.may_be_dataset(name)):
                     vocabulary.datasets.add(name)
             for m in _DATASET_WORD_THEN.finditer(text):
-                if m.group(1).lower() not in _NOT_DATASET:
+                if vocabulary.may_be_dataset(m.group(1)):
                     vocabulary.datasets.add(m.group(1))
         vocabulary.datasets -= {d for d in vocabulary.datasets if d.lower() in vocabulary.metrics}
         return vocabulary
@@ -331,10 +357,14 @@ class Table:
         """A ``tabular`` with ``\\cite{key}`` per row (pair it with ``bibtex``)."""
         spec = "l" * (len(self.columns) + 1)
         lines = [f"\\begin{{tabular}}{{{spec}}}", "\\hline"]
-        lines.append(" & ".join(export.latex_escape(c.capitalize()) for c in ["paper", *self.columns]) + " \\\\")
+        lines.append(
+            " & ".join(export.latex_escape(c.capitalize()) for c in ["paper", *self.columns]) + " \\\\"
+        )
         lines.append("\\hline")
         for row in self.rows:
-            cells = [f"\\cite{{{row.key}}}"] + [export.latex_escape(self._shown(row, c)) for c in self.columns]
+            cells = [f"\\cite{{{row.key}}}"] + [
+                export.latex_escape(self._shown(row, c)) for c in self.columns
+            ]
             lines.append(" & ".join(cells) + " \\\\")
         lines += ["\\hline", "\\end{tabular}"]
         return "\n".join(lines)
@@ -380,11 +410,17 @@ class Result:
     task: str | None = None
 
 
+def _in_abstract(passage: Chunk) -> bool:
+    return (passage.section or "").lower() == "abstract" or passage.ordinal == 0
+
+
 def sentences_of(passages: Sequence[Chunk]) -> list[Sentence]:
     return [Sentence(s, p) for p in passages for s in split_sentences(p.text)]
 
 
-def _dataset_spans(sentence: str, vocabulary: Vocabulary, metrics: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+def _dataset_spans(
+    sentence: str, vocabulary: Vocabulary, metrics: list[tuple[int, int, str]]
+) -> list[tuple[int, int, str]]:
     """Dataset names in ``sentence``: the vocabulary's, and names in a dataset's slot ("on X",
     "X with 88.1%", "X (88.1%)")."""
     spans = []
@@ -393,14 +429,18 @@ def _dataset_spans(sentence: str, vocabulary: Vocabulary, metrics: list[tuple[in
             spans.append((m.start(), m.end(), name))
     for m in _NAMED.finditer(sentence):
         name = m.group(0)
-        if name.lower() in _NOT_DATASET or _METRIC.fullmatch(name) or name.lower() in vocabulary.metrics:
+        if not vocabulary.may_be_dataset(name):
             continue
         before = sentence[max(0, m.start() - 30) : m.start()]
         after = sentence[m.end() : m.end() + 25]
-        in_slot = re.search(r"\b(?:on|in|over|across|for)\s+(?:the\s+)?(?:[\w-]+\s+,?\s*|[\w'+-]+,\s*)*$", before)
+        if re.match(r"\s*(?:et al\b|\(\d{4}|,\s*\d{4}|\d{4}\))", after):
+            continue  # an author cited, not a dataset
+        in_slot = re.search(
+            r"\b(?:on|in|over|across|for)\s+(?:the\s+)?(?:[\w-]+\s+,?\s*|[\w'+-]+,\s*)*$", before
+        )
         listed = re.search(r"(?:,|\band)\s+(?:the\s+)?$", before) and spans
         followed = re.match(r"\s*(?:\(|with\b|:|=)\s*\d", after) or re.match(rf"\s+{_DATASET_WORD}\b", after)
-        if (in_slot or listed or followed) and not re.fullmatch(r"\d+[A-Za-z]?", name):
+        if in_slot or listed or followed:
             spans.append((m.start(), m.end(), name))
     overlapping = metrics
     return [s for s in _longest(spans) if all(s[1] <= o[0] or s[0] >= o[1] for o in overlapping)]
@@ -429,22 +469,62 @@ def _nearest(position: int, spans: list[tuple[int, int, str]], sentence: str) ->
     return best[1] if best else None
 
 
-def _task(sentence: str) -> str | None:
+def _tasks(sentence: str) -> list[str]:
+    """Tasks named in ``sentence``: a head ("recognition", "tagging") and the noun-like words
+    right before it ("facial expression recognition", "part-of-speech tagging"), every length."""
+    found = []
     for m in _TASK.finditer(sentence):
-        words = m.group(1).split()
-        while words and words[0].lower() in _TASK_STOP:
-            words = words[1:]
-        if len(words) >= 2 or (words and words[0].lower() in {"translation", "summarization", "parsing"}):
-            return " ".join(words)
-    return None
+        *before, head = m.group(1).split()
+        words = [head]
+        for word in reversed(before):
+            if word.lower() in _TASK_STOP or (re.search(r"(ed|ly|s)$", word) and not word.endswith("ss")):
+                break
+            words.insert(0, word)
+        found += [" ".join(words[i:]) for i in range(len(words) - 1)]
+        if head.lower() in {"translation", "summarization", "summarisation", "parsing"}:
+            found.append(head)
+    return found
+
+
+def _task(sentence: str) -> str | None:
+    found = _tasks(sentence)
+    return found[0] if found else None
+
+
+def paper_task(sentences: Sequence[Sentence]) -> str | None:
+    """The task a paper names most often (twice at least; the longer name on a tie)."""
+    counts: dict[str, int] = {}
+    for s in sentences:
+        for name in dict.fromkeys(t.lower() for t in _tasks(s.text)):
+            counts[name] = counts.get(name, 0) + 1
+    best = max(counts.items(), key=lambda kv: (kv[1], len(kv[0].split())), default=None)
+    return best[0] if best and best[1] >= 2 else None
 
 
 def _listed(spans: list[tuple[int, int, str]], text: str) -> bool:
     """Whether the names are one list ("on FERV39K, MAFW, and DFEW")."""
     return all(
         re.fullmatch(r"\s*(?:,|\band\b|&|/|,\s*and\b)\s*(?:the\s+)?", text[a[1] : b[0]])
-        for a, b in zip(spans, spans[1:], strict=False)
+        for a, b in itertools.pairwise(spans)
     )
+
+
+def _ranges(numbers: list[Number], text: str) -> list[Number]:
+    """Numbers with a range joined into one value: "94%-95%", "94 to 95%"."""
+    out: list[Number] = []
+    for n in numbers:
+        last = out[-1] if out else None
+        joined = last is not None and re.fullmatch(r"\s*(?:[-–]|to)\s*", text[last.end : n.start])
+        if (
+            last is not None
+            and joined
+            and last.value < n.value
+            and not re.search(r"\d\s*(?:[-–]|to)\s*\d", last.text)
+        ):
+            out[-1] = Number(n.value, last.percent or n.percent, last.start, n.end, text[last.start : n.end])
+        else:
+            out.append(n)
+    return out
 
 
 def results_of(sentence: Sentence, vocabulary: Vocabulary) -> list[Result]:
@@ -452,7 +532,7 @@ def results_of(sentence: Sentence, vocabulary: Vocabulary) -> list[Result]:
     88.14%, FERPlus with 88.81%", "WAR of 53.65%, 58.44% and 73.34% on FERV39K, MAFW and DFEW
     respectively"."""
     text = sentence.text
-    numbers = [n for n in numbers_in(text) if _is_result(n, text)]
+    numbers = [n for n in _ranges(numbers_in(text), text) if _is_result(n, text)]
     if not numbers:
         return []
     metrics = vocabulary.metric_spans(text)
@@ -462,12 +542,19 @@ def results_of(sentence: Sentence, vocabulary: Vocabulary) -> list[Result]:
     task = _task(text)
     pairs: list[tuple[Number, str | None, str | None]] = []
     distinct = list(dict.fromkeys(d[2] for d in datasets))
-    if len(numbers) > 1 and len(distinct) == len(numbers) and (
-        _RESPECTIVELY.search(text) or all(d[0] > numbers[-1].end for d in datasets)
+    if (
+        len(numbers) > 1
+        and len(distinct) == len(numbers)
+        and (_RESPECTIVELY.search(text) or all(d[0] > numbers[-1].end for d in datasets))
     ):
         for number, name in zip(numbers, distinct, strict=True):
             pairs.append((number, name, _nearest(number.start, metrics, text)))
-    elif len(numbers) > 1 and len(metrics) == len(numbers) and len(distinct) <= 1 and _RESPECTIVELY.search(text):
+    elif (
+        len(numbers) > 1
+        and len(metrics) == len(numbers)
+        and len(distinct) <= 1
+        and _RESPECTIVELY.search(text)
+    ):
         for number, (_, _, metric) in zip(numbers, metrics, strict=True):
             pairs.append((number, distinct[0] if distinct else None, metric))
     else:
@@ -517,7 +604,8 @@ _MAGNITUDE = re.compile(
     r"(?<![\w.])\d+(?:\.\d+)?\s*(?:[KMBT]\b|[kmb]\b|million|billion|thousand|GB|MB|k\b|%)?", re.IGNORECASE
 )
 _PHRASE_AFTER = re.compile(
-    r"^\s*(?:is|are|was|were|of|:|=|such as|including|like|based on|built on|uses?|using)?\s*(?:an?\s+|the\s+)?"
+    r"^\s*(?:is|are|was|were|of|:|=|such as|including|like|based on|built on|uses?|using)?\s*"
+    r"(?:an?\s+|the\s+)?"
     r"((?:[\w'+./-]+)(?:\s+[A-Z0-9][\w'+./-]*){0,3})"
 )
 
@@ -598,8 +686,11 @@ def table_schema(columns: Sequence[str]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class TableParameters:
-    threshold: float = 0.5  # a paper is in when its topic score is this share of the best one's
+    # a paper is in when its topic score is this share of the best one's: the wider set a draft's
+    # model reads (DraftParameters.model_threshold); a paper without results adds no row
+    threshold: float = 0.35
     min_papers: int = 2
+    rows_per_paper: int = 12  # the abstract's results first, then the body's
     model_passages: int = 4  # the passages of a paper a model reads (those with most results)
     max_tokens: int = 600
 
@@ -654,7 +745,9 @@ class Tabulator:
         for key in chosen[:max_papers]:
             paper = self._paper(key)
             if paper is None:
-                raise PaperNotFoundError(f"No paper with key {key!r} in the library - list the keys with `litassist papers`")
+                raise PaperNotFoundError(
+                    f"No paper with key {key!r} in the library - list the keys with `litassist papers`"
+                )
             papers[key] = paper
         passages = {k: self._chunks(k) for k in papers}
         vocabulary = Vocabulary.of([c.text for cs in passages.values() for c in cs])
@@ -663,7 +756,7 @@ class Tabulator:
             if mode == "llm":
                 rows = self._by_model(key, passages[key], all_columns, table)
             else:
-                rows = self._extract(key, passages[key], extra, vocabulary)
+                rows = self._extract(key, passages[key], extra, vocabulary, table.notes)
             table.rows += rows
         table.rows = _line_up([r for r in (_verified(row, table) for row in table.rows) if r is not None])
         no_rows = [k for k in papers if k not in table.cited_keys]
@@ -675,19 +768,30 @@ class Tabulator:
 
     # -- extractive
 
-    def _extract(self, key: str, passages: list[Chunk], extra: list[str], vocabulary: Vocabulary) -> list[Row]:
+    def _extract(
+        self, key: str, passages: list[Chunk], extra: list[str], vocabulary: Vocabulary, notes: list[str]
+    ) -> list[Row]:
         sentences = sentences_of(passages)
         found: list[Result] = []
         seen: set[tuple[str | None, str | None, Decimal]] = set()
         for s in sentences:
             for r in results_of(s, vocabulary):
+                if not _in_abstract(s.passage) and (r.dataset is None or r.metric is None):
+                    continue  # in the body (tables, comparisons), a result names both
                 if (r.dataset, r.metric, r.number.value) not in seen:
                     seen.add((r.dataset, r.metric, r.number.value))
                     found.append(r)
-        paper_task = next((t for s in sentences if (t := _task(s.text))), None)
+        if len(found) > self.parameters.rows_per_paper:
+            notes.append(f"{key}: {len(found) - self.parameters.rows_per_paper} more results left out")
+            found = found[: self.parameters.rows_per_paper]
+        main_task = paper_task(sentences)
         # a paper that names one metric only: a result sentence without a name reports it
         named = {_norm(m[2]): (m[2], s) for s in sentences for m in vocabulary.metric_spans(s.text)}
         only_metric = next(iter(named.values())) if len(named) == 1 else None
+        # ... and an abstract that names one dataset only: its results without a name are on it
+        abstract = [s for s in sentences if _in_abstract(s.passage)]
+        names = {_norm(d[2]): (d[2], s) for s in abstract for d in _dataset_spans(s.text, vocabulary, [])}
+        only_dataset = next(iter(names.values())) if len(names) == 1 else None
         own = {c: column_cell(c, sentences) for c in extra}
         rows = []
         for r in found:
@@ -697,9 +801,13 @@ class Tabulator:
                 cells[column] = _cell(name, r.sentence) if name else None
                 if name is None and column == "metric" and only_metric is not None:
                     cells[column] = _cell(*only_metric)
+                elif (
+                    name is None and column == "dataset" and only_dataset and _in_abstract(r.sentence.passage)
+                ):
+                    cells[column] = _cell(*only_dataset)
                 elif name is None:
                     missing[column] = f"the sentence of {r.value} names no {column}"
-            task = r.task or paper_task
+            task = main_task
             cells["task"] = _find(task, sentences, r.sentence) if task else None
             if cells["task"] is None:
                 missing["task"] = "no sentence of the paper names its task"
@@ -712,7 +820,8 @@ class Tabulator:
                     _better(r.sentence.text, r.sentence.passage.text))
             )  # fmt: skip
         if not rows and any(own.values()):
-            cells = {c: None for c in RESULT_COLUMNS} | dict(own)
+            cells = {c: None for c in RESULT_COLUMNS}
+            cells |= own
             missing = {c: "no result in the paper's passages" for c in RESULT_COLUMNS}
             missing |= {c: f"no sentence of the paper names its {c}" for c, v in own.items() if v is None}
             rows.append(Row(key, cells, missing))
@@ -724,9 +833,9 @@ class Tabulator:
         chat = self.chat
         assert chat is not None
         paper = table.papers[key]
-        chosen = sorted(
-            passages, key=lambda c: -sum(_is_result(n, c.text) for n in numbers_in(c.text))
-        )[: self.parameters.model_passages]
+        chosen = sorted(passages, key=lambda c: -sum(_is_result(n, c.text) for n in numbers_in(c.text)))[
+            : self.parameters.model_passages
+        ]
         chosen.sort(key=lambda c: c.ordinal)
         shown = [{"label": i, "text": c.text} for i, c in enumerate(chosen, 1)]
         prompt = prompts.load("table")
@@ -740,10 +849,13 @@ class Tabulator:
         elif self.response_format == "json_object":
             response_format = {"type": "json_object", "schema": schema}
         try:
-            completion = chat.complete(messages, max_tokens=self.parameters.max_tokens, response_format=response_format)
+            completion = chat.complete(
+                messages, max_tokens=self.parameters.max_tokens, response_format=response_format
+            )
         except LLMError as e:
             table.notes.append(f"{key}: the model failed ({e}); its row is read extractively")
-            return self._extract(key, passages, columns[len(RESULT_COLUMNS) :], Vocabulary.of([c.text for c in passages]))
+            vocabulary = Vocabulary.of([c.text for c in passages])
+            return self._extract(key, passages, columns[len(RESULT_COLUMNS) :], vocabulary, table.notes)
         table.usage += completion.usage
         items = _json_rows(completion.text)
         if items is None:

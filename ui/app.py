@@ -141,7 +141,8 @@ def build(handlers: Handlers) -> gr.Blocks:
             with gr.Tab("Tables", id="tables"):
                 table_topic = gr.Textbox(label="What the table compares", elem_id="table-topic")
                 table_columns = gr.Textbox(
-                    label='Columns of your own beside task, dataset, metric, value (comma-separated: "backbone, parameters")',
+                    label="Columns of your own beside task, dataset, metric, value "
+                    '(comma-separated: "backbone, parameters")',
                     elem_id="table-columns",
                 )
                 table_extractive = gr.Checkbox(label="Extractive: read result sentences, no model")

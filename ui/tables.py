@@ -88,6 +88,8 @@ def compare(
             log.exception("the table failed")
         return TableView(render.error_message(error), "", None)
     chat = library.chat
-    label = f"table by {chat.model}" if table.mode == "llm" and chat else "extractive table (no language model)"
+    label = (
+        f"table by {chat.model}" if table.mode == "llm" and chat else "extractive table (no language model)"
+    )
     folder = Path(tempfile.mkdtemp(dir=handlers._downloads))
     return TableView(table_markdown(table, label), cells_html(table), table_files(table, folder))

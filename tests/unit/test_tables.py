@@ -64,8 +64,16 @@ def test_a_percentage_its_spaced_form_and_its_fraction_are_one_number() -> None:
 
 
 def test_result_sentences_become_one_tuple_per_dataset_and_metric() -> None:
-    assert _tuples(VTFF) == {("RAF-DB", None, "88.14%"), ("FERPlus", None, "88.81%"), ("AffectNet", None, "61.85%")}
-    assert _tuples(UNILEARN) == {("FERV39K", "WAR", "53.65%"), ("MAFW", "WAR", "58.44%"), ("DFEW", "WAR", "76.68%")}
+    assert _tuples(VTFF) == {
+        ("RAF-DB", None, "88.14%"),
+        ("FERPlus", None, "88.81%"),
+        ("AffectNet", None, "61.85%"),
+    }
+    assert _tuples(UNILEARN) == {
+        ("FERV39K", "WAR", "53.65%"),
+        ("MAFW", "WAR", "58.44%"),
+        ("DFEW", "WAR", "76.68%"),
+    }
     # an improvement is a change, not a result
     assert _tuples(PLAIN) == {("SST-2", "accuracy", "91.2%")}
 
@@ -113,8 +121,14 @@ def test_a_model_fills_the_columns_and_the_cells_its_passages_do_not_hold_are_dr
         {
             "VTFF": {
                 "rows": [
-                    {"dataset": {"value": "RAF-DB", "passage": 1}, "value": {"value": "0.8814", "passage": 1}},
-                    {"dataset": {"value": "FERPlus", "passage": 1}, "value": {"value": "90.02%", "passage": 1}},
+                    {
+                        "dataset": {"value": "RAF-DB", "passage": 1},
+                        "value": {"value": "0.8814", "passage": 1},
+                    },
+                    {
+                        "dataset": {"value": "FERPlus", "passage": 1},
+                        "value": {"value": "90.02%", "passage": 1},
+                    },
                 ]
             },
             "UniLearn": {"rows": [{"dataset": {"value": "ImageNet", "passage": 1}, "metric": "WAR"}]},
@@ -136,7 +150,7 @@ def test_extractive_rows_line_up_and_every_export_cites_the_same_papers() -> Non
     table = _tabulator().compare("facial expressions", columns=["backbone"], mode="extractive")
     assert table.columns == ["task", "dataset", "metric", "value", "backbone"]
     assert len(table.rows) == 6
-    for row, _column, cell in table.cells:
+    for _row, _column, cell in table.cells:
         assert cell.sentence in cell.passage and numbers_supported(cell.value, cell.sentence) == []
     vtff = [r for r in table.rows if r.key == "li2021vtff"]
     assert {r.value("backbone") for r in vtff} == {"ResNet-18"}
