@@ -648,17 +648,20 @@ def check_cell(column: str, value: str, candidates: Sequence[Sentence]) -> Cell 
     value = value.strip()
     if not value:
         return "empty"
-    has_numbers = bool(numbers_in(value))
+    numbers = numbers_in(value)
+    has_numbers = bool(numbers)
+    rest = value
+    for n in reversed(numbers):
+        rest = rest[: n.start] + " " + rest[n.end :]
+    words = re.findall(r"[A-Za-z]{2,}", rest)
     for s in candidates:
-        if has_numbers and numbers_supported(value, s.text):
-            continue
-        words = re.sub(r"[\d.,%]+", " ", value)
-        if _norm(words) and not _occurs(words, s.text):
-            continue
-        if not has_numbers and not _occurs(value, s.text):
+        if has_numbers:
+            if numbers_supported(value, s.text) or not all(_occurs(w, s.text) for w in words):
+                continue
+        elif not _occurs(value, s.text):
             continue
         return _cell(value, s)
-    if has_numbers:
+    if has_numbers and re.fullmatch(r"[\d.,%\s\\–-]+|[\d.,]+\s*(?:percent|per cent)", value):
         return f"the number {value!r} is in no sentence of its passages"
     return f"{value!r} is in no sentence of its passages"
 
