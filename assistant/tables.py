@@ -175,7 +175,8 @@ def _norm(text: str) -> str:
 
 def _occurs(name: str, text: str) -> bool:
     """Whether ``name`` occurs in ``text`` as words (case and punctuation aside)."""
-    return bool(name.strip()) and _norm(name) in _norm(text)
+    needle = _norm(name)
+    return bool(needle) and needle in _norm(text)
 
 
 @dataclass

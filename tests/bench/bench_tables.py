@@ -96,7 +96,10 @@ def _checked(table: Table) -> tuple[int, int]:
     good = bad = 0
     for _row, _column, cell in table.cells:
         ok = cell.sentence in cell.passage and not numbers_supported(cell.value, cell.sentence)
-        ok = ok and (bool(numbers_in(cell.value)) or _norm(cell.value) in _norm(cell.sentence))
+        ok = ok and (
+            bool(numbers_in(cell.value))
+            or (bool(_norm(cell.value)) and _norm(cell.value) in _norm(cell.sentence))
+        )
         good, bad = (good + 1, bad) if ok else (good, bad + 1)
     return good, bad
 
