@@ -870,7 +870,8 @@ class Tabulator:
         for item in items:
             cells: dict[str, Cell | None] = {}
             missing: dict[str, str] = {}
-            for column in columns:
+            # the value first: the row's other cells are looked for in its sentence first
+            for column in sorted(columns, key=lambda c: c != "value"):
                 raw = item.get(column)
                 value, label = _value_and_label(raw)
                 if not value:
@@ -879,6 +880,9 @@ class Tabulator:
                     continue
                 labelled = [chosen[label - 1]] if label is not None and 1 <= label <= len(chosen) else []
                 candidates = sentences_of(labelled) + [s for s in everything if s.passage not in labelled]
+                found = cells.get("value")
+                if found is not None:
+                    candidates = [s for s in candidates if s.text == found.sentence] + candidates
                 checked = check_cell(column, value, candidates)
                 if isinstance(checked, Cell):
                     cells[column] = checked
@@ -886,6 +890,7 @@ class Tabulator:
                     cells[column] = None
                     missing[column] = "dropped: " + checked
                     table.dropped.append(Dropped(key, column, value, checked))
+            cells = {c: cells.get(c) for c in columns}
             if any(cells.values()):
                 value_cell = cells.get("value")
                 number = numbers_in(value_cell.value) if value_cell else []

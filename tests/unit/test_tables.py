@@ -139,6 +139,8 @@ def test_a_model_fills_the_columns_and_the_cells_its_passages_do_not_hold_are_dr
     assert len(chat.prompts) == 3 and "Columns: task, dataset, metric, value." in chat.prompts[0]
     raf = next(r for r in table.rows if r.value("dataset") == "RAF-DB")
     assert raf.cells["value"] is not None and "RAF-DB with 88.14%" in raf.cells["value"].sentence
+    # the row's name is read from its value's sentence, not from the first that names it
+    assert raf.cells["dataset"] is not None and raf.cells["dataset"].sentence == raf.cells["value"].sentence
     dropped = {(d.key, d.column, d.value) for d in table.dropped}
     assert dropped == {("li2021vtff", "value", "90.02%"), ("chen2024unilearn", "dataset", "ImageNet")}
     assert all(cell.value != "90.02%" for _, _, cell in table.cells)
