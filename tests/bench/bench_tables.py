@@ -139,6 +139,7 @@ def measure(run: Run, mode: str, console: Console) -> list[object]:
                 f"{g['value']}[/dim]"
             )
     good, bad = _checked(table)
+    console.print(f"[dim]  {run.name}/{mode}: {len(table.rows)} rows in {seconds:.0f} s[/dim]")
     empty = sum(1 for r in table.rows for c in r.cells.values() if c is None)
     recall = len(found) / len(gold) if gold else float("nan")
     precision = len(right) / len(rows) if rows else float("nan")
@@ -159,6 +160,8 @@ def main() -> None:
     parser.add_argument("--base-url", help="also with this OpenAI-compatible endpoint")
     parser.add_argument("--model", default="local", help="the endpoint's model name")
     parser.add_argument("--response-format", default="json_object", help="text, json_object or json_schema")
+    parser.add_argument("--runs", default="fer,fer (gold papers),pos", help="which runs, comma-separated")
+    parser.add_argument("--no-extractive", action="store_true", help="only the runs with a model")
     args = parser.parse_args()
     console = Console(width=180)
     seeds = seeds_library(args.cache / "seeds", console)
@@ -190,7 +193,9 @@ def main() -> None:
         Run("fer (gold papers)", seeds, fer_keys, fer_gold),
         Run("pos", sample, POS_QUERY, resolved(sample, "pos")),
     ]
-    results = [measure(run, "extractive", console) for run in runs]
+    chosen = set(args.runs.split(","))
+    runs = [run for run in runs if run.name in chosen]
+    results = [] if args.no_extractive else [measure(run, "extractive", console) for run in runs]
     url = args.base_url
     if args.local and url is None:
         with served("smollm2", console) as url:
