@@ -364,7 +364,7 @@ class Table:
         lines.append("\\hline")
         for row in self.rows:
             cells = [f"\\cite{{{row.key}}}"] + [
-                export.latex_escape(self._shown(row, c)) for c in self.columns
+                (export.latex_escape(self._shown(row, c)) or "--") for c in self.columns
             ]
             lines.append(" & ".join(cells) + " \\\\")
         lines += ["\\hline", "\\end{tabular}"]
