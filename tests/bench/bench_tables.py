@@ -139,7 +139,10 @@ def measure(run: Run, mode: str, console: Console) -> list[object]:
                 f"{g['value']}[/dim]"
             )
     good, bad = _checked(table)
-    console.print(f"[dim]  {run.name}/{mode}: {len(table.rows)} rows in {seconds:.0f} s[/dim]")
+    console.print(
+        f"[dim]  {run.name}/{mode}: {len(table.rows)} rows, {len(table.dropped)} dropped "
+        f"in {seconds:.0f} s[/dim]"
+    )
     empty = sum(1 for r in table.rows for c in r.cells.values() if c is None)
     recall = len(found) / len(gold) if gold else float("nan")
     precision = len(right) / len(rows) if rows else float("nan")
