@@ -40,6 +40,7 @@ from assistant.library import Library  # noqa: E402
 from assistant.llm import Chat, ChatModel, ChatStream, Completion, Usage  # noqa: E402
 from assistant.retrieval import Filters, Hit, Passage, RetrievalParameters  # noqa: E402
 from assistant.summary import Summaries, Summary  # noqa: E402
+from assistant.tables import Table  # noqa: E402
 from store.chroma import StoredPaper  # noqa: E402
 from store.ingest import IngestEvent, IngestReport, Outcome  # noqa: E402
 from store.paper import Chunk, Paper  # noqa: E402
@@ -91,6 +92,7 @@ __all__ = [
     "StoredPaper",
     "Summaries",
     "Summary",
+    "Table",
     "UnsupportedFileError",
     "Usage",
     "__version__",

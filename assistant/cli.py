@@ -675,6 +675,88 @@ def draft(
     _warn(bool(result.cited_keys), result.sentences, result.dropped_citations, "draft")
 
 
+@app.command()
+def table(
+    topic: Annotated[
+        str | None, typer.Argument(help="What the table compares (omit it with --keys).", show_default=False)
+    ] = None,
+    keys: Annotated[
+        list[str] | None,
+        typer.Option("--keys", help="Compare exactly these papers (repeat it, or comma-separate)."),
+    ] = None,
+    column: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--column",
+            help="A column of your own beside task, dataset, metric and value, filled per paper from "
+            'its passages (repeat it): "backbone", "training data", "parameters".',
+        ),
+    ] = None,
+    max_papers: Annotated[int, typer.Option("--max-papers", help="At most this many papers.", min=1)] = 12,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write the table to a .md file (pandoc citations: \\[@key]), a .csv file, or a .tex file "
+            "(a tabular citing with \\cite{key}, with the cited papers' BibTeX next to it).",
+            dir_okay=False,
+        ),
+    ] = None,
+    extractive: Annotated[
+        bool, typer.Option("--extractive", help="Read result sentences with patterns; no model.")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the table, every cell with its source, as JSON.")
+    ] = False,
+) -> None:
+    """A comparison table across papers: one row per result a paper reports (task, dataset,
+    metric, value), every cell read from a sentence of the paper and checked against it; a cell
+    nothing supports stays empty. The exit status is 1 when the library holds nothing on TOPIC."""
+    if output is not None and output.suffix not in (".md", ".csv", ".tex"):
+        raise typer.BadParameter("write a .md, a .csv or a .tex file", param_hint="--output")
+    chosen = [k.strip() for item in keys or [] for k in item.split(",") if k.strip()]
+    if not chosen and not (topic or "").strip():
+        raise typer.BadParameter("give a topic, or the papers' keys with --keys", param_hint="TOPIC")
+    library = _open()
+    try:
+        result = library.compare(
+            chosen or (topic or ""),
+            columns=column or None,
+            max_papers=max_papers,
+            mode="extractive" if extractive else None,
+        )
+    except NothingToDraftError as e:
+        err.print(f"[red]error:[/red] {escape(str(e))}")
+        raise typer.Exit(1) from None
+    if as_json:
+        out.print_json(json.dumps(result.to_dict()))
+    elif output is None:
+        err.print(_label(library, result.mode, "table", "result sentences read with patterns"))
+        shown = Table(*["paper", *result.columns], show_lines=False)
+        for row in result.rows:
+            shown.add_row(row.key, *[escape(row.value(c) or "–") for c in result.columns])
+        out.print(shown)
+    if output is not None:
+        if output.suffix == ".csv":
+            output.write_text(result.csv, encoding="utf-8")
+        elif output.suffix == ".tex":
+            bib = output.with_suffix(".bib")
+            output.write_text(result.latex + "\n", encoding="utf-8")
+            bib.write_text(result.bibtex, encoding="utf-8")
+            err.print(f"wrote {bib} ({len(result.cited_keys)} entries)")
+        else:
+            output.write_text(result.markdown + "\n", encoding="utf-8")
+        err.print(f"wrote {output} ({len(result.rows)} rows, {len(result.cited_keys)} papers, {result.mode})")
+    for note in result.notes:
+        err.print(f"[yellow]{escape(note)}[/yellow]")
+    for dropped in result.dropped:
+        err.print(
+            f"[yellow]dropped {dropped.key} {dropped.column} {escape(dropped.value)!r}: "
+            f"{escape(dropped.reason)}[/yellow]"
+        )
+
+
 eval_app = typer.Typer(
     help="Measure the assistant on your own library against gold papers (formats: README, 'Evaluation').",
     no_args_is_help=True,

@@ -29,6 +29,7 @@ from assistant.llm import Chat, ChatModel
 from assistant.retrieval import Filters, Hit, Retriever, RetrieverName
 from assistant.settings import LLMSettings, Settings, endpoint_origin
 from assistant.summary import Length, Summaries, Summarizer, Summary
+from assistant.tables import Table, Tabulator
 from store.chroma import ChromaStore, StoredPaper, embedded_client, server_client, unreachable
 from store.chunking import Chunker
 from store.embedder import Embedder, LocalEmbedder, OpenAIEmbedder
@@ -566,6 +567,36 @@ class Library:
             mode=mode,
             filters=Filters.of(filters),
         )
+
+    # -- comparison tables -----------------------------------------------------------------------
+
+    def compare(
+        self,
+        topic_or_keys: str | Sequence[str],
+        *,
+        columns: Sequence[str] | None = None,
+        max_papers: int = 12,
+        mode: Mode | None = None,
+    ) -> Table:
+        """A comparison table of the papers on a topic (or exactly the papers ``keys``): one row
+        per result (task, dataset, metric, value), plus your ``columns`` ("backbone",
+        "parameters") per paper, every cell holding the sentence and passage it was read from;
+        a cell nothing supports stays empty and says why. ``mode="extractive"`` reads result
+        sentences with patterns; with a model, the model fills the cells and the code drops
+        those its passages do not hold (``table.dropped``). Raises ``NothingToDraftError``
+        when the library holds nothing on the topic."""
+        drafter = Drafter(self.store, self.retriever, self.embedder, self.chat, self.store.chunk_vectors)
+        if not isinstance(topic_or_keys, str):
+            for key in topic_or_keys:
+                self.get(key)  # raises PaperNotFoundError
+        tabulator = Tabulator(
+            self.store.get,
+            self.store.chunks,
+            lambda topic, keys: drafter.select(topic, keys=keys),
+            self.chat,
+            response_format=self.settings.llm.response_format,
+        )
+        return tabulator.compare(topic_or_keys, columns=columns, max_papers=max_papers, mode=mode)
 
     def __len__(self) -> int:
         return len(self.papers())

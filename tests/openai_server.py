@@ -10,6 +10,8 @@ It serves ``/v1/models``, ``/v1/embeddings`` (deterministic bag-of-words vectors
   what small real models do), ``"refuses"`` (the refusal sentence whatever the passages), or
   ``"refuses-once"`` (the refusal sentence, then an answer when asked again). A request with a
   ``response_format`` gets the same sentences as JSON (``{"sentences": [{"text", "passages"}]}``).
+  A table prompt (``prompts/table.yaml``) gets a JSON table: per passage its first "NAME with
+  N%" as a row, and one made-up row no passage holds (``table_reply``).
   ``server.refuse_when``: a text; a first request whose prompt holds it is refused (one draft
   section, say), its retry too.
 * ``server.faults``: a queue of faults answered to the next requests in turn: an HTTP status code
@@ -116,6 +118,31 @@ def json_reply(messages: list[dict[str, Any]], style: str, refuse_when: str | No
     )
 
 
+# what the table prompt (prompts/table.yaml) asks for; such a prompt is answered by table_reply
+TABLE_ASK = 'Reply with JSON only, in this form: {"rows"'
+MADE_UP = "99.99%"
+
+
+def table_reply(messages: list[dict[str, Any]]) -> str:
+    """A table prompt's reply: per labelled passage, its first "NAME with N%" (or "N% ... on
+    NAME") as a row, then one row no passage holds (``MADE_UP`` on "ImageNet-21K"): what a model
+    that guesses writes, for the check to drop."""
+    prompt = str(messages[-1]["content"])
+    rows = []
+    for label, text in re.findall(r"^\[(\d+)\] (.+)$", prompt, flags=re.M):
+        n = int(label)
+        m = re.search(r"([A-Z][\w+-]*[A-Z][\w+-]*) with (\d+(?:\.\d+)?%)", text) or re.search(
+            r"(\d+(?:\.\d+)?%)[^.]*? on ([A-Z][\w+-]*[A-Z][\w+-]*)", text
+        )
+        if m:
+            name, value = (m.group(1), m.group(2)) if m.group(1)[0].isalpha() else (m.group(2), m.group(1))
+            rows.append({"dataset": {"value": name, "passage": n}, "value": {"value": value, "passage": n}})
+    rows.append(
+        {"dataset": {"value": "ImageNet-21K", "passage": 1}, "value": {"value": MADE_UP, "passage": 1}}
+    )
+    return json.dumps({"rows": rows})
+
+
 def _handler(state: OpenAIServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, format: str, *args: object) -> None:  # quiet
@@ -219,6 +246,8 @@ def _handler(state: OpenAIServer) -> type[BaseHTTPRequestHandler]:
                 text = "Texture is kept [1]. " * (state.huge // 20)
             elif state.replies:
                 text = state.replies.pop(0)
+            elif messages and TABLE_ASK in str(messages[-1].get("content")):
+                text = table_reply(messages)
             elif body.get("response_format"):
                 text = json_reply(messages, state.style, state.refuse_when)
             else:

@@ -1,4 +1,4 @@
-"""The Gradio app: four tabs (Chat, Library, Drafts, Settings) wired to ``ui.handlers``.
+"""The Gradio app: five tabs (Chat, Library, Drafts, Tables, Settings) wired to ``ui.handlers``.
 
 Each browser session has its own conversation and its own choice of endpoint (``gr.State``);
 the library is shared. The app binds to loopback unless told otherwise and never opens a
@@ -19,6 +19,7 @@ from assistant.llm import SESSION_ORIGIN
 from assistant.settings import LLMSettings
 from store.errors import LitassistError
 from ui import connection, papers, render
+from ui import tables as table_tab
 from ui.handlers import Handlers
 from ui.manage import Manager
 from ui.uploads import Uploads
@@ -372,6 +373,26 @@ def build(handlers: Handlers) -> gr.Blocks:
                     draft_text = gr.Markdown(elem_id="draft-text")
                     draft_sources = gr.HTML(elem_id="draft-sources")
 
+            with gr.Tab("Tables", id="tables"):
+                table_topic = gr.Textbox(label="What the table compares", elem_id="table-topic")
+                table_columns = gr.Textbox(
+                    label="Columns of your own beside task, dataset, metric, value "
+                    '(comma-separated: "backbone, parameters")',
+                    elem_id="table-columns",
+                )
+                table_extractive = gr.Checkbox(label="Extractive: read result sentences, no model")
+                compare = gr.Button("Build the table", variant="primary", elem_id="compare")
+                with gr.Row():
+                    table_downloads = [
+                        gr.DownloadButton(
+                            f"Download {suffix}", visible=False, elem_id=f"table-download-{suffix[1:]}"
+                        )
+                        for suffix in table_tab.SUFFIXES
+                    ]
+                with gr.Row(equal_height=False):
+                    table_text = gr.Markdown(elem_id="table-text")
+                    table_cells = gr.HTML(elem_id="table-cells")
+
             with gr.Tab("Settings", id="settings"):
                 settings_view = gr.Markdown(elem_id="settings-view")
                 gr.Markdown("## Endpoint for this session (others keep theirs)", elem_id="endpoint-heading")
@@ -520,6 +541,20 @@ def build(handlers: Handlers) -> gr.Blocks:
             on_draft,
             [topic, own_abstract, llm, draft_collections],
             [outline, draft_text, draft_sources, *downloads],
+        )
+
+        def on_compare(
+            text: str, columns: str, no_model: bool, session_llm: LLMSettings | None
+        ) -> tuple[Any, ...]:
+            view = table_tab.compare(handlers, text, columns, no_model, session_llm)
+            files = view.files or (None,) * len(table_tab.SUFFIXES)
+            buttons = [gr.update(value=f, visible=f is not None) for f in files]
+            return (view.text, view.cells, *buttons)
+
+        compare.click(
+            on_compare,
+            [table_topic, table_columns, table_extractive, llm],
+            [table_text, table_cells, *table_downloads],
         )
 
         def on_apply(

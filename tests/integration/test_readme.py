@@ -79,6 +79,10 @@ def test_command_line_examples(workdir: Path) -> None:
     cited = {k for group in re.findall(r"\\cite\{([^}]+)\}", tex) for k in group.split(",")}
     assert cited and all(f"{{{key}," in (workdir / "related.bib").read_text() for key in cited)
     assert "related.bib" in to_tex.stderr
+    printed_table, table_tex = run_block("## Comparison tables", 2)
+    assert "extractive table" in printed_table.stderr and "RAF-DB" in printed_table.stdout
+    cited = set(re.findall(r"\\cite\{([^}]+)\}", (workdir / "results.tex").read_text()))
+    assert cited == {"facial2021", "unilearn"} and "wrote results.bib (2 entries)" in table_tex.stderr
     retrieval, answers, drafts = run_block("## Evaluation", 3)
     assert "Recall@5" in retrieval.stdout and "1/1 = 100%" in retrieval.stdout
     page = (workdir / "retrieval.html").read_text()
