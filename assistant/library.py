@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import logging
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
@@ -263,14 +264,26 @@ class Library:
     # -- papers --------------------------------------------------------------------------------
 
     def add(
-        self, paths: str | Path | Iterable[str | Path], *, progress: Progress | None = None
+        self,
+        paths: str | Path | Iterable[str | Path],
+        *,
+        progress: Progress | None = None,
+        abstracts_only: bool = False,
+        cancel: threading.Event | None = None,
     ) -> IngestReport:
         """Read files and folders (recursively) into the library. Papers already in it are
         skipped (or, found in a new file, get that file as another source); unreadable files
         and entries are reported in ``failed`` while the rest goes in. A store that stops
         answering ends the run early (``report.stopped`` says why; what was not stored is in
         ``failed``); Ctrl-C ends it within about a second with ``IngestInterrupted`` (a
-        KeyboardInterrupt), whose ``report`` says what was stored. Run it again to resume."""
+        KeyboardInterrupt), whose ``report`` says what was stored. Run it again to resume.
+
+        A file that brings the full text of a paper stored from its abstract alone (or from a
+        clearly shorter text) replaces that text under the same key (``report.updated``).
+        ``abstracts_only``: store papers that have an abstract from it alone, for now (adding
+        the files again later brings their full text). ``cancel``: an event another thread sets
+        to stop the run as Ctrl-C does (``IngestInterrupted``); Ctrl-C itself is only heard in
+        the main thread."""
         if isinstance(paths, (str, Path)):
             paths = [paths]
         conf = self.settings.ingest
@@ -281,6 +294,8 @@ class Library:
             progress=progress,
             group_chunks=conf.group_chunks,
             limits=Limits(max_text_mb=conf.max_text_mb, max_seconds=conf.max_read_seconds),
+            abstracts_only=abstracts_only,
+            cancel=cancel,
         )
         with self._write_lock():
             report = ingest.run(Path(p).expanduser() for p in paths)
