@@ -15,6 +15,7 @@ import gradio as gr
 
 from assistant.answer import Answer
 from assistant.library import Library
+from assistant.sample import SampleFill
 from assistant.settings import LLMSettings
 from store.errors import LitassistError
 from ui import render
@@ -24,6 +25,7 @@ from ui.uploads import Uploads
 log = logging.getLogger(__name__)
 
 FILES_ROUTE = "/gradio_api/file="  # where Gradio serves files from `allowed_paths`
+FILL_REFRESH_S = 3.0  # how often an open page shows the sample fill's progress
 FILE_TYPES = [".pdf", ".bib", ".txt", ".html", ".htm", ".md", ".markdown", ".json"]
 
 CSS = """
@@ -162,6 +164,20 @@ def build(handlers: Handlers) -> gr.Blocks:
 
         app.load(on_load, [llm], [banner, table, picked, settings_view], show_progress="hidden")
 
+        if handlers.fill is not None:  # the sample library fills: its progress, while it does
+            ticks = gr.Timer(FILL_REFRESH_S, active=handlers.fill.state().filling)
+
+            def on_tick(session_llm: LLMSettings | None, query: str) -> tuple[Any, ...]:
+                filling = handlers.filling() is not None
+                return (
+                    handlers.banner(session_llm),
+                    handlers.paper_rows(query),
+                    gr.update(choices=handlers.paper_choices()),
+                    gr.Timer(active=filling),
+                )
+
+            ticks.tick(on_tick, [llm, search], [banner, table, picked, ticks], show_progress="hidden")
+
         def on_ask(
             text: str, messages: list[Any], history: list[Answer], session_llm: LLMSettings | None
         ) -> Iterator[tuple[Any, ...]]:
@@ -201,7 +217,7 @@ def build(handlers: Handlers) -> gr.Blocks:
             [upload, upload_summary, upload_result, table, picked],
             concurrency_limit=1,
         )
-        search.change(handlers.paper_rows, [search], [table], show_progress="hidden")
+        search.change(handlers.filter_papers, [search], [table, library_note], show_progress="hidden")
 
         def on_remove(key: str | None, query: str) -> tuple[Any, ...]:
             note = handlers.remove(key)
@@ -242,14 +258,16 @@ def launch(
     share: bool = False,
     block: bool = True,
     handlers: Handlers | None = None,
+    fill: SampleFill | None = None,
 ) -> gr.Blocks:
     """Start the app (blocking unless ``block=False``); returns it, so that ``close()`` stops it.
-    ``handlers``: the app's handlers over ``library`` (a benchmark passes instrumented ones)."""
+    ``handlers``: the app's handlers over ``library`` (a benchmark passes instrumented ones).
+    ``fill``: the sample library filling in the background (its progress shows in the banner)."""
     conf = library.settings.ui
     uploads = uploads_for(library)
     if library.read_only is None:  # a read-only library's uploads are only served, if any
         uploads.folder.mkdir(parents=True, exist_ok=True)
-    app = build(handlers or Handlers(library, uploads=uploads, files_route=FILES_ROUTE))
+    app = build(handlers or Handlers(library, uploads=uploads, files_route=FILES_ROUTE, fill=fill))
     app.queue(default_concurrency_limit=conf.concurrency, max_size=128)
     app.launch(
         server_name=host or conf.host,
