@@ -280,8 +280,9 @@ class Library:
 
         A file that brings the full text of a paper stored from its abstract alone (or from a
         clearly shorter text) replaces that text under the same key (``report.updated``).
-        ``abstracts_only``: store papers that have an abstract from it alone, for now (adding
-        the files again later brings their full text). ``cancel``: an event another thread sets
+        ``abstracts_only``: store papers that have an abstract from it alone, for now: one
+        passage each, without the abstract's search windows (adding the files again later
+        brings their full text and the windows). ``cancel``: an event another thread sets
         to stop the run as Ctrl-C does (``IngestInterrupted``); Ctrl-C itself is only heard in
         the main thread."""
         if isinstance(paths, (str, Path)):

@@ -481,7 +481,7 @@ class ChromaStore:
             for start in range(0, len(gone), _BATCH):
                 collection.delete(ids=gone[start : start + _BATCH])
         self.papers_collection.update(ids=[key], metadatas=[{"updating": False}])
-        log.info("%s: %s", key, "its new text is in" if committed else "kept its old text")
+        log.debug("%s: %s", key, "its new text is in" if committed else "kept its old text")
 
     def verify(self, papers: Sequence[Paper]) -> dict[str, str]:
         """The check after a commit: for each paper whose stored state is not what this writer

@@ -171,7 +171,8 @@ class Ingest:
         # slice is what a Ctrl-C waits for (8 passages: ~0.4 s with the local model on 2 cores)
         self.embed_batch = embed_batch or max(8, int(getattr(embedder, "batch_size", 8)))
         self.limits = limits or Limits()
-        # papers with an abstract are stored from it alone (their full text can come later)
+        # papers with an abstract are stored from it alone, one passage without search windows
+        # (their full text, and the windows, can come later): the fastest way to have them found
         self.abstracts_only = abstracts_only
         # set from another thread: the run stops as on Ctrl-C (IngestInterrupted)
         self.cancel = cancel
@@ -423,6 +424,8 @@ class Ingest:
         paper.added_at = datetime.now(UTC)
         with self._interruptible():
             chunks = self.chunker.chunks(document, paper.key)
+        if self.abstracts_only and not document.sections:  # its windows come with its full text
+            chunks = [c for c in chunks if c.kind != "window"]
         paper.chunk_count = sum(c.kind == "passage" for c in chunks)
         self._held[paper.key] = names
         self._unwritten.update(dict.fromkeys(_identities(paper), paper))

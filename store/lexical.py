@@ -327,10 +327,14 @@ class LexicalIndex:
         acronyms: dict[str, str],
         version: str,
     ) -> None:
-        for segment in segments:
+        later: set[str] = set()  # a paper indexed again (its text changed) lives in its last segment
+        for segment in reversed(segments):
             segment.live = np.fromiter(
-                (k not in removed for k in segment.papers), dtype=bool, count=len(segment.papers)
+                (k not in removed and k not in later for k in segment.papers),
+                dtype=bool,
+                count=len(segment.papers),
             )
+            later.update(segment.papers)
         self._segments, self._indexed, self._removed = segments, indexed, removed
         self._acronyms, self._version = acronyms, version
         self._papers = [key for segment in segments for key in segment.papers]
@@ -402,22 +406,19 @@ class LexicalIndex:
             return changed
 
     def _update(self, store: ChromaStore, states: dict[str, str]) -> None:
-        """Index the papers that are new, mark those that are gone dead; rebuild instead when a
-        paper changed under its key, or segments or dead units have piled up."""
+        """Index the papers that are new, and those whose text changed under their key (a full
+        text that replaced an abstract: their older units are dead), mark those that are gone
+        dead; rebuild instead when segments or dead units have piled up."""
         gone = {k for k in self._indexed if k not in states}
-        new = [k for k in states if k not in self._indexed]
-        changed = any(self._indexed[k] != states[k] for k in states if k in self._indexed)
-        removed = self._removed | gone
+        changed = {k for k in states if k in self._indexed and self._indexed[k] != states[k]}
+        new = [k for k in states if k not in self._indexed or k in changed]
+        stale = self._removed | gone | set(new)  # their units in the current segments are dead
+        removed = (self._removed | gone) - set(new)
         dead = sum(
-            int(s.sizes[np.fromiter((k in removed for k in s.papers), bool, len(s.papers))].sum())
+            int(s.sizes[~(s.live & ~np.fromiter((k in stale for k in s.papers), bool, len(s.papers)))].sum())
             for s in self._segments
         )
-        if (
-            changed
-            or not self._segments
-            or len(self._segments) >= MAX_SEGMENTS
-            or dead > MAX_DEAD_SHARE * len(self)
-        ):
+        if not self._segments or len(self._segments) >= MAX_SEGMENTS or dead > MAX_DEAD_SHARE * len(self):
             self.rebuild(store, states)
             return
         segments = list(self._segments)
@@ -432,7 +433,12 @@ class LexicalIndex:
             if len(segment):
                 segments.append(segment)
         self._save(segments, dict(states), removed, acronyms)
-        log.info("lexical index: %d papers added, %d removed", len(new), len(gone))
+        log.info(
+            "lexical index: %d papers added, %d indexed again, %d removed",
+            len(new) - len(changed),
+            len(changed),
+            len(gone),
+        )
 
     def rebuild(self, store: ChromaStore, states: dict[str, str] | None = None) -> None:
         """Index every active paper afresh, as one segment."""

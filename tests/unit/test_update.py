@@ -120,7 +120,7 @@ def test_a_writer_that_dies_mid_update_leaves_one_text(
     count, versions = one_text(library, paper.key)
     assert not library.store.records([paper.key])[paper.key]["updating"]
     if dies_in == "commit":  # not committed: the abstract alone, as before
-        assert count == 1 and versions == {None}
+        assert count == 1 and versions <= {None}
     else:  # committed: the full text, whole
         assert count > 5 and len(versions) == 1 and None not in versions
     assert library.search(paper.title or "", k=1)[0].paper.key == before
