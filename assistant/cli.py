@@ -752,8 +752,9 @@ def _sample_fill(library: Library) -> SampleFill | None:
         return None
     state = fill.state()
     err.print(
-        f"The library holds {state.abstracts} of the {state.total} sample papers: filling it in the "
-        "background (abstracts first, then full texts); the UI answers meanwhile."
+        f"The library holds {state.abstracts} of the {state.total} sample papers ({state.full} with "
+        "their full text): filling it in the background, abstracts first, then full texts; the UI "
+        "answers meanwhile (the banner shows how far it is)."
     )
     return fill
 

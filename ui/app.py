@@ -171,7 +171,7 @@ def build(handlers: Handlers) -> gr.Blocks:
                 filling = handlers.filling() is not None
                 return (
                     handlers.banner(session_llm),
-                    handlers.paper_rows(query),
+                    handlers.paper_rows(query or ""),
                     gr.update(choices=handlers.paper_choices()),
                     gr.Timer(active=filling),
                 )
