@@ -672,22 +672,29 @@ class Ingest:
         written = [i for i, c in enumerate(chunks) if c.id not in kept]
         self._checkpoint()
         self.store.begin([papers[i] for i in fresh], paper_vectors[fresh])
-        self.store.begin_updates(updates)
+        if updates:
+            self.store.begin_updates(updates)
         if fresh:
             log.debug("pending: %s", ", ".join(papers[i].key for i in fresh))
         if updates:
             log.debug("updating: %s", ", ".join(updates))
         try:
             self._checkpoint()
-            self.store.write_chunks(
-                [chunks[i] for i in written], vectors[written], {p.key: p.year for p in papers}, versions
-            )
+            years = {p.key: p.year for p in papers}
+            write = [chunks[i] for i in written]
+            if versions:  # (the updates' passages carry their text's version)
+                self.store.write_chunks(write, vectors[written], years, versions)
+            else:
+                self.store.write_chunks(write, vectors[written], years)
             log.debug("wrote %d chunks", len(written))
             self._checkpoint()
         except _Cancelled:
             self.store.abort([p.key for p in papers])
             raise
-        self.store.commit(papers, paper_vectors, versions)
+        if versions:
+            self.store.commit(papers, paper_vectors, versions)
+        else:
+            self.store.commit(papers, paper_vectors)
         if updates:
             log.debug("committed the updates of %s", ", ".join(updates))
             self.store.finish_updates(list(updates))
