@@ -290,6 +290,9 @@ class LexicalIndex:
     def __init__(self, folder: Path):
         self.folder = folder
         self._lock = threading.Lock()
+        # held while the index's arrays are swapped for new ones and while a query reads them: a
+        # search in one thread never sees half of an update made in another (a background fill)
+        self._view_lock = threading.Lock()
         self._segments: list[Segment] = []
         self._indexed: dict[str, str] = {}  # paper key -> the store's state of it when indexed
         self._removed: set[str] = set()  # indexed papers since removed (dead units)
@@ -320,6 +323,17 @@ class LexicalIndex:
         self._set(segments, state["indexed"], set(state["removed"]), state["acronyms"], state["version"])
 
     def _set(
+        self,
+        segments: list[Segment],
+        indexed: dict[str, str],
+        removed: set[str],
+        acronyms: dict[str, str],
+        version: str,
+    ) -> None:
+        with self._view_lock:
+            self._swap(segments, indexed, removed, acronyms, version)
+
+    def _swap(
         self,
         segments: list[Segment],
         indexed: dict[str, str],
@@ -468,6 +482,16 @@ class LexicalIndex:
         """BM25 scores of ``query`` for every paper (optionally only papers with these keys and
         within these years, inclusive); None when the index is empty or no word of the query
         is in it."""
+        with self._view_lock:
+            return self._scores(query, keys=keys, years=years)
+
+    def _scores(
+        self,
+        query: str,
+        *,
+        keys: Iterable[str] | None = None,
+        years: tuple[int | None, int | None] | None = None,
+    ) -> LexicalScores | None:
         segments = self._segments
         if not segments or not self._n:
             return None
