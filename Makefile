@@ -44,8 +44,10 @@ $(VENV)/.installed-system: | $(BIN)/python
 	else echo "note: missing $$missing (apt-get install $$missing); the tests that need them will say so"; fi
 	touch $@
 
-# The chat UI on http://127.0.0.1:7860 over the default library; the first time, the library is
-# empty and gets the sample corpus (250 ACL papers with full text, from the aclsum package).
+# The chat UI on http://127.0.0.1:7860 over the default library, served at once; the first time,
+# the library is empty and fills in the background with the sample corpus (250 ACL papers from the
+# aclsum package: their abstracts first, then their full texts; the banner shows the progress, and
+# a fill that is stopped resumes on the next run).
 run: $(VENV)/.installed
 	$(BIN)/litassist ui --sample-corpus
 

@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # imported when a command runs, so that `--help` answers at o
     from assistant.citations import SentenceSupport
     from assistant.evaluation import Report
     from assistant.library import Library
+    from assistant.sample import SampleFill
     from assistant.summary import Summaries, Summary
     from store.ingest import IngestEvent, IngestReport
     from store.paper import Paper
@@ -114,9 +115,18 @@ def add(
             help="Remove the papers whose entries are gone from a .bib or Zotero library read again.",
         ),
     ] = False,
+    abstracts_only: Annotated[
+        bool,
+        typer.Option(
+            "--abstracts-only",
+            help="Store papers that have an abstract from it alone, for now; adding the files "
+            "again later brings their full text.",
+        ),
+    ] = False,
 ) -> None:
     """Add papers from PDFs, BibTeX, a Zotero data directory, text listings, HTML/Markdown pages
-    and S2ORC JSON. A .bib or Zotero library read again updates the papers it gave."""
+    and S2ORC JSON. A .bib or Zotero library read again updates the papers it gave; a file with
+    the full text of a paper stored from its abstract alone updates it (same key)."""
     library = _open()
     missing = [p for p in paths if not p.exists()]
     for path in missing:
@@ -126,7 +136,9 @@ def add(
 
     interrupted = False
     try:
-        report = _add_with_progress(library, paths, show=not as_json and err.is_terminal, prune=prune)
+        report = _add_with_progress(
+            library, paths, show=not as_json and err.is_terminal, prune=prune, abstracts_only=abstracts_only
+        )
     except IngestInterrupted as e:  # stopped within a second; the report says what is stored
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the report is printed whatever is pressed
         report, interrupted = e.report, True
@@ -154,7 +166,7 @@ def add(
 
 
 def _add_with_progress(
-    library: Library, paths: list[Path], *, show: bool, prune: bool = False
+    library: Library, paths: list[Path], *, show: bool, prune: bool = False, abstracts_only: bool = False
 ) -> IngestReport:
     log = logging.getLogger("litassist.add")
     with Progress(
@@ -183,7 +195,7 @@ def _add_with_progress(
             elif event.kind == "committed":
                 log.info("committed %s", event.key)
 
-        return library.add(paths, progress=progress, prune=prune)
+        return library.add(paths, progress=progress, prune=prune, abstracts_only=abstracts_only)
 
 
 _SHOWN_UNREAD = 5  # files not read for one reason (a stopped run): this many rows, then a count
@@ -200,6 +212,8 @@ def _print_report(report: IngestReport, library: Library, *, only_problems: bool
         table.add_row(
             "[cyan]updated[/cyan]", escape(f"{outcome.key} ({outcome.source})"), escape(outcome.reason)
         )
+    for paper in [] if only_problems else report.full_texts:
+        table.add_row("[green]updated (full text)[/green]", escape(paper.key), escape(paper.label))
     for outcome in report.skipped:
         table.add_row("[yellow]skipped[/yellow]", escape(outcome.source), escape(outcome.reason))
     for outcome in report.missing:
@@ -914,7 +928,9 @@ def ui(
     sample_corpus: Annotated[
         bool,
         typer.Option(
-            "--sample-corpus", help="When the library is empty, first add the sample corpus (250 ACL papers)."
+            "--sample-corpus",
+            help="When the library is empty, fill it with the sample corpus (250 ACL papers) in "
+            "the background while the UI answers: abstracts first, then full texts.",
         ),
     ] = False,
 ) -> None:
@@ -928,13 +944,17 @@ def ui(
             raise typer.BadParameter("give it as USER:PASS", param_hint="--auth")
         credentials = (user, password)
     library = _open()
-    if sample_corpus:
-        _add_sample_corpus(library)
+    fill = _sample_fill(library) if sample_corpus else None
     bind = host or library.settings.ui.host
     if not _is_loopback(bind) and credentials is None:
         err.print(f"[yellow]warning: {bind} is reachable from other machines and --auth is not set[/yellow]")
     err.print(f"litassist UI at http://{bind}:{port or library.settings.ui.port} (Ctrl-C stops it)")
-    launch(library, host=bind, port=port, auth=credentials, share=share)
+    try:
+        launch(library, host=bind, port=port, auth=credentials, share=share, fill=fill)
+    finally:
+        if fill is not None and fill.state().filling:
+            err.print("stopping the sample fill (it resumes on the next start) …")
+            fill.stop()
 
 
 def _is_loopback(host: str) -> bool:
@@ -949,23 +969,23 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _add_sample_corpus(library: Library) -> None:
-    """The 250 ACL papers (S2ORC JSON with full text) that the ``aclsum`` package ships, into a
-    library that is empty or holds only part of them (a first run that was interrupted resumes);
-    a library with papers of its own is left alone."""
-    import importlib.util
+def _sample_fill(library: Library) -> SampleFill | None:
+    """The 250 ACL papers (S2ORC JSON with full text) of the ``aclsum`` package, filled in the
+    background into a library that is empty or holds only part of them (a fill that was
+    interrupted resumes): abstracts first, then full texts. A library with papers of its own
+    is left alone (None)."""
+    from assistant.sample import SampleFill
 
-    spec = importlib.util.find_spec("aclsum")
-    if spec is None or not spec.submodule_search_locations:
-        raise LitassistError("the sample corpus is not installed: pip install aclsum")
-    corpus = Path(spec.submodule_search_locations[0]) / "dataset" / "paper_jsons"
-    papers = library.papers()
-    own = [p for p in papers if not all(Path(s.split("#")[0]).is_relative_to(corpus) for s in p.sources)]
-    if own or len(papers) >= len(list(corpus.glob("*.json"))):
-        return
-    state = "is empty" if not papers else f"holds {len(papers)} of its papers"
-    err.print(f"The library {state}: adding the sample corpus ({corpus}); this takes a while once.")
-    _print_report(_add_with_progress(library, [corpus], show=err.is_terminal), library, only_problems=True)
+    fill = SampleFill(library)
+    if not fill.start():
+        return None
+    state = fill.state()
+    err.print(
+        f"The library holds {state.abstracts} of the {state.total} sample papers ({state.full} with "
+        "their full text): filling it in the background, abstracts first, then full texts; the UI "
+        "answers meanwhile (the banner shows how far it is)."
+    )
+    return fill
 
 
 @app.command("serve-local")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import logging
 import tempfile
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
@@ -269,6 +270,8 @@ class Library:
         *,
         progress: Progress | None = None,
         prune: bool = False,
+        abstracts_only: bool = False,
+        cancel: threading.Event | None = None,
     ) -> IngestReport:
         """Read files and folders (recursively) into the library. Papers already in it are
         skipped (or, found in a new file, get that file as another source); unreadable files
@@ -280,7 +283,13 @@ class Library:
         A ``.bib`` file or Zotero library read before is an update: changed entries update their
         papers under the same keys (``report.updated``), unchanged ones are skipped, and papers
         whose entries are gone from it are listed (``report.missing``); ``prune=True`` removes
-        those (``report.removed``) when no other source has them."""
+        those (``report.removed``) when no other source has them. A file that brings the full
+        text of a paper stored from its abstract alone (or from a clearly shorter text) replaces
+        that text under the same key (``report.full_texts``). ``abstracts_only``: store papers
+        that have an abstract from it alone, for now: one passage each, without the abstract's
+        search windows (adding the files again later brings their full text and the windows).
+        ``cancel``: an event another thread sets to stop the run as Ctrl-C does
+        (``IngestInterrupted``); Ctrl-C itself is only heard in the main thread."""
         if isinstance(paths, (str, Path)):
             paths = [paths]
         conf = self.settings.ingest
@@ -292,6 +301,8 @@ class Library:
             group_chunks=conf.group_chunks,
             limits=Limits(max_text_mb=conf.max_text_mb, max_seconds=conf.max_read_seconds),
             reconcile=(reimport := Reimport(self.store)),
+            abstracts_only=abstracts_only,
+            cancel=cancel,
         )
         with self._write_lock():
             report = ingest.run(Path(p).expanduser() for p in paths)

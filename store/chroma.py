@@ -11,6 +11,17 @@ to the whole collection, 50 ms at 100,000 chunks). A paper record has a ``status
 * ``removing`` — a removal in progress; recovery finishes it;
 * ``removed``  — a tombstone that keeps the key (and the content hash) from being reused.
 
+An active paper can also be **updating**: its content (an abstract alone, say) is being replaced
+by a longer text under the same key (``updating`` true, ``update_to`` the new text's version).
+The steps, each safe to be killed after: (1) the flag on the active record (the old passages
+stay visible); (2) the new passages, tagged ``text_version`` = the new version (ids of their own,
+never those of the old ones); (3) the commit: the record with the new metadata, chunk count and
+``text_version``, still flagged; (4) the old passages deleted, the flag cleared. Recovery (or an
+abort) settles a flagged record by what its ``text_version`` says: the new text committed → the
+passages of any other version go; not committed → the new version's passages go. Either way
+the paper keeps one whole text. The change marker and ``paper_states`` change at (3) and again
+at (4), so the lexical index re-reads the paper once its passages are one text again.
+
 A pending record is written only by a writer that holds a *claim* on its key (store/claims.py):
 several processes on several machines can share one server and prefix, and a key, or a paper's
 content, goes to one of them. The order of one paper's writes, and why it is safe:
@@ -57,7 +68,7 @@ from store.chunking import chunk_id
 from store.claims import Claims, abandoned, writer_identity
 from store.embedder import Vectors
 from store.errors import EmbedderMismatchError, LibraryError
-from store.paper import Chunk, Paper, has_tags, in_collections
+from store.paper import Chunk, Paper, has_tags, in_collections, normalise
 
 log = logging.getLogger(__name__)
 
@@ -206,10 +217,11 @@ class ChromaStore:
         return set(self.papers_collection.get(include=[])["ids"])
 
     def identify(self, papers: Sequence[Paper]) -> dict[str, dict[str, tuple[Paper, str]]]:
-        """Stored papers (active or removed) with the content hash, arXiv id or DOI of one of
+        """Stored papers (active or removed) with the content hash, arXiv id, DOI or title
+        (``title_key``: normalised; records written before it was kept have none) of one of
         ``papers``, in one read per batch: field -> value -> (paper, status)."""
         fields = ("content_hash", "arxiv_id", "doi")
-        found: dict[str, dict[str, tuple[Paper, str]]] = {f: {} for f in fields}
+        found: dict[str, dict[str, tuple[Paper, str]]] = {f: {} for f in (*fields, "title_key")}
         for start in range(0, len(papers), _BATCH):
             some = papers[start : start + _BATCH]
             clauses = []
@@ -217,6 +229,9 @@ class ChromaStore:
                 values = sorted({str(v) for v in (getattr(p, field) for p in some) if v})
                 if values:
                     clauses.append({field: {"$in": values}})
+            titles = sorted({normalise(p.title) for p in some if p.title and normalise(p.title)})
+            if titles:
+                clauses.append({"title_key": {"$in": titles}})
             if not clauses:
                 continue
             result = self.papers_collection.get(
@@ -231,7 +246,7 @@ class ChromaStore:
                 include=["metadatas", "documents"],
             )
             for id_, meta, doc in _rows(result):
-                for field in fields:
+                for field in (*fields, "title_key"):
                     value = str(meta.get(field) or "")
                     known = found[field].get(value)
                     # an active paper wins over a tombstone with the same identity (a re-keyed
@@ -277,9 +292,7 @@ class ChromaStore:
         """Every visible paper's key with what identifies its chunks (count and content hash):
         derived indexes (the lexical one) compare it with what they indexed."""
         result = self.papers_collection.get(where={"status": "active"}, include=["metadatas"])
-        return {
-            key: f"{meta.get('chunk_count')}:{meta.get('content_hash')}" for key, meta, _ in _rows(result)
-        }
+        return {key: _state(meta) for key, meta, _ in _rows(result)}
 
     def change_marker(self) -> str | None:
         """A value every commit and removal changes (in the papers collection's metadata): a
@@ -403,7 +416,15 @@ class ChromaStore:
         """Pending records, written before any chunk (the keys must be claimed: ``claims``)."""
         self._upsert_papers(papers, vectors, status="pending")
 
-    def write_chunks(self, chunks: Sequence[Chunk], vectors: Vectors, years: dict[str, int | None]) -> None:
+    def write_chunks(
+        self,
+        chunks: Sequence[Chunk],
+        vectors: Vectors,
+        years: dict[str, int | None],
+        versions: dict[str, str] | None = None,
+    ) -> None:
+        """``versions``: the text version of the papers being updated (their new passages carry it)."""
+        versions = versions or {}
         for kind in ("passage", "window"):
             rows = [i for i, c in enumerate(chunks) if (c.kind == "window") == (kind == "window")]
             for start in range(0, len(rows), _BATCH):
@@ -412,13 +433,72 @@ class ChromaStore:
                     ids=[chunks[i].id for i in batch],
                     embeddings=vectors[batch],
                     documents=[chunks[i].text for i in batch],
-                    metadatas=[_chunk_metadata(chunks[i], years.get(chunks[i].paper_key)) for i in batch],
+                    metadatas=[
+                        _chunk_metadata(
+                            chunks[i], years.get(chunks[i].paper_key), versions.get(chunks[i].paper_key)
+                        )
+                        for i in batch
+                    ],
                 )
 
-    def commit(self, papers: Sequence[Paper], vectors: Vectors) -> None:
-        """The commit marker: the paper records, written last."""
-        self._upsert_papers(papers, vectors, status="active")
+    def commit(
+        self, papers: Sequence[Paper], vectors: Vectors, updates: dict[str, str] | None = None
+    ) -> None:
+        """The commit marker: the paper records, written last. ``updates``: the papers among
+        them whose text replaces another (key -> new version): still flagged (``finish_updates``)."""
+        self._upsert_papers(papers, vectors, status="active", updates=updates or {})
         self._mark_changed()
+
+    def begin_updates(self, updates: dict[str, tuple[str, str]]) -> None:
+        """Flag active papers as updating to a new text version, before any of its passages is
+        written (the edit claim on each key must be held): key -> (version, the id of an old
+        passage the new text keeps as it is, its abstract, or ""). The old passages stay visible."""
+        if not updates:
+            return
+        keys = list(updates)
+        self.papers_collection.update(
+            ids=keys,
+            metadatas=[
+                {
+                    "updating": True,
+                    "update_to": updates[k][0],
+                    "update_keep": updates[k][1],
+                    "claim": self.claims.token,
+                    **_writer(),
+                }
+                for k in keys
+            ],
+        )
+
+    def chunk_ids(self, key: str) -> set[str]:
+        """The ids of a paper's passages."""
+        return set(self.chunks_collection.get(where={"paper_key": key}, include=[])["ids"])
+
+    def finish_updates(self, keys: Sequence[str]) -> None:
+        """After the commit of updates: the passages of other versions go, the flag is cleared."""
+        for key, meta in self.records(keys).items():
+            if meta.get("updating"):
+                self._settle_update(key, meta)
+        if keys:
+            self._mark_changed()
+
+    def _settle_update(self, key: str, meta: dict[str, Any]) -> None:
+        """A flagged record becomes one text again: the new one if it was committed (its
+        ``text_version`` is the one it was updating to), else the old one."""
+        target = str(meta.get("update_to") or "")
+        keep = str(meta.get("update_keep") or "")
+        committed = bool(target) and meta.get("text_version") == target
+        for collection in (self.chunks_collection, self.windows_collection):
+            found = collection.get(where={"paper_key": key}, include=["metadatas"])
+            gone = [
+                id_
+                for id_, chunk_meta, _ in _rows(found)
+                if id_ != keep and (chunk_meta.get("text_version") == target) != committed
+            ]
+            for start in range(0, len(gone), _BATCH):
+                collection.delete(ids=gone[start : start + _BATCH])
+        self.papers_collection.update(ids=[key], metadatas=[{"updating": False}])
+        log.debug("%s: %s", key, "its new text is in" if committed else "kept its old text")
 
     def verify(self, papers: Sequence[Paper]) -> dict[str, str]:
         """The check after a commit: for each paper whose stored state is not what this writer
@@ -594,6 +674,13 @@ class ChromaStore:
         )
         abandoned_ = [(key, meta) for key, meta, _ in _rows(result) if abandoned(meta, stale_after)]
         self._clean(abandoned_)
+        updating = self.papers_collection.get(where={"updating": True}, include=["metadatas"])
+        unfinished = [(key, meta) for key, meta, _ in _rows(updating) if abandoned(meta, stale_after)]
+        for key, meta in unfinished:
+            self._settle_update(key, meta)
+        if unfinished:
+            self._mark_changed()
+            abandoned_ += unfinished
         self.claims.recover(stale_after=stale_after)
         if abandoned_:
             log.info("cleaned up after an interrupted run: %s", ", ".join(key for key, _ in abandoned_))
@@ -602,7 +689,13 @@ class ChromaStore:
     def abort(self, keys: Sequence[str]) -> None:
         """Undo this process's own unfinished writes (a group that failed midway)."""
         result = self.papers_collection.get(ids=list(keys), include=["metadatas"])
-        self._clean([(key, meta) for key, meta, _ in _rows(result) if meta.get("status") == "pending"])
+        rows = list(_rows(result))
+        self._clean([(key, meta) for key, meta, _ in rows if meta.get("status") == "pending"])
+        flagged = [(key, meta) for key, meta, _ in rows if meta.get("updating")]
+        for key, meta in flagged:
+            self._settle_update(key, meta)
+        if flagged:
+            self._mark_changed()
 
     def _clean(self, records: list[tuple[str, dict[str, Any]]]) -> None:
         for key, meta in records:
@@ -618,9 +711,12 @@ class ChromaStore:
         self.chunks_collection.delete(where={"paper_key": key})
         self.windows_collection.delete(where={"paper_key": key})
 
-    def _upsert_papers(self, papers: Sequence[Paper], vectors: Vectors, *, status: str) -> None:
+    def _upsert_papers(
+        self, papers: Sequence[Paper], vectors: Vectors, *, status: str, updates: dict[str, str] | None = None
+    ) -> None:
         if not papers:
             return
+        updates = updates or {}
         self.papers_collection.upsert(
             ids=[p.key for p in papers],
             embeddings=vectors,
@@ -630,6 +726,16 @@ class ChromaStore:
                     **_metadata(p, status),
                     "claim": self.claims.token,
                     **(_writer() if status == "pending" else {}),
+                    **(
+                        {
+                            "updating": True,
+                            "update_to": updates[p.key],
+                            "text_version": updates[p.key],
+                            **_writer(),
+                        }
+                        if p.key in updates
+                        else {}
+                    ),
                 }
                 for p in papers
             ],
@@ -662,6 +768,15 @@ class StoredPaper:
     windows: StoredChunks
 
 
+def _state(meta: dict[str, Any]) -> str:
+    """What identifies a paper's passages: their count, the content hash, the text version, and
+    ``~`` while an update is unfinished (its passages may be of two texts)."""
+    state = f"{meta.get('chunk_count')}:{meta.get('content_hash')}"
+    if meta.get("text_version"):
+        state += f":{meta['text_version']}"
+    return state + ("~" if meta.get("updating") else "")
+
+
 def _vectors(collection: Collection, ids: Sequence[str]) -> dict[str, npt.NDArray[np.float32]]:
     if not ids:
         return {}
@@ -692,6 +807,8 @@ def _rows(result: Any) -> Iterable[tuple[str, dict[str, Any], str | None]]:
 
 def _metadata(paper: Paper, status: str) -> dict[str, Any]:
     meta: dict[str, Any] = {"status": status, "has_abstract": bool(paper.abstract)}
+    if paper.title and normalise(paper.title):
+        meta["title_key"] = normalise(paper.title)
     for field in _SCALAR_FIELDS:
         value = getattr(paper, field)
         if value is not None and value != "":
@@ -712,8 +829,10 @@ def _paper(key: str, meta: dict[str, Any], document: str | None) -> Paper:
     return Paper(key=key, abstract=document if meta.get("has_abstract") else None, **fields)
 
 
-def _chunk_metadata(chunk: Chunk, year: int | None) -> dict[str, Any]:
+def _chunk_metadata(chunk: Chunk, year: int | None, version: str | None = None) -> dict[str, Any]:
     meta: dict[str, Any] = {"paper_key": chunk.paper_key, "ordinal": chunk.ordinal, "kind": chunk.kind}
+    if version:
+        meta["text_version"] = version
     if chunk.section:
         meta["section"] = chunk.section
     if chunk.page is not None:

@@ -13,6 +13,11 @@ at the end of the run, found stored and given this file as another source (or, i
 writer gave up, added by this run). The report says only what this run stored: a file found
 to be another source of a paper this run has yet to commit is reported with that paper's fate.
 
+A document that brings the full text of a stored paper whose text is only its abstract (or
+clearly shorter: fewer than half the passages), the same paper by content hash, arXiv id, DOI or
+title, **updates** it: its content is replaced under the same key (the "updating" state of
+store/chroma.py, under the ``edit:<key>`` claim), and the report lists it in ``full_texts``.
+
 A run stops early, and says so in its report (``stopped``), when the store stops answering (a
 Chroma server gone: the group being written is not stored, the files not yet read are listed)
 or on Ctrl-C (in the main thread: the writer thread stops before its next embedding slice or
@@ -25,6 +30,7 @@ the paper record is the commit marker and what an unfinished group wrote is undo
 from __future__ import annotations
 
 import copy
+import hashlib
 import logging
 import random
 import signal
@@ -33,7 +39,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -42,12 +48,12 @@ from typing import Any, Literal
 import numpy as np
 
 from store.chroma import ChromaStore, unreachable
-from store.chunking import Chunker, embedding_text
+from store.chunking import Chunker, chunk_id, embedding_text
 from store.claims import Holder
 from store.embedder import Embedder
 from store.errors import LitassistError, ReadError
 from store.keys import assign_key
-from store.paper import Chunk, Document, Paper, content_hash
+from store.paper import Chunk, Document, Paper, content_hash, normalise
 from store.readers import Limits, UnsupportedFileError, read, walk
 
 log = logging.getLogger(__name__)
@@ -67,6 +73,7 @@ class Outcome:
 @dataclass
 class IngestReport:
     added: list[Paper] = field(default_factory=list)
+    full_texts: list[Paper] = field(default_factory=list)  # stored papers whose full text came in
     skipped: list[Outcome] = field(default_factory=list)
     failed: list[Outcome] = field(default_factory=list)
     stopped: str | None = None  # why the run stopped before the end (the store gone, Ctrl-C)
@@ -82,6 +89,7 @@ class IngestReport:
     def to_dict(self) -> dict[str, Any]:
         return {
             "added": [{"key": p.key, "title": p.label, "sources": p.sources} for p in self.added],
+            "full_texts": [{"key": p.key, "title": p.label, "sources": p.sources} for p in self.full_texts],
             "skipped": [vars(o) for o in self.skipped],
             "failed": [vars(o) for o in self.failed],
             "stopped": self.stopped,
@@ -127,10 +135,15 @@ class IngestEvent:
 Progress = Callable[[IngestEvent], None]
 
 
+UPDATED = "updated (full text)"
+
+
 @dataclass
 class _Planned:
     document: Document
     chunks: list[Chunk]
+    update: str | None = None  # an update of a stored paper: the new text's version
+    keep: str = ""  # of an update: the id of the stored passage it keeps (its abstract)
 
 
 @dataclass
@@ -155,6 +168,8 @@ class Ingest:
         wait_for_others: float = 300.0,
         limits: Limits | None = None,
         reconcile: Callable[[list[Document]], list[Document]] | None = None,
+        abstracts_only: bool = False,
+        cancel: threading.Event | None = None,
     ):
         self.store = store
         # entries read before (store/reimport.py): updated there; the rest are decided here
@@ -167,6 +182,11 @@ class Ingest:
         # slice is what a Ctrl-C waits for (8 passages: ~0.4 s with the local model on 2 cores)
         self.embed_batch = embed_batch or max(8, int(getattr(embedder, "batch_size", 8)))
         self.limits = limits or Limits()
+        # papers with an abstract are stored from it alone, one passage without search windows
+        # (their full text, and the windows, can come later): the fastest way to have them found
+        self.abstracts_only = abstracts_only
+        # set from another thread: the run stops as on Ctrl-C (IngestInterrupted)
+        self.cancel = cancel
         # how long to wait, at the end of a run, for other writers adding the same papers
         self.wait_for_others = wait_for_others
         self._taken: set[str] = set()
@@ -247,8 +267,14 @@ class Ingest:
         if self._reading:
             raise KeyboardInterrupt
 
+    def _cancelled(self) -> bool:
+        if self.cancel is not None and self.cancel.is_set() and not self._stop_event.is_set():
+            self._stop_reason = INTERRUPTED
+            self._stop_event.set()
+        return self._stop_event.is_set()
+
     def _check(self) -> None:
-        if self._stop_event.is_set():
+        if self._cancelled():
             raise _Stop(self._stop_reason)
 
     def _failure(self, error: Exception) -> str:
@@ -307,6 +333,8 @@ class Ingest:
             documents = result.documents
             for document in documents:
                 document.paper.content_hash = content_hash(document)
+                if self.abstracts_only and document.paper.abstract:
+                    document.sections = []
             fresh = self.reconcile(documents) if self.reconcile is not None else documents
             self._admit([(d, str(path.resolve())) for d in fresh], report)
         self.progress(IngestEvent("file", count=len(documents), path=str(path)))
@@ -340,6 +368,11 @@ class Ingest:
                     self._add_source(pending, paper, source, document.origin, report, committed=False)
                     continue
                 match = _match(known, paper)
+                stored = match[0] if match is not None and match[1] == "active" else None
+                if stored is None:  # the same title: the same paper only to bring its full text
+                    stored = _same_title(known, paper)
+                if stored is not None and self._update(stored, document, source, report):
+                    continue
                 if match is not None and match[1] == "active":
                     self._add_source(match[0], paper, source, document.origin, report, committed=True)
                     continue
@@ -407,6 +440,8 @@ class Ingest:
         paper.added_at = datetime.now(UTC)
         with self._interruptible():
             chunks = self.chunker.chunks(document, paper.key)
+        if self.abstracts_only and not document.sections:  # its windows come with its full text
+            chunks = [c for c in chunks if c.kind != "window"]
         paper.chunk_count = sum(c.kind == "passage" for c in chunks)
         self._held[paper.key] = names
         self._unwritten.update(dict.fromkeys(_identities(paper), paper))
@@ -416,6 +451,58 @@ class Ingest:
         # a run stopped in it keeps the groups written, and the next run resumes after them
         if self._writing is not None and sum(len(p.chunks) for p in self._group) >= self.group_chunks:
             self._submit(*self._writing)
+
+    def _update(self, stored: Paper, document: Document, source: str, report: IngestReport) -> bool:
+        """Plan the update of a stored paper with a document that brings its full text, if it
+        does (else False: the caller goes on as for another copy). Under the ``edit:<key>``
+        claim, held until the group is committed; a paper another writer is changing is left."""
+        if not document.sections or stored.key in self._held:
+            return False
+        with self._interruptible():
+            probe = self.chunker.chunks(document, stored.key)
+        passages = sum(c.kind == "passage" for c in probe)
+        if passages < 2 * max(1, stored.chunk_count):
+            return False
+        name = f"edit:{stored.key}"
+        held, _ = self.store.claims.claim([name])
+        current = self.store.get(stored.key) if held else None
+        if current is None or (current.chunk_count, current.content_hash) != (
+            stored.chunk_count,
+            stored.content_hash,
+        ):
+            self.store.claims.release(held)
+            why = "another writer is changing it" if not held else "it changed meanwhile"
+            report.skipped.append(
+                Outcome(document.origin, f"full text of {stored.key}, not stored: {why}; run add again")
+            )
+            return True
+        new = document.paper
+        paper = current.model_copy(deep=True)
+        _merge(paper, new, [source])
+        paper.abstract = new.abstract or current.abstract
+        paper.content_hash = new.content_hash
+        paper.source_format = new.source_format or current.source_format
+        document.paper = paper
+        with self._interruptible():
+            chunks = self.chunker.chunks(document, paper.key)
+        version = hashlib.sha1("\n".join(c.text for c in chunks).encode()).hexdigest()[:12]
+        old = self.store.chunk_ids(paper.key)
+        keep = ""
+        renamed = []
+        for chunk in chunks:
+            if chunk.ordinal == 0 and chunk.section == "Abstract" and chunk.kind == "passage":
+                keep = chunk.id if chunk.id in old else ""  # search finds it by its text: kept
+                renamed.append(chunk)
+            else:  # ids of their own: never an old passage's
+                renamed.append(
+                    replace(chunk, id=chunk_id(paper.key, chunk.ordinal, f"{version}:{chunk.text}"))
+                )
+        paper.chunk_count = sum(c.kind == "passage" for c in renamed)
+        self._held[paper.key] = [name]
+        self._unwritten.update(dict.fromkeys(_identities(paper), paper))
+        self._group.append(_Planned(document, renamed, update=version, keep=keep))
+        self.progress(IngestEvent("chunks", count=len(renamed), key=paper.key))
+        return True
 
     def _settle(self, pool: ThreadPoolExecutor, report: IngestReport) -> None:
         """The papers other writers were adding: once they let go, this run finds them stored
@@ -523,7 +610,7 @@ class Ingest:
                     report.failed.append(Outcome(planned.document.origin, why, paper.key))
                     self._fail_deferred(paper.key, planned.document.origin, why, report)
                     continue
-                report.added.append(paper)
+                (report.full_texts if planned.update is not None else report.added).append(paper)
                 rows = self._deferred.pop(paper.key, [])
                 if late:
                     try:
@@ -598,18 +685,39 @@ class Ingest:
         vectors = self._embed([embedding_text(titles[c.paper_key], c.text, c.kind) for c in chunks])
         first = {c.paper_key: i for i, c in reversed(list(enumerate(chunks)))}
         paper_vectors = vectors[[first[p.key] for p in papers]]
+        updates = {p.document.paper.key: (p.update, p.keep) for p in group if p.update is not None}
+        versions = {key: version for key, (version, _) in updates.items()}
+        fresh = [i for i, p in enumerate(papers) if p.key not in updates]
+        kept = {keep for _, keep in updates.values() if keep}
+        written = [i for i, c in enumerate(chunks) if c.id not in kept]
         self._checkpoint()
-        self.store.begin(papers, paper_vectors)
-        log.debug("pending: %s", ", ".join(p.key for p in papers))
+        self.store.begin([papers[i] for i in fresh], paper_vectors[fresh])
+        if updates:
+            self.store.begin_updates(updates)
+        if fresh:
+            log.debug("pending: %s", ", ".join(papers[i].key for i in fresh))
+        if updates:
+            log.debug("updating: %s", ", ".join(updates))
         try:
             self._checkpoint()
-            self.store.write_chunks(chunks, vectors, {p.key: p.year for p in papers})
-            log.debug("wrote %d chunks", len(chunks))
+            years = {p.key: p.year for p in papers}
+            write = [chunks[i] for i in written]
+            if versions:  # (the updates' passages carry their text's version)
+                self.store.write_chunks(write, vectors[written], years, versions)
+            else:
+                self.store.write_chunks(write, vectors[written], years)
+            log.debug("wrote %d chunks", len(written))
             self._checkpoint()
         except _Cancelled:
             self.store.abort([p.key for p in papers])
             raise
-        self.store.commit(papers, paper_vectors)
+        if versions:
+            self.store.commit(papers, paper_vectors, versions)
+        else:
+            self.store.commit(papers, paper_vectors)
+        if updates:
+            log.debug("committed the updates of %s", ", ".join(updates))
+            self.store.finish_updates(list(updates))
         problems = self.store.verify(papers)
         for paper in papers:
             if paper.key not in problems:
@@ -618,7 +726,7 @@ class Ingest:
 
     def _checkpoint(self) -> None:
         """In the writer thread: stop here if the run is stopping."""
-        if self._stop_event.is_set():
+        if self._cancelled():
             raise _Cancelled(self._stop_reason)
 
     def _forget(self, papers: list[Paper]) -> None:
@@ -689,6 +797,19 @@ def keep_user_fields(paper: Paper, before: Paper) -> None:
         if name != "key" and name in Paper.model_fields:
             setattr(paper, name, copy.deepcopy(getattr(before, name)))
     paper.user_fields = list(before.user_fields)
+
+
+def _same_title(known: dict[str, dict[str, tuple[Paper, str]]], paper: Paper) -> Paper | None:
+    """A stored active paper with the same title, unless their year, DOI or arXiv id differ."""
+    found = known.get("title_key", {}).get(normalise(paper.title or "")) if paper.title else None
+    if found is None or found[1] != "active":
+        return None
+    stored = found[0]
+    for name in ("year", "doi", "arxiv_id"):
+        mine, theirs = getattr(paper, name), getattr(stored, name)
+        if mine and theirs and str(mine).lower() != str(theirs).lower():
+            return None
+    return stored
 
 
 def _identities(paper: Paper) -> list[str]:

@@ -290,6 +290,9 @@ class LexicalIndex:
     def __init__(self, folder: Path):
         self.folder = folder
         self._lock = threading.Lock()
+        # held while the index's arrays are swapped for new ones and while a query reads them: a
+        # search in one thread never sees half of an update made in another (a background fill)
+        self._view_lock = threading.Lock()
         self._segments: list[Segment] = []
         self._indexed: dict[str, str] = {}  # paper key -> the store's state of it when indexed
         self._removed: set[str] = set()  # indexed papers since removed (dead units)
@@ -327,10 +330,25 @@ class LexicalIndex:
         acronyms: dict[str, str],
         version: str,
     ) -> None:
-        for segment in segments:
+        with self._view_lock:
+            self._swap(segments, indexed, removed, acronyms, version)
+
+    def _swap(
+        self,
+        segments: list[Segment],
+        indexed: dict[str, str],
+        removed: set[str],
+        acronyms: dict[str, str],
+        version: str,
+    ) -> None:
+        later: set[str] = set()  # a paper indexed again (its text changed) lives in its last segment
+        for segment in reversed(segments):
             segment.live = np.fromiter(
-                (k not in removed for k in segment.papers), dtype=bool, count=len(segment.papers)
+                (k not in removed and k not in later for k in segment.papers),
+                dtype=bool,
+                count=len(segment.papers),
             )
+            later.update(segment.papers)
         self._segments, self._indexed, self._removed = segments, indexed, removed
         self._acronyms, self._version = acronyms, version
         self._papers = [key for segment in segments for key in segment.papers]
@@ -402,25 +420,19 @@ class LexicalIndex:
             return changed
 
     def _update(self, store: ChromaStore, states: dict[str, str]) -> None:
-        """Index the papers that are new, mark those that are gone dead; rebuild instead when a
-        paper changed under its key, or segments or dead units have piled up."""
+        """Index the papers that are new, and those whose text changed under their key (a full
+        text that replaced an abstract: their older units are dead), mark those that are gone
+        dead; rebuild instead when segments or dead units have piled up."""
         gone = {k for k in self._indexed if k not in states}
-        new = [k for k in states if k not in self._indexed]
-        changed = any(self._indexed[k] != states[k] for k in states if k in self._indexed)
-        # a key removed before and back now (an undone removal, a removed paper added again):
-        # its old units are marked dead by key, so it is indexed afresh
-        changed = changed or not self._removed.isdisjoint(new)
-        removed = self._removed | gone
+        changed = {k for k in states if k in self._indexed and self._indexed[k] != states[k]}
+        new = [k for k in states if k not in self._indexed or k in changed]
+        stale = self._removed | gone | set(new)  # their units in the current segments are dead
+        removed = (self._removed | gone) - set(new)
         dead = sum(
-            int(s.sizes[np.fromiter((k in removed for k in s.papers), bool, len(s.papers))].sum())
+            int(s.sizes[~(s.live & ~np.fromiter((k in stale for k in s.papers), bool, len(s.papers)))].sum())
             for s in self._segments
         )
-        if (
-            changed
-            or not self._segments
-            or len(self._segments) >= MAX_SEGMENTS
-            or dead > MAX_DEAD_SHARE * len(self)
-        ):
+        if not self._segments or len(self._segments) >= MAX_SEGMENTS or dead > MAX_DEAD_SHARE * len(self):
             self.rebuild(store, states)
             return
         segments = list(self._segments)
@@ -435,7 +447,12 @@ class LexicalIndex:
             if len(segment):
                 segments.append(segment)
         self._save(segments, dict(states), removed, acronyms)
-        log.info("lexical index: %d papers added, %d removed", len(new), len(gone))
+        log.info(
+            "lexical index: %d papers added, %d indexed again, %d removed",
+            len(new) - len(changed),
+            len(changed),
+            len(gone),
+        )
 
     def rebuild(self, store: ChromaStore, states: dict[str, str] | None = None) -> None:
         """Index every active paper afresh, as one segment."""
@@ -465,6 +482,16 @@ class LexicalIndex:
         """BM25 scores of ``query`` for every paper (optionally only papers with these keys and
         within these years, inclusive); None when the index is empty or no word of the query
         is in it."""
+        with self._view_lock:
+            return self._scores(query, keys=keys, years=years)
+
+    def _scores(
+        self,
+        query: str,
+        *,
+        keys: Iterable[str] | None = None,
+        years: tuple[int | None, int | None] | None = None,
+    ) -> LexicalScores | None:
         segments = self._segments
         if not segments or not self._n:
             return None

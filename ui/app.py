@@ -16,6 +16,7 @@ import gradio as gr
 from assistant.answer import Answer
 from assistant.library import Library
 from assistant.llm import SESSION_ORIGIN
+from assistant.sample import SampleFill
 from assistant.settings import LLMSettings
 from store.errors import LitassistError
 from ui import connection, papers, render
@@ -27,6 +28,7 @@ from ui.uploads import Uploads
 log = logging.getLogger(__name__)
 
 FILES_ROUTE = "/gradio_api/file="  # where Gradio serves files from `allowed_paths`
+FILL_REFRESH_S = 3.0  # how often an open page shows the sample fill's progress
 FILE_TYPES = [".pdf", ".bib", ".txt", ".html", ".htm", ".md", ".markdown", ".json"]
 
 CSS = """
@@ -432,6 +434,22 @@ def build(handlers: Handlers) -> gr.Blocks:
             show_progress="hidden",
         )
 
+        if handlers.fill is not None:  # the sample library fills: its progress, while it does
+            ticks = gr.Timer(FILL_REFRESH_S, active=handlers.fill.state().filling)
+
+            def on_tick(session_llm: LLMSettings | None, query: str) -> tuple[Any, ...]:
+                filling = handlers.filling() is not None
+                view = manager.view(query)
+                return (
+                    handlers.banner(session_llm),
+                    view.rows,
+                    gr.update(choices=view.choices),
+                    view.count,
+                    gr.Timer(active=filling),
+                )
+
+            ticks.tick(on_tick, [llm, search], [banner, table, picked, count, ticks], show_progress="hidden")
+
         def on_ask(
             text: str,
             messages: list[Any],
@@ -595,14 +613,16 @@ def launch(
     share: bool = False,
     block: bool = True,
     handlers: Handlers | None = None,
+    fill: SampleFill | None = None,
 ) -> gr.Blocks:
     """Start the app (blocking unless ``block=False``); returns it, so that ``close()`` stops it.
-    ``handlers``: the app's handlers over ``library`` (a benchmark passes instrumented ones)."""
+    ``handlers``: the app's handlers over ``library`` (a benchmark passes instrumented ones).
+    ``fill``: the sample library filling in the background (its progress shows in the banner)."""
     conf = library.settings.ui
     uploads = uploads_for(library)
     if library.read_only is None:  # a read-only library's uploads are only served, if any
         uploads.folder.mkdir(parents=True, exist_ok=True)
-    app = build(handlers or Handlers(library, uploads=uploads, files_route=FILES_ROUTE))
+    app = build(handlers or Handlers(library, uploads=uploads, files_route=FILES_ROUTE, fill=fill))
     app.queue(default_concurrency_limit=conf.concurrency, max_size=128)
     app.launch(
         server_name=host or conf.host,

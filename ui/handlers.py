@@ -28,6 +28,7 @@ from assistant.citations import SentenceSupport
 from assistant.grounding import Citation, Reference
 from assistant.library import Library
 from assistant.llm import SESSION_ORIGIN, ChatModel
+from assistant.sample import SampleFill
 from assistant.settings import LLMSettings
 from store.errors import LitassistError
 from store.ingest import IngestEvent, IngestReport
@@ -61,8 +62,16 @@ class DraftView:
 
 
 class Handlers:
-    def __init__(self, library: Library, *, uploads: Uploads, files_route: str | None = None):
+    def __init__(
+        self,
+        library: Library,
+        *,
+        uploads: Uploads,
+        files_route: str | None = None,
+        fill: SampleFill | None = None,
+    ):
         self.library = library
+        self.fill = fill  # the sample library filling in the background, if it is
         self.uploads = uploads
         self.files_route = files_route  # the URL prefix under which the app serves uploads
         # drafts to download: one folder each, all removed when the app stops
@@ -85,7 +94,20 @@ class Handlers:
         chat = self.session_library(llm)[0].chat
         library = self.library
         read_only = None if library.read_only is None else (library.path, library.read_only)
-        return render.banner(chat.model if chat else None, chat.shown_url if chat else None, read_only)
+        text = render.banner(chat.model if chat else None, chat.shown_url if chat else None, read_only)
+        return text + self.fill_banner()
+
+    def fill_banner(self) -> str:
+        """The sample fill's line of the banner ("" when there is no fill)."""
+        if self.fill is None:
+            return ""
+        state = self.fill.state()
+        return render.fill_banner(state.line(), state.filling)
+
+    def filling(self) -> str | None:
+        """The fill's line while the sample library fills, else None."""
+        state = self.fill.state() if self.fill is not None else None
+        return state.line() if state is not None and state.filling else None
 
     def choose_endpoint(
         self, base_url: str, model: str, api_key: str, extractive: bool
@@ -169,6 +191,8 @@ class Handlers:
             answers = [*answers, answer]
             cards = {r.number for a in answers for r in a.references}
             final = citation_links.linked(answer.text, cards) + (f"\n\n{notes}" if notes else "")
+            if (filling := self.filling()) is not None:
+                final += "\n\n" + render.filling_note(filling)
             final += "\n\n" + render.searched_for(answer.search_query, answer.follow_up)
             turn = ChatTurn(_with_reply(shown, final), self._conversation_sources(answers), answers)
             yield replace(turn, follow_up=answer.follow_up)
@@ -282,6 +306,11 @@ class Handlers:
 
     def paper_rows(self, query: str = "") -> list[list[object]]:
         return render.paper_rows(self.library.papers(), query)
+
+    def filter_papers(self, query: str) -> tuple[list[list[object]], str]:
+        """The papers matching a filter, and a note while the sample library fills."""
+        filling = self.filling()
+        return self.paper_rows(query), render.filling_note(filling) if filling else ""
 
     def paper_choices(self) -> list[tuple[str, str]]:
         """(label, key) for the paper pickers."""

@@ -16,7 +16,7 @@ from assistant.errors import LLMError
 from assistant.grounding import Citation, Reference
 from assistant.retrieval import Passage
 from store.errors import LitassistError
-from store.ingest import IngestReport
+from store.ingest import UPDATED, IngestReport
 from store.paper import Paper
 
 PASSAGE_CHARS = 600  # a card shows this much of its passage; the rest opens on a click
@@ -53,6 +53,23 @@ def banner(model: str | None, endpoint: str | None, read_only: tuple[Path, str] 
             "uploads and removals are refused."
         )
     return text
+
+
+def fill_banner(line: str | None, filling: bool) -> str:
+    """The sample library's fill, under the mode banner: where it is, and what it means."""
+    if not line:
+        return ""
+    if filling:
+        return (
+            f"\n\n**{line}** Questions work meanwhile; answers and searches see only the papers "
+            "stored so far (their abstracts first, full texts after)."
+        )
+    return f"\n\n{line}"
+
+
+def filling_note(line: str) -> str:
+    """Appended to an answer made while the sample library fills."""
+    return f"_The library is still filling ({line}): this answer sees only the papers stored so far._"
 
 
 def error_message(error: BaseException) -> str:
@@ -276,6 +293,7 @@ def ingest_rows(report: IngestReport, names: dict[str, str] | None = None) -> li
         return f"{name}#{entry}" if entry else name
 
     rows: list[list[object]] = [["added", p.key, p.label, ""] for p in report.added]
+    rows += [[UPDATED, p.key, p.label, ""] for p in report.full_texts]
     rows += [["skipped", o.key or "", shown(o.source), o.reason] for o in report.skipped]
     rows += [["failed", o.key or "", shown(o.source), o.reason] for o in report.failed]
     rows += [["updated", o.key or "", shown(o.source), o.reason] for o in report.updated]
@@ -284,7 +302,8 @@ def ingest_rows(report: IngestReport, names: dict[str, str] | None = None) -> li
 
 
 def ingest_summary(report: IngestReport) -> str:
-    counts = f"{len(report.added)} added, {len(report.skipped)} skipped, {len(report.failed)} failed"
+    updated = f", {len(report.full_texts)} {UPDATED}" if report.full_texts else ""
+    counts = f"{len(report.added)} added{updated}, {len(report.skipped)} skipped, {len(report.failed)} failed"
     return f"**{counts}.**" + (" The rest went in; see the reasons below." if report.failed else "")
 
 

@@ -17,7 +17,7 @@ import chromadb
 import pytest
 
 from assistant import Library
-from assistant.settings import Settings
+from assistant.settings import EmbedderSettings, Settings
 from tests.conftest import BIN, SEEDS, backend_settings, free_port, stop, wait_for
 from tests.integration.test_ingest import consistent
 
@@ -217,3 +217,58 @@ def test_invalid_settings_are_named(tmp_path: Path) -> None:
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "invalid setting LITASSIST_LLM__MODE" in result.stderr
     assert "invalid setting LITASSIST_LLM__TIMEOUT" in result.stderr
+
+
+def test_sigkill_mid_update_then_resume(tmp_path: Path) -> None:
+    """Abstracts first (``abstracts_only``), then the full texts with `litassist add`: killed
+    after its papers were flagged as updating, then run again. Every paper ends whole, with its
+    full text; the lexical index agrees. (Which text a flagged paper keeps when the library is
+    opened again: tests/unit/test_update.py, both sides.)"""
+    from tests.openai_server import serve_in_thread
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for path in sorted(ACL_PAPERS.glob("*.json"))[:4]:
+        shutil.copy(path, corpus / path.name)
+    library_dir = tmp_path / "lib"
+    with serve_in_thread() as server:  # embeddings over the wire, fast: the writes are what is killed
+        settings = Settings(
+            embedder=EmbedderSettings(provider="openai", model="fake-embed", base_url=server.url)
+        )
+        keys = sorted(
+            p.key for p in Library(library_dir, settings=settings).add(corpus, abstracts_only=True).added
+        )
+        env = cli_env(settings)
+        env.update(
+            LITASSIST_EMBEDDER__PROVIDER="openai",
+            LITASSIST_EMBEDDER__MODEL="fake-embed",
+            LITASSIST_EMBEDDER__BASE_URL=server.url,
+            LITASSIST_INGEST__GROUP_CHUNKS="1000",  # one group: one update of the four
+        )
+        args = [LITASSIST, "-vv", "--library", str(library_dir), "add", "--json", str(corpus)]
+        process = subprocess.Popen(
+            args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
+        )
+        assert process.stderr is not None
+        for line in process.stderr:
+            if "store.ingest: updating:" in line:
+                process.send_signal(signal.SIGKILL)
+                break
+        process.wait(timeout=60)
+        process.stderr.close()
+        assert process.returncode == -signal.SIGKILL, "the update finished before it could be killed"
+        raw = chromadb.PersistentClient(path=str(library_dir / "chroma"))  # as the kill left it
+        records = raw.get_collection("papers").get(include=["metadatas"])["metadatas"] or []
+        assert any(m.get("updating") for m in records), "killed before a paper was flagged"
+
+        resumed = subprocess.run(args, capture_output=True, text=True, env=env, timeout=300)
+        assert resumed.returncode == 0, resumed.stderr
+        report = json.loads(resumed.stdout)
+        assert not report["added"] and not report["failed"] and report["full_texts"]
+        library = Library(library_dir, settings=settings)
+        assert sorted(p.key for p in library.papers()) == keys
+        assert all(p.chunk_count > 10 for p in library.papers())
+        consistent(library)
+        assert not library.store.papers_collection.get(where={"updating": True})["ids"]
+        library.lexical.ensure_current(library.store)
+        assert library.lexical._indexed == library.store.paper_states()
