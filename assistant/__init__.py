@@ -6,7 +6,7 @@ import evaluation`` for the evaluation layer above it. ``store``, ``prompts`` an
 internal packages of the same distribution.
 """
 
-from assistant.settings import LLMSettings, Settings, quiet_third_parties
+from assistant.settings import LLMSettings, Settings, endpoint_origin, quiet_third_parties
 
 # before anything imports chromadb, gradio or huggingface_hub (some read these at import):
 # no telemetry, no downloads, for the CLI, the UI, the tests and any program that imports us
@@ -14,7 +14,9 @@ quiet_third_parties()
 
 from assistant.answer import Answer, AnswerParameters, Mode  # noqa: E402
 from assistant.citations import SentenceSupport  # noqa: E402
+from assistant.citations import sentences as sentence_spans  # noqa: E402
 from assistant.draft import Draft, DraftSection  # noqa: E402
+from assistant.edits import missing_metadata  # noqa: E402
 from assistant.errors import (  # noqa: E402
     ContextTooLongError,
     EmbedderMismatchError,
@@ -37,8 +39,9 @@ from assistant.errors import (  # noqa: E402
 from assistant.evidence import Evidence  # noqa: E402
 from assistant.grounding import Citation, Reference  # noqa: E402
 from assistant.library import Library  # noqa: E402
-from assistant.llm import Chat, ChatModel, ChatStream, Completion, Usage  # noqa: E402
+from assistant.llm import SESSION_ORIGIN, Chat, ChatModel, ChatStream, Completion, Usage  # noqa: E402
 from assistant.retrieval import Filters, Hit, Passage, RetrievalParameters  # noqa: E402
+from assistant.sample import SampleFill  # noqa: E402
 from assistant.summary import Summaries, Summary  # noqa: E402
 from assistant.tables import Table  # noqa: E402
 from store.chroma import StoredPaper  # noqa: E402
@@ -48,6 +51,7 @@ from store.paper import Chunk, Paper  # noqa: E402
 __version__ = "0.1.0"
 
 __all__ = [
+    "SESSION_ORIGIN",
     "Answer",
     "AnswerParameters",
     "Chat",
@@ -87,6 +91,7 @@ __all__ = [
     "ReadError",
     "Reference",
     "RetrievalParameters",
+    "SampleFill",
     "SentenceSupport",
     "Settings",
     "StoredPaper",
@@ -96,4 +101,7 @@ __all__ = [
     "UnsupportedFileError",
     "Usage",
     "__version__",
+    "endpoint_origin",
+    "missing_metadata",
+    "sentence_spans",
 ]

@@ -32,7 +32,7 @@ import prompts
 from assistant import export
 from assistant.errors import InvalidRequestError, PaperNotFoundError
 from assistant.generation import Mode, ResponseFormat, choose_mode
-from assistant.llm import ChatModel, LLMError, Usage
+from assistant.llm import Chat, LLMError, Usage
 from store.acronyms import mine
 from store.paper import Chunk, Paper
 from store.sentences import split_sentences
@@ -710,7 +710,7 @@ class Tabulator:
         papers: Callable[[str], Paper | None],
         chunks: Callable[[str], list[Chunk]],
         select: Select,
-        chat: ChatModel | None,
+        chat: Chat | None,
         parameters: TableParameters | None = None,
         response_format: ResponseFormat = "text",
     ):

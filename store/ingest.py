@@ -135,9 +135,6 @@ class IngestEvent:
 Progress = Callable[[IngestEvent], None]
 
 
-UPDATED = "updated (full text)"
-
-
 @dataclass
 class _Planned:
     document: Document

@@ -22,6 +22,10 @@ import pytest
 
 from assistant import Library, Settings  # importing it keeps third parties offline
 from assistant.settings import ChromaSettings
+
+# the CLI's output goes to a pipe in the tests, where Rich wraps at 80 columns: a message that
+# holds a long temporary path (longer under pytest-xdist's workers) would break mid-word
+os.environ.setdefault("COLUMNS", "200")
 from store.embedder import LocalEmbedder
 from tests.openai_server import OpenAIServer, serve_in_thread
 
@@ -32,6 +36,15 @@ PEER_DOCS = SHARED / "peer-docs"
 HF_LISTING = SEEDS / "002_47b77621b76a6c7c.txt"  # 60 papers with titles and dates
 DATA = Path(__file__).resolve().parent / "data"
 BIN = Path(sys.executable).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """With pytest-xdist (``make test`` runs two workers, ``--dist loadgroup``): a file's tests
+    run in one worker, so that its module fixtures are built once, and all browser tests in one,
+    which share one app."""
+    for item in items:
+        browser = item.path.parent.name == "browser"
+        item.add_marker(pytest.mark.xdist_group("browser" if browser else str(item.path)))
 
 
 class FakeEmbedder:

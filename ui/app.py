@@ -13,12 +13,7 @@ from typing import Any
 
 import gradio as gr
 
-from assistant.answer import Answer
-from assistant.library import Library
-from assistant.llm import SESSION_ORIGIN
-from assistant.sample import SampleFill
-from assistant.settings import LLMSettings
-from store.errors import LitassistError
+from assistant import SESSION_ORIGIN, Answer, Library, LitassistError, LLMSettings, SampleFill
 from ui import connection, papers, render
 from ui import tables as table_tab
 from ui.handlers import Handlers

@@ -7,10 +7,7 @@ from dataclasses import dataclass
 
 from pydantic import SecretStr
 
-from assistant.errors import LLMError
-from assistant.llm import SESSION_ORIGIN, ChatModel
-from assistant.settings import LLMSettings, endpoint_origin
-from store.urls import redacted
+from assistant import SESSION_ORIGIN, ChatModel, LLMError, LLMSettings, endpoint_origin
 
 TIMEOUT_S = 5.0  # a test waits this long for an answer (no retries): a dead endpoint fails fast
 
@@ -48,7 +45,7 @@ def check(llm: LLMSettings | None, origin: str | None, *, timeout: float = TIMEO
     if llm is None or not llm.base_url:
         return Checked(True, "No endpoint to test: answers are extractive (no language model).")
     set_where = f" (set in {origin})" if origin else ""
-    shown = redacted(llm.base_url)
+    shown = llm.shown_url
     chat = ChatModel(
         base_url=llm.base_url,
         model=llm.model,

@@ -23,16 +23,21 @@ from typing import Any, Literal
 
 from pydantic import SecretStr
 
-from assistant.answer import Answer, Mode
-from assistant.citations import SentenceSupport
-from assistant.grounding import Citation, Reference
-from assistant.library import Library
-from assistant.llm import SESSION_ORIGIN, ChatModel
-from assistant.sample import SampleFill
-from assistant.settings import LLMSettings
-from store.errors import LitassistError
-from store.ingest import IngestEvent, IngestReport
-from store.urls import redacted
+from assistant import (
+    SESSION_ORIGIN,
+    Answer,
+    ChatModel,
+    Citation,
+    IngestEvent,
+    IngestReport,
+    Library,
+    LitassistError,
+    LLMSettings,
+    Mode,
+    Reference,
+    SampleFill,
+    SentenceSupport,
+)
 from ui import citation_links, render
 from ui.uploads import Stored, UploadError, Uploads
 
@@ -130,7 +135,7 @@ class Handlers:
                 "mode": "auto",
             }
         )
-        return llm, f"This session uses `{llm.model}` at `{redacted(base_url)}`."
+        return llm, f"This session uses `{llm.model}` at `{llm.shown_url}`."
 
     def settings_markdown(self, llm: LLMSettings | None) -> str:
         settings = self.library.settings

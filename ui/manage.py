@@ -14,9 +14,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from assistant.library import Library
-from store.chroma import StoredPaper
-from store.errors import LitassistError
+from assistant import Library, LitassistError, StoredPaper
 from ui import papers, render
 from ui.uploads import Uploads
 

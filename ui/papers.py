@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from assistant.edits import missing_metadata
-from store.paper import Paper
+from assistant import Paper, missing_metadata
 
 COLUMNS = ["key", "title", "metadata", "authors", "year", "sources"]
 WIDTHS: list[str | int] = ["12%", "38%", "12%", "17%", "6%", "15%"]

@@ -10,19 +10,23 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from urllib.parse import quote
 
-from assistant import citations
-from assistant.citations import SentenceSupport
-from assistant.errors import LLMError
-from assistant.grounding import Citation, Reference
-from assistant.retrieval import Passage
-from store.errors import LitassistError
-from store.ingest import UPDATED, IngestReport
-from store.paper import Paper
+from assistant import (
+    Citation,
+    IngestReport,
+    LitassistError,
+    LLMError,
+    Paper,
+    Passage,
+    Reference,
+    SentenceSupport,
+    sentence_spans,
+)
 
 PASSAGE_CHARS = 600  # a card shows this much of its passage; the rest opens on a click
 MARK_OVERLAP = 0.5  # share of a sentence's words found in the claim for it to be marked as the quote
 PAPER_COLUMNS = ["key", "title", "authors", "year", "sources"]
 INGEST_COLUMNS = ["result", "key", "paper or file", "reason"]
+FULL_TEXT = "updated (full text)"  # the row of a paper whose full text replaced its abstract
 # the sources panel before the first answer of a conversation
 NO_SOURCES_YET = (
     '<div class="sources-empty">The sources of an answer appear here: a card for each citation number.</div>'
@@ -210,7 +214,7 @@ def _quoted_sentence(text: str, claims: Sequence[str]) -> tuple[int, int] | None
     """The span of the passage's sentence whose words best overlap a claim's, if any does enough."""
     claim_words = [_words(c) for c in claims]
     best, best_overlap = None, MARK_OVERLAP
-    for a, b in citations.sentences(text):
+    for a, b in sentence_spans(text):
         words = _words(text[a:b])
         for claim in claim_words:
             overlap = len(words & claim) / max(1, min(len(words), len(claim)))
@@ -293,7 +297,7 @@ def ingest_rows(report: IngestReport, names: dict[str, str] | None = None) -> li
         return f"{name}#{entry}" if entry else name
 
     rows: list[list[object]] = [["added", p.key, p.label, ""] for p in report.added]
-    rows += [[UPDATED, p.key, p.label, ""] for p in report.full_texts]
+    rows += [[FULL_TEXT, p.key, p.label, ""] for p in report.full_texts]
     rows += [["skipped", o.key or "", shown(o.source), o.reason] for o in report.skipped]
     rows += [["failed", o.key or "", shown(o.source), o.reason] for o in report.failed]
     rows += [["updated", o.key or "", shown(o.source), o.reason] for o in report.updated]
@@ -302,7 +306,7 @@ def ingest_rows(report: IngestReport, names: dict[str, str] | None = None) -> li
 
 
 def ingest_summary(report: IngestReport) -> str:
-    updated = f", {len(report.full_texts)} {UPDATED}" if report.full_texts else ""
+    updated = f", {len(report.full_texts)} {FULL_TEXT}" if report.full_texts else ""
     counts = f"{len(report.added)} added{updated}, {len(report.skipped)} skipped, {len(report.failed)} failed"
     return f"**{counts}.**" + (" The rest went in; see the reasons below." if report.failed else "")
 

@@ -10,9 +10,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.settings import LLMSettings
-from assistant.tables import Table
-from store.errors import LitassistError
+from assistant import LitassistError, LLMSettings, Table
 from ui import render
 from ui.handlers import Handlers
 

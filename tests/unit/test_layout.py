@@ -64,8 +64,13 @@ def test_the_graph_sees_an_upward_import_and_a_cycle() -> None:
     assert module_graph.cycles(edges) == [["assistant.evaluation", "assistant.library"]]
 
 
+def _isort(name: str) -> tuple[int, str]:
+    """The order ruff keeps ``__all__`` in (RUF022): constants, classes, then the rest."""
+    return (0 if name.isupper() else 1 if name[:1].isupper() else 2, name)
+
+
 def test_public_surface_is_sorted_and_real() -> None:
-    assert assistant.__all__ == sorted(assistant.__all__)
+    assert assistant.__all__ == sorted(assistant.__all__, key=_isort)
     for name in assistant.__all__:
         assert hasattr(assistant, name), name
     assert set(assistant.__all__) >= {"Library", "Paper", "IngestReport", "Settings"}
@@ -90,3 +95,19 @@ def test_every_class_the_docs_name_is_exported() -> None:
     internal = {"Ingest", "Retriever", "Answerer", "Drafter", "Summarizer"}  # the library's workers
     missing = sorted((named & project_classes()) - set(assistant.__all__) - internal)
     assert missing == [], f"named in the docs but not exported from assistant: {missing}"
+
+
+def test_the_ui_uses_only_the_public_surface(edges: dict[str, set[str]]) -> None:
+    reaching_in = {
+        f"{module} imports {target}"
+        for module, targets in edges.items()
+        if module.startswith("ui")
+        for target in targets
+        if not target.startswith("ui") and target not in {"assistant", "assistant.evaluation"}
+    }
+    assert sorted(reaching_in) == []
+
+
+def test_no_dumping_ground_modules() -> None:
+    names = {p.name for p in ROOT.glob("*/*.py")} | {p.name for p in ROOT.glob("*/*/*.py")}
+    assert not names & {"utils.py", "helpers.py", "misc.py"}

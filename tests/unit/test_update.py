@@ -14,7 +14,6 @@ import pytest
 from assistant import Library
 from assistant.settings import Settings
 from store.chroma import ChromaStore
-from store.ingest import UPDATED
 from tests.conftest import FakeEmbedder
 
 ACL_PAPERS = Path(aclsum.__file__).parent / "dataset" / "paper_jsons"
@@ -67,9 +66,9 @@ def test_full_text_updates_the_abstract_under_the_same_key(
     assert found and found[0].paper.key == paper.key and found[0].chunk_id.startswith(paper.key)
     again = fake_library.add(paper_file)  # nothing more to bring
     assert not again.full_texts and not again.added and "already in the library" in again.skipped[0].reason
-    from ui.render import ingest_rows
+    from ui.render import FULL_TEXT, ingest_rows
 
-    assert ingest_rows(second)[0][:2] == [UPDATED, paper.key]
+    assert ingest_rows(second)[0][:2] == [FULL_TEXT, paper.key]
 
 
 def test_a_listing_first_then_the_full_text_by_title(
