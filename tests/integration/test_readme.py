@@ -112,3 +112,11 @@ def test_configuration_table_is_generated_from_the_settings() -> None:
         )
         for variable in [f"LITASSIST_{name}__{sub}" for sub in subs] if subs else [f"LITASSIST_{name}"]:
             assert f"`{variable.upper()}`" in block.group(1)
+
+
+def test_the_contents_list_every_section() -> None:
+    after = README.split("## Contents", 1)[1]
+    contents, body = after[: after.index("\n## ")], after[after.index("\n## ") :]
+    sections = re.findall(r"^#{2,3} (.+)$", body, re.M)
+    missing = [name for name in sections if f"[{name}](#" not in contents]
+    assert sections and missing == []
