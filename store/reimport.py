@@ -7,7 +7,7 @@ unchanged entry is skipped, a changed one updates the paper's metadata in place 
 key (title, authors, year, venue, identifiers, the BibTeX entry, Zotero collections and tags).
 Entries the source no longer holds are listed (:meth:`Reimport.missing`); nothing is removed
 unless the caller asks (``prune``). An entry whose abstract changed keeps its stored passages:
-the update says so.
+the update says so. Fields the user corrected by hand (``Paper.user_fields``) stay as they are.
 """
 
 from __future__ import annotations
@@ -109,7 +109,9 @@ def _changed(stored: Paper, new: Paper) -> list[str]:
         names += _ZOTERO
     if new.bibtex:
         names += _BIBTEX
-    return [n for n in names if _value(getattr(stored, n)) != _value(getattr(new, n))]
+    # a field the user corrected by hand (Library.edit) is theirs: the source does not overwrite it
+    mine = set(stored.user_fields)
+    return [n for n in names if n not in mine and _value(getattr(stored, n)) != _value(getattr(new, n))]
 
 
 def _value(value: object) -> object:

@@ -142,7 +142,10 @@ def test_cli_markdown_with_bib_json_and_off_topic(library: Library, tmp_path: Pa
     written = run(*where, "draft", TOPIC, "--own-abstract", str(own), "-o", str(md), "--bib", str(bib))
     assert written.returncode == 0, written.stderr
     markdown = md.read_text()
-    assert markdown.startswith("---\nbibliography: refs.bib\n---") and "Our work:" in markdown
+    header = markdown.split("\n---\n", 1)[0]
+    # pandoc --citeproc reads the bibliography and the style the references were printed in
+    assert header.startswith("---\nbibliography: refs.bib\ncsl: ") and header.endswith("apa.csl")
+    assert "Our work:" in markdown
     cited = {k.strip().lstrip("@") for g in re.findall(r"\[(@[^\]]+)\]", markdown) for k in g.split(";")}
     assert cited == {e.key for e in bibtexparser.parse_string(bib.read_text()).entries}
 
