@@ -51,17 +51,18 @@ $(VENV)/.installed-system: | $(BIN)/python
 run: $(VENV)/.installed
 	$(BIN)/litassist ui --sample-corpus
 
-# two workers (the CI machine has two cores; much of the suite waits on servers and subprocesses)
+# two workers (the CI machine has two cores; much of the suite waits on servers and subprocesses),
+# a file's tests in one worker so that its module fixtures are built once
 TEST_WORKERS ?= 2
 
 test: $(VENV)/.installed-test $(VENV)/.installed-system
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 check: $(VENV)/.installed-test $(VENV)/.installed-system
 	$(BIN)/ruff check assistant store prompts ui tests
 	$(BIN)/ruff format --check assistant store prompts ui tests
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 bench: $(VENV)/.installed-test $(VENV)/.installed-system
 	$(BIN)/python tests/bench/bench_ingest.py

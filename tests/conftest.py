@@ -38,15 +38,6 @@ DATA = Path(__file__).resolve().parent / "data"
 BIN = Path(sys.executable).parent
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """With pytest-xdist (``make test`` runs two workers, ``--dist loadgroup``): a file's tests
-    run in one worker, so that its module fixtures are built once, and all browser tests in one,
-    which share one app."""
-    for item in items:
-        browser = item.path.parent.name == "browser"
-        item.add_marker(pytest.mark.xdist_group("browser" if browser else str(item.path)))
-
-
 class FakeEmbedder:
     """Deterministic bag-of-words vectors: texts sharing words are close. Records what it embedded."""
 
