@@ -387,17 +387,21 @@ class Library:
         """Correct a paper's metadata: ``title``, ``authors`` (a list, or one string of names
         separated by ``;`` or new lines), ``year``, ``venue`` (``None`` or ``""`` clears one) and
         ``key``. The fields set are recorded in ``paper.user_fields``: adding the same file again
-        keeps them. A new key moves the paper's passages and search windows with it (the lexical
-        index follows); the old key is never given to another paper. Returns the paper as stored;
-        a wrong value is a ``LibraryError`` that names it, and nothing is changed."""
+        keeps them. A new title is searched at once: the passages are embedded again with it (a
+        second or so for a full text) and the lexical index reads it. A new key moves the paper's
+        passages and search windows with it (the lexical index follows); the old key is never
+        given to another paper. Returns the paper as stored; a wrong value is a ``LibraryError``
+        that names it, and nothing is changed."""
         edit = PaperEdit.of(changes)
-        self.get(key)  # PaperNotFoundError before anything is claimed
+        before = self.get(key)  # PaperNotFoundError before anything is claimed
         new_key = edit.new_key(key)
         with self._write_lock():
             if new_key is not None:
                 paper: Paper | None = self.store.rekey(key, new_key, edit.apply)
             else:
                 paper = self.store.edit(key, edit.apply)
+            if paper is not None and paper.title != before.title:
+                self.store.retitle(paper.key, self.embedder.embed)
         if paper is None:
             return self.get(key)  # removed meanwhile: raises PaperNotFoundError
         self.lexical.ensure_current(self.store)

@@ -45,6 +45,7 @@ file lock per library folder also serialises the writers of one folder).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import uuid
@@ -64,7 +65,7 @@ from chromadb.api.models.Collection import Collection
 from chromadb.api.types import Where
 from chromadb.config import Settings as ChromaClientSettings
 
-from store.chunking import chunk_id
+from store.chunking import chunk_id, embedding_text
 from store.claims import Claims, abandoned, writer_identity
 from store.embedder import Vectors
 from store.errors import EmbedderMismatchError, LibraryError
@@ -551,6 +552,33 @@ class ChromaStore:
             self._mark_changed()
             return paper
 
+    def retitle(self, key: str, embed: Callable[[Sequence[str]], Vectors]) -> bool:
+        """Embed a paper's passages again under its current title (the embedder reads the title
+        with each passage, and the record's vector is its first passage's), so that a corrected
+        title reaches search; the record then carries the title's state, which tells the lexical
+        index to read the paper again. Vectors first, then the record: a writer stopped between
+        leaves the old title with new vectors, which the next retitle puts right. False when the
+        paper is no longer active."""
+        with self._editing(key):
+            paper = self.get(key)
+            if paper is None:
+                return False
+            found = self.chunks_collection.get(where={"paper_key": key}, include=["documents", "metadatas"])
+            rows = sorted(_rows(found), key=lambda row: int(row[1].get("ordinal", 0)))
+            record: dict[str, Any] = {"title_state": _title_state(paper.title)}
+            if rows:
+                vectors = embed([embedding_text(paper.title, doc or "", "passage") for _, _, doc in rows])
+                for start in range(0, len(rows), _BATCH):
+                    batch = rows[start : start + _BATCH]
+                    self.chunks_collection.update(
+                        ids=[id_ for id_, _, _ in batch], embeddings=vectors[start : start + len(batch)]
+                    )
+                self.papers_collection.update(ids=[key], embeddings=vectors[:1], metadatas=[record])
+            else:
+                self.papers_collection.update(ids=[key], metadatas=[record])
+            self._mark_changed()
+            return True
+
     def remove(self, key: str) -> Paper | None:
         with self._editing(key):
             paper = self.get(key)
@@ -774,6 +802,8 @@ def _state(meta: dict[str, Any]) -> str:
     state = f"{meta.get('chunk_count')}:{meta.get('content_hash')}"
     if meta.get("text_version"):
         state += f":{meta['text_version']}"
+    if meta.get("title_state"):  # a title edited since it was read
+        state += f":t{meta['title_state']}"
     return state + ("~" if meta.get("updating") else "")
 
 
@@ -795,6 +825,10 @@ def _writer() -> dict[str, str]:
 
 def _where(clause: dict[str, Any]) -> Where:
     return cast("Where", clause)  # chromadb's Where type does not admit lists of strings for $in
+
+
+def _title_state(title: str | None) -> str:
+    return hashlib.sha1((title or "").encode()).hexdigest()[:8]
 
 
 def _rows(result: Any) -> Iterable[tuple[str, dict[str, Any], str | None]]:

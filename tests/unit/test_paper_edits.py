@@ -9,7 +9,7 @@ import pytest
 
 from assistant import Library, LibraryError, PaperNotFoundError
 from assistant.edits import PaperEdit, missing_metadata
-from store.chunking import chunk_id
+from store.chunking import chunk_id, embedding_text
 from store.paper import Paper
 from ui import papers
 from ui.manage import Manager
@@ -65,6 +65,30 @@ def test_an_edit_persists_and_survives_adding_the_file_again(fake_library: Libra
     assert again.add(path).ok
     assert again.get(key).title == "Colour Constancy for Garment Photographs"
     assert again.get(key).authors == ["Roe, Richard", "Poe, Paula"]
+
+
+def test_a_corrected_title_is_searched_at_once(fake_library: Library, tmp_path: Path) -> None:
+    """The embedder reads a passage with its paper's title, and the lexical index the title with
+    each unit: a title fixed by hand is embedded and indexed again, not left to a rebuild."""
+    _, key = add_bib(fake_library, tmp_path)
+    store = fake_library.store
+    ids = [id_ for id_, _, meta in store.chunks_of([key]) if meta["kind"] == "passage"]
+    before = store.chunk_vectors(ids)
+    assert not fake_library.search("xylography", retriever="lexical")
+    fake_library.edit(key, title="Xylography of Garment Colour")
+
+    after = store.chunk_vectors(ids)
+    texts = {id_: text for id_, text, _ in store.chunks_of([key])}
+    expected = fake_library.embedder.embed(
+        [embedding_text("Xylography of Garment Colour", texts[i], "passage") for i in ids]
+    )
+    for i, vector in zip(ids, expected, strict=True):
+        assert after[i] == pytest.approx(vector, abs=1e-5) and after[i] != pytest.approx(before[i], abs=1e-5)
+    assert store.paper_vectors([key])[key] == pytest.approx(after[ids[0]], abs=1e-5)
+    assert [h.key for h in fake_library.search("xylography", retriever="lexical")] == [key]
+    # another process's index sees it too (the record's state moved)
+    again = Library(fake_library.path, embedder=fake_library.embedder)
+    assert [h.key for h in again.search("xylography", retriever="lexical")] == [key]
 
 
 def test_a_cleared_field_stays_cleared_when_the_file_is_read_again(
