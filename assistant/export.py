@@ -49,11 +49,12 @@ def latex(text: str, allowed: Collection[str], command: str = "cite") -> str:
 
 
 def bibtex_entry(paper: Paper) -> Entry:
-    """One BibTeX entry: a user's own entry as it was read (its type and every field as written),
-    else one made from the fields the library knows (no guessed DOI, year or venue). Values are
-    written with their delimiters (``bibtex`` writes them as they are)."""
+    """One BibTeX entry: a user's own entry as it was read (its type and every field as written,
+    but for the fields corrected in the library since), else one made from the fields the library
+    knows (no guessed DOI, year or venue). Values are written with their delimiters (``bibtex``
+    writes them as they are)."""
     if paper.bibtex and paper.entry_type:
-        return Entry(paper.entry_type, paper.key, [Field(name, value) for name, value in paper.bibtex])
+        return Entry(paper.entry_type, paper.key, [Field(name, value) for name, value in _own_fields(paper)])
     fields: list[tuple[str, str]] = []
     if paper.title:
         fields.append(("title", protect_case(paper.title)))
@@ -83,6 +84,33 @@ def bibtex_entry(paper: Paper) -> Entry:
     return Entry(entry_type, paper.key, [Field(name, "{" + value + "}") for name, value in fields])
 
 
+def _own_fields(paper: Paper) -> list[tuple[str, str]]:
+    """A user's own entry's fields as written, except those corrected in the library since
+    (``user_fields``: title, authors, year, venue): written from the record, in place, and left
+    out when cleared."""
+    assert paper.entry_type is not None
+    venue = next((n for n, _ in paper.bibtex if n.lower() in _VENUE_FIELDS), None)
+    venue = venue or _VENUE_FIELD.get(paper.entry_type, "howpublished")
+    corrected: dict[str, str | None] = {}
+    for name in paper.user_fields:
+        if name == "title":
+            corrected["title"] = protect_case(paper.title) if paper.title else None
+        elif name == "authors":
+            corrected["author"] = " and ".join(_name(a) for a in paper.authors) or None
+        elif name == "year":
+            corrected["year"] = str(paper.year) if paper.year else None
+        elif name == "venue":
+            corrected[venue.lower()] = latex_escape(paper.venue) if paper.venue else None
+    fields: list[tuple[str, str]] = []
+    for name, value in paper.bibtex:
+        if name.lower() not in corrected:
+            fields.append((name, value))
+        elif (mine := corrected.pop(name.lower())) is not None:
+            fields.append((name, "{" + mine + "}"))
+    fields += [(name, "{" + value + "}") for name, value in corrected.items() if value is not None]
+    return fields
+
+
 # the field an entry type keeps its venue in (a journal, proceedings, a publisher, a school)
 _VENUE_FIELD = {
     "article": "journal",
@@ -91,6 +119,7 @@ _VENUE_FIELD = {
     "phdthesis": "school",
     "techreport": "institution",
 }
+_VENUE_FIELDS = {*_VENUE_FIELD.values(), "howpublished"}
 
 
 def _entry_type(paper: Paper) -> str:

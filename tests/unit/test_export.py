@@ -109,3 +109,31 @@ def test_bibtex_reads_the_generated_entries_without_a_warning(tmp_path: Path) ->
     bbl = (tmp_path / "doc.bbl").read_text()
     assert all(f"{{{p.key}}}" in bbl for p in GENERATED)
     assert "{CLIP}" in bbl and "Fer-yolo-mamba" in bbl
+
+
+def test_an_own_entry_carries_the_corrections_made_in_the_library() -> None:
+    """A user's own .bib entry is exported as written, but a field corrected in the library since
+    (the Library tab's edit form) is written from the record, in place; a cleared one goes."""
+    own = Paper(
+        key="doe2024",
+        title="Colour Constancy for Garmets",
+        authors=["Jane Doe"],
+        year=2024,
+        venue="Wrong Venue",
+        entry_type="article",
+        bibtex=[
+            ("title", "{Colour Constancy for Garmets}"),
+            ("author", "{Doe, Jane}"),
+            ("journal", "{Wrong Venue}"),
+            ("year", "{2024}"),
+            ("pages", "{1--10}"),
+        ],
+    )
+    assert export.bibtex_entry(own).fields_dict["title"].value == "{Colour Constancy for Garmets}"
+    own.title, own.venue, own.year = "Colour Constancy for Garments", None, 2025
+    own.user_fields = ["title", "venue", "year"]
+    entry = bibtexparser.parse_string(export.bibtex([own])).entries[0]
+    assert [f.key for f in entry.fields] == ["title", "author", "year", "pages"]
+    fields = entry.fields_dict
+    assert fields["title"].value == "Colour {Constancy} for {Garments}" and fields["year"].value == "2025"
+    assert fields["author"].value == "Doe, Jane" and fields["pages"].value == "1--10"
