@@ -11,15 +11,19 @@ A focus that names an aspect of a paper (``aspect_of``: its challenge, approach 
 not a topic to be close to: the word "outcome" is no closer to a results sentence than to any
 other. Such a focus picks sentences by a fitted linear score over what marks the aspect (where
 the sentence sits in the abstract, cue words, closeness to a description of the aspect,
-centrality), whose weights ship as data (``summary_fit.json``, fitted by cross-validation on
-aclsum's aspect summaries: ``tests/bench/bench_summaries.py``). Any other focus is a topic: half
+centrality, and how much its words are those of human summaries of each aspect: a per-aspect
+lexicon learned from aclsum's train and val summaries), whose weights and lexicons ship as data
+(``summary_fit.json``, fitted by cross-validation on aclsum's aspect summaries:
+``tests/bench/bench_summaries.py``). Any other focus is a topic: half
 centrality, half closeness to it.
 """
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +32,7 @@ import numpy.typing as npt
 from assistant import calibration, citations
 from assistant.retrieval import Passage
 from assistant.sections import ABSTRACT, prose_share, strip_heading
+from store.lexical import tokens
 from store.paper import normalise
 
 Vectors = npt.NDArray[np.float32]
@@ -156,6 +161,11 @@ _CUES: dict[str, re.Pattern[str]] = {
     ),
 }
 _NUMBER = re.compile(r"\d")
+# how much a sentence's words are those of one aspect's human summaries (``aspect_lexicons``):
+# per aspect, the mean, the length-normalised positive sum and the max of its words' log-odds
+LEXICON_STATS = ("mean", "positive", "max")
+LEXICON_FEATURES: tuple[str, ...] = tuple(f"lexicon:{a}:{s}" for a in ASPECT_NAMES for s in LEXICON_STATS)
+LEXICON_SMOOTHING = 1.0  # add-one: a word seen once in one aspect's summaries is weak evidence
 ASPECT_FEATURES: tuple[str, ...] = (
     "abstract",  # the sentence is the abstract's
     "position",  # where it sits in the abstract, 0 first .. 1 last (0.5 elsewhere)
@@ -181,6 +191,7 @@ ASPECT_FEATURES: tuple[str, ...] = (
     "description×abstract",
     "first third",
     "middle third",
+    *LEXICON_FEATURES,
 )
 SUMMARY_FIT = "summary_fit"  # assistant/summary_fit.json: per aspect, the weights of the features
 
@@ -199,11 +210,64 @@ def focus_vector(focus: str, embed: Embed) -> Vectors:
     return embed([ASPECT_DESCRIPTIONS[aspect] if aspect else focus])[0]
 
 
+def aspect_lexicons(
+    references: Mapping[str, Sequence[str]], smoothing: float = LEXICON_SMOOTHING
+) -> dict[str, dict[str, float]]:
+    """Per aspect, each word's (Snowball stem, as search stems it) log-odds of occurring in a
+    summary of that aspect rather than in one of the other aspects', from ``references`` (aspect
+    -> human summaries; aclsum's train and val splits for the shipped lexicons). A summary of
+    the approach says "propose", "model"; one of the outcome "outperform", "show". Learned, not
+    hand-listed: the cue patterns above are ours, these are the summaries' own words."""
+    documents = {aspect: [set(tokens(text)) for text in texts] for aspect, texts in references.items()}
+    counts = {aspect: Counter(w for words in docs for w in words) for aspect, docs in documents.items()}
+    vocabulary = sorted({w for c in counts.values() for w in c})
+    out: dict[str, dict[str, float]] = {}
+    for aspect in references:
+        n_in = len(documents[aspect])
+        n_out = sum(len(d) for a, d in documents.items() if a != aspect)
+        other = Counter[str]()
+        for a, c in counts.items():
+            if a != aspect:
+                other.update(c)
+        out[aspect] = {
+            w: round(
+                math.log((counts[aspect][w] + smoothing) / (n_in + 2 * smoothing))
+                - math.log((other[w] + smoothing) / (n_out + 2 * smoothing)),
+                4,
+            )
+            for w in vocabulary
+        }
+    return out
+
+
+def lexicon_features(texts: Sequence[str], lexicons: Mapping[str, Mapping[str, float]]) -> np.ndarray:
+    """Per text, ``LEXICON_FEATURES``: for each aspect's lexicon, the mean, positive sum over
+    √length and max of its words' log-odds (0 for a word no summary used)."""
+    rows = []
+    for text in texts:
+        words = tokens(text)
+        row: list[float] = []
+        for aspect in ASPECT_NAMES:
+            values = np.array([lexicons[aspect].get(w, 0.0) for w in words] or [0.0])
+            row += [
+                float(values.mean()),
+                float(np.maximum(values, 0).sum() / math.sqrt(len(values))),
+                float(values.max()),
+            ]
+        rows.append(row)
+    return np.array(rows, dtype=np.float64).reshape(len(texts), len(LEXICON_FEATURES))
+
+
 def aspect_features(
-    found: Sequence[Sentence], vectors: Vectors, passages: Sequence[Passage], description: Vectors
+    found: Sequence[Sentence],
+    vectors: Vectors,
+    passages: Sequence[Passage],
+    description: Vectors,
+    lexicons: Mapping[str, Mapping[str, float]] | None = None,
 ) -> np.ndarray:
     """Per candidate sentence, ``ASPECT_FEATURES`` (one matrix for every aspect: the weights
-    differ, the features do not)."""
+    differ, the features do not); without ``lexicons``, all but the ``LEXICON_FEATURES`` (the
+    bench adds those per fold, from the lexicons of the fold's training papers)."""
     counts = [len(citations.sentences(p.text)) for p in passages]
     centre = _unit(vectors.mean(axis=0))
     rows = []
@@ -229,7 +293,10 @@ def aspect_features(
     base = np.array(rows, dtype=np.float64).reshape(len(rows), 13)
     inside, where, cues, close = base[:, 0:1], base[:, 1:2], base[:, 5:8], base[:, 9:10]
     thirds = np.hstack([(where < 1 / 3) * inside, ((where >= 1 / 3) & (where < 2 / 3)) * inside])
-    return np.hstack([base, cues * where, cues * inside, close * inside, thirds])
+    plain = np.hstack([base, cues * where, cues * inside, close * inside, thirds])
+    if lexicons is None:
+        return plain
+    return np.hstack([plain, lexicon_features([s.text for s in found], lexicons)])
 
 
 def aspect_scores(
@@ -240,8 +307,10 @@ def aspect_scores(
     description: Vectors,
 ) -> np.ndarray:
     """How well each candidate states the aspect: the fitted weights over its features."""
-    weights = np.array(calibration.shipped(SUMMARY_FIT).model[aspect], dtype=np.float64)
-    return np.asarray(aspect_features(found, vectors, passages, description) @ weights)
+    fit = calibration.shipped(SUMMARY_FIT)
+    weights = np.array(fit.model[aspect], dtype=np.float64)
+    lexicons = fit.parameters["lexicons"]
+    return np.asarray(aspect_features(found, vectors, passages, description, lexicons) @ weights)
 
 
 def lines_and_synthesis(

@@ -17,7 +17,9 @@ dataset) lets BM25 pick its papers and has a high ``c``; a paraphrase shares few
 paper, BM25's best papers then match on a word or two and the dense side leads. A fixed weight was
 a compromise that lost to dense on paraphrases and to BM25 on questions about several papers.
 The weights are fitted by cross-validation over questions (``assistant.evaluation.tuning``); the
-defaults in ``RetrievalParameters`` are what it chose.
+defaults in ``RetrievalParameters`` are what it chose. A further factor on ``w`` for queries shaped
+as keyword phrases was tried and did not hold under cross-validation
+(``tests/bench/bench_keyword_shape.py``): not used.
 """
 
 from __future__ import annotations

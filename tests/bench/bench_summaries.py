@@ -12,7 +12,10 @@ picker before aspects were known (half centrality, half closeness to the focus w
 
 The aspect weights (``assistant.extractive``) are fitted on train and val: per aspect a ridge
 regression of each candidate sentence's ROUGE-L on its features, within each paper, its penalty
-chosen by 5-fold cross-validation over papers. Printed: fitted and cross-validated figures on
+chosen by 5-fold cross-validation over papers. The features include each aspect's lexicon (its
+summaries' words against the other aspects', ``extractive.aspect_lexicons``): within the CV
+learned from the training folds' summaries only, so a held-out paper's own summaries never
+shape its features. Printed: fitted and cross-validated figures on
 train+val, and the held-out test split. ``--write`` writes ``assistant/summary_fit.json``.
 """
 
@@ -24,7 +27,7 @@ import re
 import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -128,22 +131,55 @@ def picked(case: Case, weights: np.ndarray) -> tuple[float, float, float]:
     return tuple(case.scores[int(np.argmax(case.features @ weights))])  # type: ignore[return-value]
 
 
-def fit_aspect(cases: Sequence[Case]) -> tuple[np.ndarray, float, dict[int, tuple[float, float, float]]]:
-    """The weights on all ``cases``, the penalty chosen by CV, and each case's CV pick."""
+Lexicons = dict[str, dict[str, float]]
+
+
+def lexicons_of(cases: Sequence[Case]) -> Lexicons:
+    """The aspects' lexicons from the human summaries of ``cases`` (every aspect's)."""
+    return ex.aspect_lexicons({a: [c.reference for c in cases if c.aspect == a] for a in aclsum.ASPECTS})
+
+
+def with_lexicons(cases: Sequence[Case], lexicons: Lexicons) -> list[Case]:
+    """The cases with the lexicon features added (the measured features are without them)."""
+    return [
+        replace(c, features=np.hstack([c.features, ex.lexicon_features(c.texts, lexicons)])) for c in cases
+    ]
+
+
+def fit_aspect(
+    cases: Sequence[Case], every: Sequence[Case]
+) -> tuple[np.ndarray, float, dict[int, tuple[float, float, float]]]:
+    """The weights on all ``cases`` (one aspect's), the penalty chosen by CV, and each case's CV
+    pick. ``every``: the tuning cases of all aspects, whose summaries make the lexicons (per
+    fold, of the training folds' papers only)."""
     fold = folds([c.paper for c in cases], FOLDS, seed=SEED)
+    fold_of = {c.paper: g for c, g in zip(cases, fold, strict=True)}
+    split = []
+    for f in range(FOLDS):
+        lexicons = lexicons_of([c for c in every if fold_of[c.paper] != f])
+        split.append(
+            (
+                with_lexicons([c for c, g in zip(cases, fold, strict=True) if g != f], lexicons),
+                {
+                    i: with_lexicons([c], lexicons)[0]
+                    for i, (c, g) in enumerate(zip(cases, fold, strict=True))
+                    if g == f
+                },
+            )
+        )
 
     def cross(penalty: float) -> dict[int, tuple[float, float, float]]:
         out = {}
-        for f in range(FOLDS):
-            w = fit([c for c, g in zip(cases, fold, strict=True) if g != f], penalty)
-            out.update({i: picked(c, w) for i, (c, g) in enumerate(zip(cases, fold, strict=True)) if g == f})
-        return out
+        for train, held in split:
+            w = fit(train, penalty)
+            out.update({i: picked(c, w) for i, c in held.items()})
+        return dict(sorted(out.items()))
 
     # the penalty by a CV within the training folds would be nested CV; with five candidates and
     # hundreds of papers the choice barely moves the held-out figures, so one CV picks it
     results = {p: cross(p) for p in PENALTIES}
     best = max(PENALTIES, key=lambda p: np.mean([r[2] for r in results[p].values()]))
-    return fit(cases, best), best, results[best]
+    return fit(with_lexicons(cases, lexicons_of(every)), best), best, results[best]
 
 
 def mean(rows: Sequence[tuple[float, ...]]) -> str:
@@ -173,10 +209,12 @@ def main() -> None:
         weights: dict[str, list[float]] = {}
         penalties: dict[str, float] = {}
         rows: dict[str, dict[str, list[tuple[float, float, float]]]] = {}
+        every = [c for c in cases if c.split in aclsum.TUNING_SPLITS]
+        lexicons = lexicons_of(every)  # what ships: from all of train+val
         for aspect in aclsum.ASPECTS:
-            tuned = [c for c in cases if c.aspect == aspect and c.split in aclsum.TUNING_SPLITS]
-            held = [c for c in cases if c.aspect == aspect and c.split == "test"]
-            w, penalty, cross = fit_aspect(tuned)
+            tuned = with_lexicons([c for c in every if c.aspect == aspect], lexicons)
+            held = with_lexicons([c for c in cases if c.aspect == aspect and c.split == "test"], lexicons)
+            w, penalty, cross = fit_aspect([c for c in every if c.aspect == aspect], every)
             weights[aspect], penalties[aspect] = [float(v) for v in w], penalty
             rows[aspect] = {
                 "lead-1 (train+val)": [c.lead for c in tuned],
@@ -219,13 +257,13 @@ def main() -> None:
         if args.write:
             FittedFile(
                 model=weights,
-                parameters={"penalty": penalties, "features": list(ex.ASPECT_FEATURES)},
+                parameters={"penalty": penalties, "features": list(ex.ASPECT_FEATURES), "lexicons": lexicons},
                 fitted_on={"data": "aclsum train+val", "papers": 150, "folds": FOLDS, "seed": SEED},
                 figures={"test_rouge": {k: [round(float(v), 4) for v in x] for k, x in test.items()}},
             ).write(FIT_FILE)
             console.print(f"wrote {FIT_FILE.relative_to(ROOT)}")
         # the real path, on the held-out split: what Library.summarize gives
-        check = [c for c in cases if c.split == "test"][:30]
+        check = with_lexicons([c for c in cases if c.split == "test"][:30], lexicons)
         real = []
         for c in check:
             text = library.summarize(c.key, focus=c.aspect, length="sentence", mode="extractive").raw_text

@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from assistant import Library
+from assistant import Library, calibration
+from assistant import extractive as ex
 from assistant.citations import strip_citations
+from assistant.evaluation import aclsum
 from assistant.extractive import aspect_of
+from store.lexical import tokens
 
 BIB = """
 @article{doe2024lex,
@@ -51,3 +54,24 @@ def test_one_sentence_per_aspect(library: Library, focus: str, words: str) -> No
     text = strip_citations(summary.raw_text, {"doe2024lex"})
     assert summary.raw_text.count("[@doe2024lex]") == 1 and words in text
     assert summary.length == "sentence" and summary.citations
+
+
+def test_the_shipped_lexicons_reproduce_from_aclsums_train_and_val_summaries() -> None:
+    """The aspects' lexicons in summary_fit.json are learned from the tuning splits only (the
+    test split's summaries are held out), and each aspect's own words lean its way."""
+    fit = calibration.shipped(ex.SUMMARY_FIT)
+    tuning = aclsum.summaries(aclsum.TUNING_SPLITS)
+    lexicons = ex.aspect_lexicons({a: [s.text for s in tuning if s.aspect == a] for a in aclsum.ASPECTS})
+    assert lexicons == fit.parameters["lexicons"]
+    assert fit.parameters["features"] == list(ex.ASPECT_FEATURES)
+    assert all(len(fit.model[a]) == len(ex.ASPECT_FEATURES) for a in aclsum.ASPECTS)
+    # a word of the held-out summaries alone is in no lexicon
+    seen = {w for s in tuning for w in tokens(s.text)}
+    unseen = {w for s in aclsum.summaries(["test"]) for w in tokens(s.text)} - seen
+    assert unseen and not unseen & set(lexicons["outcome"])
+    features = ex.lexicon_features(
+        ["We propose a new neural model.", "Results show large gains over the baselines."], lexicons
+    )
+    mean = {a: ex.LEXICON_FEATURES.index(f"lexicon:{a}:mean") for a in aclsum.ASPECTS}
+    assert features[0, mean["approach"]] > features[0, mean["outcome"]]
+    assert features[1, mean["outcome"]] > features[1, mean["approach"]]
