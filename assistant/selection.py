@@ -1,22 +1,23 @@
 """Which papers a topic is about: one selection shared by related-work drafts and comparison
 tables.
 
-A paper's score for a topic is how far its title-and-abstract vector's cosine with the topic
-stands above the library's: a z-score of that cosine over the papers the filters admit. It
-judges the paper by what it is about (its abstract), not by its best passage, and on a scale
-that does not depend on how many candidates a search fetched nor on how far the best paper
-stands out (the share of the best paper's hybrid score used before: a topic whose best paper is
-far ahead of the rest kept almost nothing). A paper is in when its score reaches a cut-off in
-standard deviations.
+A paper's score for a topic is its title-and-abstract vector's cosine with the topic as a share
+of the best paper's cosine. It judges the paper by what it is about (its abstract), not by its
+best passage (the hybrid search score the rule before used, whose best paper could stand so far
+ahead that the share of it kept almost nothing); and it depends only on the papers near the
+topic: papers on other subjects added to the library change no score (a z-score of the cosine
+over the library did as well on the development topics, but adding the sample corpus's 250 NLP
+papers to the seeds made every face paper stand out from the library, and precision fell from
+0.7 to 0.2 at the same cut-off).
 
-A topic with facets ("A (B, C)", "A of X, Y and Z") is also searched facet by facet ("A",
-"A B", "A C"; "A of X", "A of Y", ...), and a paper keeps its best score over the topic and the
-facets the library judges answerable (``assistant.evidence``), as it does for the
-contributions of a user's own abstract: a paper on one facet is on the topic even when the
-whole topic's wording is nearer to another facet's papers.
+A topic with facets ("A (B, C)", "A of X, Y and Z") is also scored facet by facet ("A",
+"A B", "A C"; "A of X", "A of Y", ...), as are the contributions of a user's own abstract, and a
+paper keeps its best score over those the library judges answerable (``assistant.evidence``):
+a paper on one facet is on the topic even when the whole topic's wording is nearer to another
+facet's papers.
 
-Measured over the four development topics with leave-one-topic-out (tests/bench/bench_selection.py
-prints it): the one constant, the cut-off for a draft, came out the same in every fold.
+The cut-offs (``DraftParameters``, ``TableParameters``) were fitted on the four development
+topics and checked leave-one-topic-out: tests/bench/bench_selection.py prints both.
 """
 
 from __future__ import annotations
@@ -64,33 +65,29 @@ def facets(topic: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Selection:
-    """Every paper the filters admit with its scores for the topic, in standard deviations
-    above the library's mean cosine, best first: ``scores`` over the topic (and the user's
-    contributions), ``wide`` also over the topic's facets; and the retrieval of the topic as
-    given (its hits and evidence judgement)."""
+    """Every paper the filters admit with its score for the topic (its best share of the best
+    paper's cosine, over the queries that counted), best first, and the retrieval of the topic
+    as given (its hits and evidence judgement)."""
 
     scores: dict[str, float]
-    wide: dict[str, float]
     retrieval: Retrieval
-    queries: tuple[str, ...]  # the topic and the contributions that counted
-    facets: tuple[str, ...]  # the facets that counted
+    queries: tuple[str, ...]  # the topic, then its facets and the contributions that counted
 
-    def chosen(self, threshold: float, *, wide: bool = False) -> list[str]:
-        """The papers scoring at least ``threshold`` (``wide``: by their best facet), best first."""
-        scores = self.wide if wide else self.scores
-        return [k for k, s in scores.items() if s >= threshold]
+    def chosen(self, threshold: float) -> list[str]:
+        """The papers scoring at least ``threshold``, best first."""
+        return [k for k, s in self.scores.items() if s >= threshold]
 
 
-def standing(vectors: dict[str, np.ndarray], query: np.ndarray) -> dict[str, float]:
-    """Each paper's cosine with ``query`` as a z-score over these papers (0 for all when they
-    do not differ)."""
+def closeness(vectors: dict[str, np.ndarray], query: np.ndarray) -> dict[str, float]:
+    """Each paper's cosine with ``query`` as a share of the best paper's (0 for all when no
+    paper's cosine is positive)."""
     if not vectors:
         return {}
     keys = list(vectors)
     cosines = np.stack([vectors[k] for k in keys]) @ query
-    spread = float(cosines.std())
-    z = (cosines - cosines.mean()) / spread if spread > 1e-9 else np.zeros_like(cosines)
-    return {k: round(float(v), 4) for k, v in zip(keys, z, strict=True)}
+    best = float(cosines.max())
+    shares = cosines / best if best > 1e-9 else np.zeros_like(cosines)
+    return {k: round(float(v), 4) for k, v in zip(keys, shares, strict=True)}
 
 
 def select(
@@ -104,32 +101,24 @@ def select(
     candidates: int = 40,
 ) -> Selection:
     """Score every paper ``filters`` admit (resolved: keys and years) for ``topic``: its best
-    standing over the topic, the topic's facets and the ``extra`` queries (a user's
+    closeness over the topic, the topic's facets and the ``extra`` queries (a user's
     contributions), a facet or extra counting only when the library is judged to answer it.
     The topic itself is always judged: ``selection.retrieval.evidence``."""
     retrieval = retriever.retrieve(topic, k=candidates, filters=filters)
     vectors = store.paper_vectors(sorted(_admitted(store, filters)))
-
-    def answerable(query: str) -> bool:
-        return retriever.retrieve(query, k=candidates, filters=filters).evidence.answerable
-
-    queries = [topic, *(q for q in dict.fromkeys(extra) if q != topic and answerable(q))]
-    aspects = [f for f in facets(topic)[1:] if f not in queries and answerable(f)]
-    standings = [
-        standing(vectors, np.asarray(v, dtype=np.float32)) for v in embedder.embed([*queries, *aspects])
-    ]
-    scores = _best(standings[: len(queries)])
-    wide = _best(standings)
-    return Selection(scores, wide, retrieval, tuple(queries), tuple(aspects))
-
-
-def _best(standings: Sequence[dict[str, float]]) -> dict[str, float]:
-    """Each paper's best score over these queries, best first."""
+    queries = [topic]
+    for query in [*facets(topic)[1:], *extra]:
+        if (
+            query not in queries
+            and retriever.retrieve(query, k=candidates, filters=filters).evidence.answerable
+        ):
+            queries.append(query)
     best: dict[str, float] = {}
-    for scores in standings:
-        for key, z in scores.items():
-            best[key] = max(best.get(key, -np.inf), z)
-    return dict(sorted(best.items(), key=lambda kv: (-kv[1], kv[0])))
+    for vector in embedder.embed(queries):
+        for key, share in closeness(vectors, np.asarray(vector, dtype=np.float32)).items():
+            best[key] = max(best.get(key, -np.inf), share)
+    scores = dict(sorted(best.items(), key=lambda kv: (-kv[1], kv[0])))
+    return Selection(scores, retrieval, tuple(queries))
 
 
 def _admitted(store: ChromaStore, filters: Filters) -> set[str]:

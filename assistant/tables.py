@@ -691,10 +691,10 @@ def table_schema(columns: Sequence[str]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class TableParameters:
-    # a paper is in when its topic score by its best facet (assistant.selection) reaches this:
-    # the wider set a draft's model reads (DraftParameters.model_threshold); a paper without
-    # results adds no row, so the wider set costs little precision
-    threshold: float = 1.0
+    # a paper is in when its topic score (assistant.selection) reaches this: the wider set a
+    # draft's model reads (DraftParameters.model_threshold); a paper without results adds no
+    # row, so the wider set costs little precision
+    threshold: float = 0.78
     min_papers: int = 2
     rows_per_paper: int = 12  # the abstract's results first, then the body's
     model_passages: int = 4  # the passages of a paper a model reads (those with most results)
@@ -739,9 +739,9 @@ class Tabulator:
             if not topic:
                 raise InvalidRequestError("the topic is empty: say what the table compares, or give keys")
             found = self._select(topic, None)
-            chosen = found.chosen(self.parameters.threshold, wide=True)
+            chosen = found.chosen(self.parameters.threshold)
             if len(chosen) < self.parameters.min_papers:
-                chosen = list(found.wide)[: self.parameters.min_papers]
+                chosen = list(found.scores)[: self.parameters.min_papers]
         else:
             chosen = list(dict.fromkeys(topic_or_keys))
             if not chosen:

@@ -1,5 +1,5 @@
 """Topic paper selection (assistant.selection), shared by drafts and tables: facets, the
-standing score, and a constructed library where the papers on the topic are known by
+closeness score, and a constructed library where the papers on the topic are known by
 construction (the fake embedder: texts sharing words are close)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 
 from assistant import Library
 from assistant.retrieval import Filters
-from assistant.selection import facets, select, standing
+from assistant.selection import Selection, closeness, facets, select
 
 # constructed topics (not the evaluation's): parentheses, a listed head, neither
 TOPIC = "accented speech recognition (code switching, noisy rooms)"
@@ -39,17 +39,15 @@ def test_facets_of_parentheses_and_lists() -> None:
     assert facets("  protein   folding ") == ["protein folding"]
 
 
-def test_standing_is_a_z_score_over_the_papers() -> None:
+def test_closeness_is_a_share_of_the_best_cosine() -> None:
     vectors = {
-        k: np.array(v, dtype=np.float32) for k, v in {"a": [1, 0], "b": [0.6, 0.8], "c": [0, 1]}.items()
+        k: np.array(v, dtype=np.float32) for k, v in {"a": [0.8, 0.6], "b": [0.6, 0.8], "c": [0, 1]}.items()
     }
-    z = standing(vectors, np.array([1, 0], dtype=np.float32))
-    assert z["a"] > z["b"] > z["c"]
-    assert sum(z.values()) == pytest.approx(0, abs=1e-3)
-    assert np.std(list(z.values())) == pytest.approx(1, abs=1e-3)
-    same = {k: np.array([1, 0], dtype=np.float32) for k in "xy"}
-    assert standing(same, np.array([1, 0], dtype=np.float32)) == {"x": 0.0, "y": 0.0}
-    assert standing({}, np.array([1, 0], dtype=np.float32)) == {}
+    shares = closeness(vectors, np.array([1, 0], dtype=np.float32))
+    assert shares == {"a": 1.0, "b": 0.75, "c": 0.0}
+    away = {k: np.array([-1, 0], dtype=np.float32) for k in "xy"}  # no paper near the query
+    assert closeness(away, np.array([1, 0], dtype=np.float32)) == {"x": 0.0, "y": 0.0}
+    assert closeness({}, np.array([1, 0], dtype=np.float32)) == {}
 
 
 def _bib(key: str, title: str, abstract: str, year: int) -> str:
@@ -61,7 +59,9 @@ ON_TOPIC = {
     "asr1": ("Speech recognition for accented speakers", "We adapt speech recognition to accented speakers."),
     "asr2": ("Accented speech recognition", "Speech recognition of accented speakers with adapters."),
 }
-FACET = {"cs1": ("Code switching", "Code switching: we detect code switching in bilingual conversation.")}
+FACET = {
+    "cs1": ("Code switching speech", "Code switching speech recognition: code switching in bilingual speech.")
+}
 OFF = {
     f"off{i}": (f"{w} study", f"A {w} study of {w} and {v} in cells and tissues.")
     for i, (w, v) in enumerate(
@@ -81,25 +81,32 @@ def library(fake_library: Library, tmp_path: Path) -> Library:
     return fake_library
 
 
-def test_the_papers_on_the_topic_stand_out_and_the_facets_widen(library: Library) -> None:
-    found = select(library.store, library.retriever, library.embedder, TOPIC, filters=Filters())
-    assert set(found.scores) == set(found.wide) == {*ON_TOPIC, *FACET, *OFF}  # every admitted paper
-    on_topic = found.chosen(1.0)  # one standard deviation above the library
-    assert set(on_topic[:2]) == set(ON_TOPIC) and not any(k.startswith("off") for k in on_topic)
+def _select(library: Library, filters: Filters) -> Selection:
+    return select(library.store, library.retriever, library.embedder, TOPIC, filters=filters)
+
+
+def test_the_papers_on_the_topic_come_first_and_a_facet_brings_its_paper_closer(library: Library) -> None:
+    found = _select(library, Filters())
+    assert set(found.scores) == {*ON_TOPIC, *FACET, *OFF}  # every admitted paper, best first
     assert list(found.scores) == sorted(found.scores, key=lambda k: -found.scores[k])
-    assert all(found.wide[k] >= found.scores[k] for k in found.scores)  # a paper's best facet
-    assert found.queries == (TOPIC,)
-    # the code-switching facet is answerable and brings its paper closer than the whole topic does
-    assert "accented speech recognition code switching" in found.facets
-    assert found.wide["cs1"] > found.scores["cs1"]
-    assert not any(k.startswith("off") for k in found.chosen(1.0, wide=True))
+    assert set(list(found.scores)[:3]) == {*ON_TOPIC, *FACET} and max(found.scores.values()) == 1.0
+    assert set(found.chosen(0.78)) == {*ON_TOPIC, *FACET}
+    # the whole topic's wording is nearest the code-switching paper; the facet "accented speech
+    # recognition" (answerable) brings a paper on it back above the cut-off
+    assert "accented speech recognition" in found.queries
+    vectors = library.store.paper_vectors(sorted(found.scores))
+    topic_only = closeness(vectors, library.embedder.embed([TOPIC])[0])
+    assert topic_only["cs1"] == 1.0 and topic_only["asr1"] < 0.78 <= found.scores["asr1"]
+    assert all(found.scores[k] >= topic_only[k] for k in found.scores)  # a paper's best query
 
 
-def test_filters_bound_the_papers_scored(library: Library) -> None:
-    keys = frozenset({"asr1", "off0", "off1", "off2"})
-    found = select(library.store, library.retriever, library.embedder, TOPIC, filters=Filters(keys=keys))
-    assert set(found.scores) == keys and found.chosen(1.0) == ["asr1"]
-    by_year = select(
-        library.store, library.retriever, library.embedder, TOPIC, filters=Filters(years=(2020, 2020))
-    )
-    assert set(by_year.scores) == {k for k in library.store.all_keys() if library.get(k).year == 2020}
+def test_papers_on_other_subjects_change_no_score(library: Library) -> None:
+    near = frozenset({*ON_TOPIC, *FACET, "off0"})
+    few, every = _select(library, Filters(keys=near)), _select(library, Filters())
+    assert set(few.scores) == near
+    assert {k: every.scores[k] for k in near} == few.scores
+
+
+def test_years_bound_the_papers_scored(library: Library) -> None:
+    by_year = _select(library, Filters(years=(2020, 2021)))
+    assert set(by_year.scores) == {p.key for p in library.papers() if p.year in (2020, 2021)}
