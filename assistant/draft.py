@@ -10,9 +10,10 @@ clustered by their abstract vectors.
 
 Tried and left out, as they did not raise recall at equal precision on the development topics:
 re-scoring by the topic moved towards the best papers' centroid (Rocchio feedback); a paper's
-hybrid search score as a share of the best paper's (the rule before the standing score: a topic
-whose best paper is far ahead kept almost nothing); and, for the extractive draft, the facets
-(their cut-off moved from fold to fold, leave-one-topic-out).
+hybrid search score as a share of the best paper's (the rule before the closeness score: a topic
+whose best paper is far ahead kept almost nothing); and a z-score of the abstract cosine over the
+library (as good on the seeds, but once unrelated papers join the library every paper near the
+subject stands out from it: see ``assistant.selection``).
 """
 
 from __future__ import annotations

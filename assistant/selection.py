@@ -73,9 +73,23 @@ class Selection:
     retrieval: Retrieval
     queries: tuple[str, ...]  # the topic, then its facets and the contributions that counted
 
-    def chosen(self, threshold: float) -> list[str]:
-        """The papers scoring at least ``threshold``, best first."""
-        return [k for k, s in self.scores.items() if s >= threshold]
+    @property
+    def passages(self) -> dict[str, float]:
+        """The papers the topic's search found, each with its hybrid score (its best passages)
+        as a share of the best paper's, best first: what a paper's text says, where ``scores``
+        is what its abstract is about."""
+        hits = self.retrieval.hits
+        best = max((h.score for h in hits), default=0.0)
+        return {h.key: round(h.score / best, 4) if best > 0 else 0.0 for h in hits}
+
+    def chosen(self, threshold: float, passages: float | None = None) -> list[str]:
+        """The papers scoring at least ``threshold``, best first; with ``passages``, then the
+        papers whose passages score at least that share (``passages``), best first."""
+        about = [k for k, s in self.scores.items() if s >= threshold]
+        if passages is None:
+            return about
+        found = [k for k, s in self.passages.items() if s >= passages and k not in about]
+        return about + found
 
 
 def closeness(vectors: dict[str, np.ndarray], query: np.ndarray) -> dict[str, float]:

@@ -691,10 +691,14 @@ def table_schema(columns: Sequence[str]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class TableParameters:
-    # a paper is in when its topic score (assistant.selection) reaches this: the wider set a
-    # draft's model reads (DraftParameters.model_threshold); a paper without results adds no
-    # row, so the wider set costs little precision
+    # a paper is in when its topic score (assistant.selection: what its abstract is about)
+    # reaches this, the wider set a draft's model reads (DraftParameters.model_threshold) ...
     threshold: float = 0.78
+    # ... or when its passages' hybrid score is this share of the best paper's (the rule before):
+    # a results query ("part-of-speech tagging accuracy") is answered by papers that report the
+    # number without being about it; a paper without results adds no row, so the wider set
+    # costs little precision
+    passage_threshold: float = 0.35
     min_papers: int = 2
     rows_per_paper: int = 12  # the abstract's results first, then the body's
     model_passages: int = 4  # the passages of a paper a model reads (those with most results)
@@ -739,7 +743,7 @@ class Tabulator:
             if not topic:
                 raise InvalidRequestError("the topic is empty: say what the table compares, or give keys")
             found = self._select(topic, None)
-            chosen = found.chosen(self.parameters.threshold)
+            chosen = found.chosen(self.parameters.threshold, self.parameters.passage_threshold)
             if len(chosen) < self.parameters.min_papers:
                 chosen = list(found.scores)[: self.parameters.min_papers]
         else:

@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 
 from assistant import Library
-from assistant.retrieval import Filters
+from assistant.evidence import Evidence
+from assistant.retrieval import Filters, Hit, Retrieval
 from assistant.selection import Selection, closeness, facets, select
+from store.paper import Paper
 
 # constructed topics (not the evaluation's): parentheses, a listed head, neither
 TOPIC = "accented speech recognition (code switching, noisy rooms)"
@@ -110,3 +112,18 @@ def test_papers_on_other_subjects_change_no_score(library: Library) -> None:
 def test_years_bound_the_papers_scored(library: Library) -> None:
     by_year = _select(library, Filters(years=(2020, 2021)))
     assert set(by_year.scores) == {p.key for p in library.papers() if p.year in (2020, 2021)}
+
+
+def test_a_table_also_takes_papers_whose_passages_match_after_those_about_the_topic() -> None:
+    def hit(key: str, score: float) -> Hit:
+        return Hit(Paper(key=key, title=key), "", score, "")
+
+    hits = [hit("reports", 4.0), hit("about", 3.0), hit("weak", 1.0)]
+    found = Selection(
+        {"about": 1.0, "other": 0.9, "reports": 0.6, "weak": 0.5},
+        Retrieval(hits, Evidence(True, 1.0, "constructed")),
+        (TOPIC,),
+    )
+    assert found.passages == {"reports": 1.0, "about": 0.75, "weak": 0.25}
+    assert found.chosen(0.8) == ["about", "other"]
+    assert found.chosen(0.8, 0.35) == ["about", "other", "reports"]  # about the topic first
