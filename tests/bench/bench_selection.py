@@ -11,7 +11,12 @@ topic's ``gold`` papers, for
 - ``closeness``: the topic's score of ``assistant.selection`` (a paper's abstract cosine with the
   topic as a share of the best paper's, best over the topic and its answerable facets), what
   drafts and tables select by;
-- ``closeness, topic only``: the same without the facets.
+- ``closeness, topic only``: the same without the facets;
+- ``z over the library``: the alternative left out, a paper's cosine with the topic as a z-score
+  over the library;
+- with ``--unrelated DIR`` (a library on other subjects, e.g. the sample corpus), closeness and
+  the z-score again with that library's papers among the candidates: closeness moves little,
+  the z-score's cut-off no longer holds.
 
 Each rule has one constant, its cut-off. It is printed twice, for F1 (what an extractive draft
 cites) and for F2 (recall weighing more: the wider set a draft's model reads and picks from, and
@@ -71,18 +76,34 @@ def _fit(cases: list[tuple[Scores, set[str]]], beta: float) -> float:
     return max(cuts, key=objective)
 
 
-def rules(library: Library, topic: str) -> dict[str, Scores]:
+def rules(library: Library, topic: str, unrelated: dict[str, np.ndarray]) -> dict[str, Scores]:
     store, retriever, embedder = library.store, library.retriever, library.embedder
     chosen = selection.select(store, retriever, embedder, topic, filters=Filters())
     hits = chosen.retrieval.hits
     best = max((h.score for h in hits), default=0.0)
     vectors = store.paper_vectors(sorted(chosen.scores))
     asked = embedder.embed([topic])[0].astype(np.float32)
-    return {
+    out = {
         "share of best": {h.key: h.score / best for h in hits} if best > 0 else {},
         "closeness": chosen.scores,
         "closeness, topic only": selection.closeness(vectors, asked),
+        "z over the library": _z(vectors, asked),
     }
+    if unrelated:
+        # the same queries over the library and the unrelated papers together
+        both = {**vectors, **unrelated}
+        mixed: Scores = {}
+        for vector in embedder.embed(list(chosen.queries)):
+            for key, share in selection.closeness(both, vector.astype(np.float32)).items():
+                mixed[key] = max(mixed.get(key, -np.inf), share)
+        out |= {"closeness, + unrelated": mixed, "z over the library, + unrelated": _z(both, asked)}
+    return out
+
+
+def _z(vectors: dict[str, np.ndarray], query: np.ndarray) -> Scores:
+    """The alternative left out: a paper's cosine as a z-score over the library."""
+    cosines = np.stack(list(vectors.values())) @ query
+    return dict(zip(vectors, ((cosines - cosines.mean()) / cosines.std()).tolist(), strict=True))
 
 
 def main() -> None:
@@ -90,16 +111,29 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--library", type=Path, help="reuse (or build once) the seeds library in this folder")
+    parser.add_argument(
+        "--unrelated",
+        type=Path,
+        help="a library on other subjects (the sample corpus's, as bench_tables.py builds it): its "
+        "papers join the candidates, and no gold paper is among them",
+    )
     args = parser.parse_args()
     console = Console(width=160)
     with tempfile.TemporaryDirectory() as tmp:
         library = seeds_library(args.library or Path(tmp) / "seeds", console)
+        unrelated = {}
+        if args.unrelated:
+            other = Library(args.unrelated)
+            unrelated = {
+                f"unrelated:{k}": v
+                for k, v in other.store.paper_vectors([p.key for p in other.papers()]).items()
+            }
         resolver = Resolver(library.papers(), aliases(EVAL / "papers_index.jsonl"))
         topics = [json.loads(line) for line in (EVAL / "dev_topics.jsonl").read_text().splitlines() if line]
         golds = [{k for g in t["gold"] if isinstance(k := resolver.resolve(g), str)} for t in topics]
         by_rule: dict[str, list[Scores]] = {}
         for topic in topics:
-            for name, scores in rules(library, topic["topic"]).items():
+            for name, scores in rules(library, topic["topic"], unrelated).items():
                 by_rule.setdefault(name, []).append(scores)
         short = [" ".join(t["topic"].split()[:4]) for t in topics]
         out = Table(title="Topic selection: recall / precision (papers selected) against the gold papers")
