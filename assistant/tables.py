@@ -33,6 +33,7 @@ from assistant import export
 from assistant.errors import InvalidRequestError, PaperNotFoundError
 from assistant.generation import Mode, ResponseFormat, choose_mode
 from assistant.llm import Chat, LLMError, Usage
+from assistant.selection import Selection
 from store.acronyms import mine
 from store.paper import Chunk, Paper
 from store.sentences import split_sentences
@@ -690,16 +691,21 @@ def table_schema(columns: Sequence[str]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class TableParameters:
-    # a paper is in when its topic score is this share of the best one's: the wider set a draft's
-    # model reads (DraftParameters.model_threshold); a paper without results adds no row
-    threshold: float = 0.35
+    # a paper is in when its topic score (assistant.selection: what its abstract is about)
+    # reaches this, the wider set a draft's model reads (DraftParameters.model_threshold) ...
+    threshold: float = 0.78
+    # ... or when its passages' hybrid score is this share of the best paper's (the rule before):
+    # a results query ("part-of-speech tagging accuracy") is answered by papers that report the
+    # number without being about it; a paper without results adds no row, so the wider set
+    # costs little precision
+    passage_threshold: float = 0.35
     min_papers: int = 2
     rows_per_paper: int = 12  # the abstract's results first, then the body's
     model_passages: int = 4  # the passages of a paper a model reads (those with most results)
     max_tokens: int = 600
 
 
-Select = Callable[[str, Sequence[str] | None], dict[str, float]]
+Select = Callable[[str, Sequence[str] | None], Selection]
 
 
 class Tabulator:
@@ -736,10 +742,10 @@ class Tabulator:
             topic = topic_or_keys.strip()
             if not topic:
                 raise InvalidRequestError("the topic is empty: say what the table compares, or give keys")
-            scores = self._select(topic, None)
-            chosen = [k for k in scores if scores[k] >= self.parameters.threshold]
+            found = self._select(topic, None)
+            chosen = found.chosen(self.parameters.threshold, self.parameters.passage_threshold)
             if len(chosen) < self.parameters.min_papers:
-                chosen = list(scores)[: self.parameters.min_papers]
+                chosen = list(found.scores)[: self.parameters.min_papers]
         else:
             chosen = list(dict.fromkeys(topic_or_keys))
             if not chosen:

@@ -13,7 +13,10 @@ from typing import Any
 import bibtexparser
 import pytest
 
+from assistant.evidence import Evidence
 from assistant.llm import Completion, Usage
+from assistant.retrieval import Retrieval
+from assistant.selection import Selection
 from assistant.tables import (
     Sentence,
     Tabulator,
@@ -112,8 +115,9 @@ def _tabulator(chat: Any = None) -> Tabulator:
         "chen2024unilearn": [_chunk("chen2024unilearn", UNILEARN)],
         "none2020": [_chunk("none2020", "We describe a survey of emotion datasets.")],
     }
-    scores = {"li2021vtff": 1.0, "chen2024unilearn": 0.8, "none2020": 0.6}
-    return Tabulator(papers.get, lambda k: chunks[k], lambda topic, keys: scores, chat)
+    scores = {"li2021vtff": 1.0, "chen2024unilearn": 0.9, "none2020": 0.8}  # all above the cut-off
+    found = Selection(scores, Retrieval([], Evidence(True, 1.0, "scripted")), ("topic",))
+    return Tabulator(papers.get, lambda k: chunks[k], lambda topic, keys: found, chat)
 
 
 def test_a_model_fills_the_columns_and_the_cells_its_passages_do_not_hold_are_dropped() -> None:
