@@ -1,7 +1,8 @@
 """The example files the project ships (``examples/`` in the repository): a few real papers in
 every format the readers take, and a gold file for ``litassist eval``. In a checkout (or an
 editable install) they are the repository's ``examples/`` folder; an installed wheel carries them
-as data files under ``<prefix>/share/litassist/examples`` (pyproject.toml). ``litassist examples
+as data files under ``<prefix>/share/litassist/examples`` (pyproject.toml), the prefix being the
+environment's or, after ``pip install --user``, the user's. ``litassist examples
 DIR`` copies them to a folder of the user's, so that the README's commands run as written.
 """
 
@@ -18,9 +19,10 @@ _MARKER = "README.md"  # examples/README.md: says where each file comes from, an
 
 def examples_folder() -> Path:
     """The shipped examples: the checkout's ``examples/``, else the installed data files."""
+    data = [sysconfig.get_path("data"), sysconfig.get_path("data", sysconfig.get_preferred_scheme("user"))]
     candidates = [
-        Path(__file__).resolve().parents[1] / "examples",
-        Path(sysconfig.get_path("data")) / "share" / "litassist" / "examples",
+        Path(__file__).resolve().parents[1] / "examples",  # a checkout, an editable install
+        *(Path(folder) / "share" / "litassist" / "examples" for folder in data),  # a venv; pip --user
     ]
     for folder in candidates:
         if (folder / _MARKER).is_file():
