@@ -1036,6 +1036,27 @@ def serve_local(
     os.execv(command[0], command)
 
 
+@app.command()
+def examples(
+    folder: Annotated[Path, typer.Argument(help="Where to copy them (created when missing).")] = Path(
+        "examples"
+    ),
+) -> None:
+    """Copy the example files (18 papers in every format read, a gold file) into FOLDER.
+
+    PDFs, a .bib file, a Zotero data directory, a web page, arXiv and Hugging Face listings and
+    evaluation questions: the files the README's commands run on. No file is overwritten."""
+    from assistant.examples import copy_examples
+
+    written = copy_examples(folder)
+    if not written:
+        err.print(f"the example files are already in {folder}", highlight=False)
+        return
+    err.print(f"wrote {len(written)} example files to {folder} (see {folder / 'README.md'})", highlight=False)
+    for path in written:
+        out.print(str(path), highlight=False, soft_wrap=True)
+
+
 def main() -> None:
     try:
         app()

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
+from assistant.examples import copy_examples
 from assistant.settings import Settings, settings_table
-from tests.conftest import BIN, ROOT, SHARED
+from tests.conftest import BIN, ROOT
 
 pytestmark = pytest.mark.integration
 
@@ -26,22 +27,21 @@ def blocks(language: str, text: str = README) -> list[str]:
 
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A folder with ../shared beside it, as in the checkout, for the README's relative paths."""
-    (tmp_path / "shared").symlink_to(SHARED)
-    (tmp_path / "work").mkdir()
-    (tmp_path / "work" / "examples").symlink_to(ROOT / "examples")
-    monkeypatch.chdir(tmp_path / "work")
-    return tmp_path / "work"
+    """An empty folder, as a user's: the README's paths are the example files it ships."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
 
 
 def test_python_example(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    copy_examples(workdir / "examples")  # what `litassist examples` does
     (code,) = blocks("python")
     exec(compile(code, "README.md", "exec"), {})
     out = capsys.readouterr().out
-    assert "61 added, 0 skipped, 0 failed" in out
-    assert "PaSa: An LLM Agent for Comprehensive Academic Paper Search" in out
+    assert "11 added, 0 skipped, 0 failed" in out
+    assert "Distant Supervision for Relation Extraction beyond the Sentence Boundary ['Chris Quirk'" in out
     assert "extractive False" in out  # the extractive answer, not a refusal
-    assert "FineCLIPER" in out  # its reference
+    assert "[1] Distant Supervision for Relation Extraction" in out  # its reference
+    assert "a pre-training method ENPAR to improve the joint extraction performance [1]." in out  # streamed
     assert "BibTeX entries for" in out
     lines = out.splitlines()
     assert "True" in lines  # the rain question is refused
@@ -58,7 +58,9 @@ def run_block(section: str, count: int) -> list[subprocess.CompletedProcess[str]
     env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"
     results = []
     for command in commands:
-        result = subprocess.run(shlex.split(command), capture_output=True, text=True, env=env, timeout=300)
+        result = subprocess.run(
+            shlex.split(command, comments=True), capture_output=True, text=True, env=env, timeout=300
+        )
         assert result.returncode == 0, (command, result.stdout, result.stderr)
         results.append(result)
     return results
@@ -66,10 +68,12 @@ def run_block(section: str, count: int) -> list[subprocess.CompletedProcess[str]
 
 def test_command_line_examples(workdir: Path) -> None:
     """The command-line blocks, in order, on one library (as a reader would run them)."""
-    ingest = run_block("## Command line", 4)
-    assert "removed he2025pasa" in ingest[-1].stdout
-    search, recent, extractive, refused = run_block("## Questions and answers", 5)[1:]
-    assert "Masked" in search.stdout  # masked image modeling papers found
+    copied, added, *_, removed = run_block("## Command line", 5)
+    assert "wrote" in copied.stderr and (workdir / "examples" / "zotero" / "zotero.sqlite").is_file()
+    assert "18 added, 0 skipped, 0 failed" in added.stdout
+    assert "removed gsmoothface2023" in removed.stdout
+    search, recent, extractive, refused = run_block("## Questions and answers", 4)
+    assert "quirk2017distant" in search.stdout  # the cross-sentence paper found
     hits = json.loads(recent.stdout)
     assert hits and all(h["year"] >= 2024 for h in hits)
     assert "extractive answer" in extractive.stderr and "[1]" in extractive.stdout
@@ -82,15 +86,16 @@ def test_command_line_examples(workdir: Path) -> None:
     printed_table, table_tex = run_block("## Comparison tables", 2)
     assert "extractive table" in printed_table.stderr and "RAF-DB" in printed_table.stdout
     cited = set(re.findall(r"\\cite\{([^}]+)\}", (workdir / "results.tex").read_text()))
-    assert cited == {"facial2021", "unilearn"} and "wrote results.bib (2 entries)" in table_tex.stderr
+    assert cited == {"facial2021"} and "wrote results.bib (1 entries)" in table_tex.stderr
+    assert "no result in the passages of: feryolomamba2024" in table_tex.stderr
     retrieval, answers, drafts = run_block("## Evaluation", 3)
     assert "Recall@5" in retrieval.stdout and "1/1 = 100%" in retrieval.stdout
     page = (workdir / "retrieval.html").read_text()
-    assert all(f"<code>{q}</code>" in page for q in ("by-key", "by-title", "by-abstract", "several"))
+    assert all(f"<code>{q}</code>" in page for q in ("continual", "by-abstract", "occluded", "relations"))
     report = json.loads(answers.stdout)
     assert report["mode"] == "extractive" and report["summary"]["unresolved_gold"] == 0
     assert report["summary"]["citation_validity"] == 1.0
-    assert "try-on" in drafts.stdout and "precision" in drafts.stdout
+    assert "relation extraction" in drafts.stdout and "precision" in drafts.stdout
     assert "extractive draft" in printed.stderr and "[1]" in printed.stdout
 
 
