@@ -678,16 +678,21 @@ def draft(
             named = csl.beside(style, output.parent) if bib else ""
             header = f"---\nbibliography: {bib.name}\ncsl: {named}\n---\n\n" if bib else ""
             output.write_text(header + result.markdown + "\n", encoding="utf-8")
-        err.print(f"wrote {output} ({len(result.cited_keys)} papers cited, {result.mode})")
+        err.print(f"wrote {output} ({_count(len(result.cited_keys), 'paper')} cited, {result.mode})")
     if bib is not None:
         bib.write_text(result.bibtex, encoding="utf-8")
-        err.print(f"wrote {bib} ({len(result.cited_keys)} entries)")
+        err.print(f"wrote {bib} ({_count(len(result.cited_keys), 'entry', 'entries')})")
     if csl_json is not None:
         csl_json.write_text(result.csl_json, encoding="utf-8")
-        err.print(f"wrote {csl_json} ({len(result.cited_keys)} CSL-JSON items)")
+        err.print(f"wrote {csl_json} ({_count(len(result.cited_keys), 'CSL-JSON item')})")
     for note in result.notes:
         err.print(f"[yellow]{escape(note)}[/yellow]")
     _warn(bool(result.cited_keys), result.sentences, result.dropped_citations, "draft")
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    """'1 entry', '3 entries'."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 @app.command()
@@ -759,10 +764,13 @@ def table(
             bib = output.with_suffix(".bib")
             output.write_text(result.latex + "\n", encoding="utf-8")
             bib.write_text(result.bibtex, encoding="utf-8")
-            err.print(f"wrote {bib} ({len(result.cited_keys)} entries)")
+            err.print(f"wrote {bib} ({_count(len(result.cited_keys), 'entry', 'entries')})")
         else:
             output.write_text(result.markdown + "\n", encoding="utf-8")
-        err.print(f"wrote {output} ({len(result.rows)} rows, {len(result.cited_keys)} papers, {result.mode})")
+        err.print(
+            f"wrote {output} ({_count(len(result.rows), 'row')}, {_count(len(result.cited_keys), 'paper')}, "
+            f"{result.mode})"
+        )
     for note in result.notes:
         err.print(f"[yellow]{escape(note)}[/yellow]")
     for dropped in result.dropped:

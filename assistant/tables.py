@@ -167,6 +167,7 @@ _DELTA_AFTER = re.compile(
     r"×|x\b|times|smaller|larger|boost|margin|improved|lift|compared|over\b|above|below)",
     re.IGNORECASE,
 )
+_LISTED = re.compile(r"(?:\d[\d.,]*\s*(?:\\?%|percent)?\s*(?:,\s*and|,|and|or)\s+)+$", re.IGNORECASE)
 _RESPECTIVELY = re.compile(r"\brespectively\b", re.IGNORECASE)
 
 
@@ -452,7 +453,8 @@ def _is_result(number: Number, sentence: str) -> bool:
     """A value worth a row: a percentage or a decimal, not a year, a count or a change."""
     if not number.percent and "." not in number.text:
         return False
-    before = sentence[max(0, number.start - 40) : number.start]
+    # a number listed after others is what they are: "reduces the error by 29.2% and 15.7%"
+    before = _LISTED.sub("", sentence[max(0, number.start - 60) : number.start])
     after = sentence[number.end : number.end + 30]
     return not (_DELTA_BEFORE.search(before) or _DELTA_AFTER.match(after))
 

@@ -86,7 +86,7 @@ def test_command_line_examples(workdir: Path) -> None:
     printed_table, table_tex = run_block("## Comparison tables", 2)
     assert "extractive table" in printed_table.stderr and "RAF-DB" in printed_table.stdout
     cited = set(re.findall(r"\\cite\{([^}]+)\}", (workdir / "results.tex").read_text()))
-    assert cited == {"facial2021"} and "wrote results.bib (1 entries)" in table_tex.stderr
+    assert cited == {"facial2021"} and "wrote results.bib (1 entry)" in table_tex.stderr
     assert "no result in the passages of: feryolomamba2024" in table_tex.stderr
     retrieval, answers, drafts = run_block("## Evaluation", 3)
     assert "Recall@5" in retrieval.stdout and "1/1 = 100%" in retrieval.stdout
