@@ -21,6 +21,7 @@ from store.paper import Paper, normalise
 
 MIN_FRAGMENT = 20  # normalised characters an abstract fragment needs to be distinctive
 MIN_TITLE_PART = 12  # ... and the part of a title
+MIN_TITLE_START = 4  # ... and the start of one
 KEYWORD_WORDS = 8  # a phrase of at most this many words, without a question mark, is a keyword query
 NAME_FIELDS = ("slug", "id", "name")
 TARGET_FIELDS = ("key", "title", "abstract", "abstract_start")
@@ -275,6 +276,8 @@ class Resolver:
         wanted = normalise(text)
         if how == "title":
             found = [key for key, title, _ in self._papers if title and title == wanted]
+            if not found and len(wanted) >= MIN_TITLE_START:  # "Latent-OFER" of "Latent-OFER: ..."
+                found = [key for key, title, _ in self._papers if title.startswith(wanted)]
             if not found and len(wanted) >= MIN_TITLE_PART:
                 found = [key for key, title, _ in self._papers if wanted in title]
         else:  # "abstract" or "abstract_start": a fragment of the abstract (title included)

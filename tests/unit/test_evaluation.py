@@ -59,6 +59,7 @@ def test_gold_by_key_title_abstract_and_papers_file(tmp_path: Path) -> None:
     assert resolver.resolve("lee2023tryon") == "lee2023tryon"
     assert resolver.resolve("masked modeling of FACES") == "smith2024mask"  # a title, any case
     assert resolver.resolve("Better Try-On for Loose") == "kim2022tryon"  # the start of a title
+    assert resolver.resolve("Better Try") == "kim2022tryon"  # a short start ("Latent-OFER")
     assert resolver.resolve("dresses a person in a given garment") == "lee2023tryon"  # abstract text
     assert resolver.resolve({"abstract": "loose clothes are hard to try on"}) == "kim2022tryon"
     assert resolver.resolve({"key": "kim2022tryon"}) == "kim2022tryon"
