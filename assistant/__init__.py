@@ -37,10 +37,12 @@ from assistant.errors import (  # noqa: E402
     UnsupportedFileError,
 )
 from assistant.evidence import Evidence  # noqa: E402
+from assistant.filters import Filters  # noqa: E402
 from assistant.grounding import Citation, Reference  # noqa: E402
 from assistant.library import Library  # noqa: E402
 from assistant.llm import SESSION_ORIGIN, Chat, ChatModel, ChatStream, Completion, Usage  # noqa: E402
-from assistant.retrieval import Filters, Hit, Passage, RetrievalParameters  # noqa: E402
+from assistant.passages import Hit, Passage  # noqa: E402
+from assistant.retrieval import RetrievalParameters  # noqa: E402
 from assistant.sample import SampleFill  # noqa: E402
 from assistant.summary import Summaries, Summary  # noqa: E402
 from assistant.tables import Table  # noqa: E402

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from assistant import citations
-from assistant.retrieval import Passage
+from assistant.passages import Passage
 
 Embed = Callable[[Sequence[str]], npt.NDArray[np.float32]]
 GAP = " … "

@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from assistant import calibration, citations
-from assistant.retrieval import Passage
+from assistant.passages import Passage
 from assistant.sections import ABSTRACT, prose_share, strip_heading
 from store.paper import normalise
 

@@ -51,7 +51,8 @@ from assistant import Library, citations  # noqa: E402
 from assistant.answer import EXTRACT_SCORE_MARGIN, EXTRACT_SENTENCE_RATIO, Answerer  # noqa: E402
 from assistant.evaluation.gold import Resolver, aliases, questions  # noqa: E402
 from assistant.extractive import definition_subject  # noqa: E402
-from assistant.retrieval import Hit, strip_question  # noqa: E402
+from assistant.passages import Hit  # noqa: E402
+from assistant.retrieval import strip_question  # noqa: E402
 from store.embedder import Embedder  # noqa: E402
 
 STOP = frozenset(
