@@ -14,7 +14,6 @@ quiet_third_parties()
 
 from assistant.answer import Answer, AnswerParameters, Mode  # noqa: E402
 from assistant.citations import SentenceSupport  # noqa: E402
-from assistant.citations import sentences as sentence_spans  # noqa: E402
 from assistant.draft import Draft, DraftSection  # noqa: E402
 from assistant.edits import missing_metadata  # noqa: E402
 from assistant.errors import (  # noqa: E402
@@ -49,6 +48,7 @@ from assistant.tables import Table  # noqa: E402
 from store.chroma import StoredPaper  # noqa: E402
 from store.ingest import IngestEvent, IngestReport, Outcome  # noqa: E402
 from store.paper import Chunk, Paper  # noqa: E402
+from store.sentences import sentence_spans  # noqa: E402
 
 __version__ = "0.1.0"
 
