@@ -14,7 +14,6 @@ quiet_third_parties()
 
 from assistant.answer import Answer, AnswerParameters, Mode  # noqa: E402
 from assistant.citations import SentenceSupport  # noqa: E402
-from assistant.citations import sentences as sentence_spans  # noqa: E402
 from assistant.draft import Draft, DraftSection  # noqa: E402
 from assistant.edits import missing_metadata  # noqa: E402
 from assistant.errors import (  # noqa: E402
@@ -37,16 +36,19 @@ from assistant.errors import (  # noqa: E402
     UnsupportedFileError,
 )
 from assistant.evidence import Evidence  # noqa: E402
+from assistant.filters import Filters  # noqa: E402
 from assistant.grounding import Citation, Reference  # noqa: E402
 from assistant.library import Library  # noqa: E402
 from assistant.llm import SESSION_ORIGIN, Chat, ChatModel, ChatStream, Completion, Usage  # noqa: E402
-from assistant.retrieval import Filters, Hit, Passage, RetrievalParameters  # noqa: E402
+from assistant.passages import Hit, Passage  # noqa: E402
+from assistant.retrieval import RetrievalParameters  # noqa: E402
 from assistant.sample import SampleFill  # noqa: E402
 from assistant.summary import Summaries, Summary  # noqa: E402
 from assistant.tables import Table  # noqa: E402
 from store.chroma import StoredPaper  # noqa: E402
 from store.ingest import IngestEvent, IngestReport, Outcome  # noqa: E402
 from store.paper import Chunk, Paper  # noqa: E402
+from store.sentences import sentence_spans  # noqa: E402
 
 __version__ = "0.1.0"
 

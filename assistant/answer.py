@@ -18,11 +18,14 @@ import prompts
 from assistant import citations, extractive
 from assistant.citations import Numbering, SentenceSupport
 from assistant.condense import condense
+from assistant.evidence import Evidence
+from assistant.filters import Filters
 from assistant.followup import refers_back, standalone
 from assistant.generation import Job, Mode, Writer, Writing, WritingParameters, Written, choose_mode
 from assistant.grounding import Checked, ChunkVectors, Citation, Reference
 from assistant.llm import Chat, Usage
-from assistant.retrieval import Evidence, Filters, Hit, Passage, Retriever, strip_question
+from assistant.passages import Hit, Passage
+from assistant.retrieval import Retriever, strip_question
 from assistant.sections import ABSTRACT
 from store.embedder import Embedder
 from store.paper import Paper

@@ -33,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from store.paper import normalise
+from store.sentences import sentence_spans
 
 # a citation key: BibTeX allows letters, digits and :-_./+ ; ours are lowercase letters+digits
 _KEY = r"[A-Za-z0-9][\w:.+/-]*[\w]|[A-Za-z0-9]"
@@ -43,7 +44,6 @@ _IN_TEXT = re.compile(rf"(?<![\w@.\[])@({_KEY})")
 _KEY_SHAPED = re.compile(r"^[A-Za-z][A-Za-z-]*[:_]?(19|20)\d\d[\w:.-]*$")
 _NUMBERS = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*%?")
 _NAME = re.compile(r"\b(?:[A-Z][a-z]*[A-Z0-9][\w-]*|[A-Z]{2,}[\w-]*)\b")  # FineCLIPER, CLIP, GPT4
-_SENTENCE_END = re.compile(r"(?<=[.!?])(\s*\[[^\]]*\])?\s+(?=[A-Z0-9\[\"(])")
 
 # passage labels as models write them
 _LABEL_WORD = r"(?:passages?|sources?|refs?\.?|references?|documents?|docs?|excerpts?)"
@@ -325,27 +325,13 @@ class SentenceSupport:
         return not self.keys
 
 
-def sentences(text: str) -> list[tuple[int, int]]:
-    """Spans of the sentences in ``text`` (a citation after the full stop stays with its sentence)."""
-    spans: list[tuple[int, int]] = []
-    start = 0
-    for m in _SENTENCE_END.finditer(text):
-        if _abbreviation_before(text, m.start()):
-            continue
-        spans.append((start, m.end(1) if m.group(1) else m.start()))
-        start = m.end()
-    if text[start:].strip():
-        spans.append((start, len(text)))
-    return [(a, b) for a, b in spans if text[a:b].strip()]
-
-
 def claims(text: str) -> list[tuple[int, int]]:
     """Spans of the sentences of a written text, lines apart: a model's bullet or heading line
     is a sentence of its own even without a full stop."""
     spans: list[tuple[int, int]] = []
     offset = 0
     for line in text.split("\n"):
-        for a, b in sentences(line):
+        for a, b in sentence_spans(line):
             part = line[a:b]
             a += len(part) - len(part.lstrip())
             b -= len(part) - len(part.rstrip())
@@ -358,11 +344,6 @@ def claims(text: str) -> list[tuple[int, int]]:
 
 
 _ONLY_CITATIONS = re.compile(r"^(?:\s*(?:\[[^\]]*\]|【[^】]*】|\(\s*\d[\d,\s–-]*\)))+\s*[.;,]?\s*$")
-
-
-def _abbreviation_before(text: str, end: int) -> bool:
-    word = text[:end].rsplit(None, 1)[-1] if text[:end].split() else ""
-    return word.lower().rstrip("]") in {"e.g.", "i.e.", "et al.", "al.", "vs.", "fig.", "eq.", "cf.", "etc."}
 
 
 def strip_citations(text: str, allowed: Collection[str], labels: Sequence[str] | None = None) -> str:

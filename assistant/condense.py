@@ -17,8 +17,8 @@ from dataclasses import replace
 import numpy as np
 import numpy.typing as npt
 
-from assistant import citations
-from assistant.retrieval import Passage
+from assistant.passages import Passage
+from store.sentences import sentence_spans
 
 Embed = Callable[[Sequence[str]], npt.NDArray[np.float32]]
 GAP = " … "
@@ -29,7 +29,7 @@ def condense(passages: Sequence[Passage], query: str, embed: Embed, *, words: in
     about ``words`` words in all; ``words`` <= 0 leaves them whole."""
     if words <= 0 or not passages:
         return list(passages)
-    split = [[p.text[a:b].strip() for a, b in citations.sentences(p.text)] for p in passages]
+    split = [[p.text[a:b].strip() for a, b in sentence_spans(p.text)] for p in passages]
     flat = [(i, j) for i, sentences in enumerate(split) for j in range(len(sentences))]
     if sum(len(p.text.split()) for p in passages) <= words or not flat:
         return list(passages)

@@ -34,6 +34,7 @@ from assistant.answer import select_passages
 from assistant.citations import Numbering, SentenceSupport
 from assistant.condense import condense
 from assistant.errors import InvalidRequestError, NothingToDraftError
+from assistant.filters import Filters
 from assistant.generation import Job, Mode, Writer, WritingParameters, choose_mode
 from assistant.grounding import (
     Checked,
@@ -45,8 +46,9 @@ from assistant.grounding import (
     sentences_json,
 )
 from assistant.llm import Chat, Usage
+from assistant.passages import Hit, Passage
 from assistant.person import paper_name, third_person
-from assistant.retrieval import Filters, Hit, Passage, Retriever
+from assistant.retrieval import Retriever
 from assistant.themes import Theme, cluster, name_theme, parse_outline, phrases, short_title
 from store.chroma import ChromaStore
 from store.embedder import Embedder

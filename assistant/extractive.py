@@ -29,11 +29,12 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from assistant import calibration, citations
-from assistant.retrieval import Passage
+from assistant import calibration
+from assistant.passages import Passage
 from assistant.sections import ABSTRACT, prose_share, strip_heading
 from store.lexical import tokens
 from store.paper import normalise
+from store.sentences import sentence_spans
 
 Vectors = npt.NDArray[np.float32]
 Embed = Callable[[Sequence[str]], Vectors]
@@ -82,7 +83,7 @@ def candidates(passages: Sequence[Passage], *, junk: re.Pattern[str] | None = No
     seen: set[str] = set()
     found: list[Sentence] = []
     for p_index, passage in enumerate(passages):
-        for s_index, (a, b) in enumerate(citations.sentences(passage.text)):
+        for s_index, (a, b) in enumerate(sentence_spans(passage.text)):
             text = strip_heading(passage.text[a:b].strip())
             if text is None or not MIN_WORDS <= len(text.split()) <= MAX_WORDS:
                 continue
@@ -268,7 +269,7 @@ def aspect_features(
     """Per candidate sentence, ``ASPECT_FEATURES`` (one matrix for every aspect: the weights
     differ, the features do not); without ``lexicons``, all but the ``LEXICON_FEATURES`` (the
     bench adds those per fold, from the lexicons of the fold's training papers)."""
-    counts = [len(citations.sentences(p.text)) for p in passages]
+    counts = [len(sentence_spans(p.text)) for p in passages]
     centre = _unit(vectors.mean(axis=0))
     rows = []
     for sentence, vector in zip(found, vectors, strict=True):

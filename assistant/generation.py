@@ -29,7 +29,7 @@ from assistant.citations import Numbering
 from assistant.errors import ContextTooLongError, InvalidRequestError
 from assistant.grounding import Checked, Checker, ChunkVectors, StreamCheck
 from assistant.llm import Chat, ChatStream, Messages, Usage
-from assistant.retrieval import Passage
+from assistant.passages import Passage
 from store.embedder import Embedder
 from store.paper import Paper, normalise
 

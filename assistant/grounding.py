@@ -24,7 +24,7 @@ import numpy as np
 from assistant import citations
 from assistant.attribution import AttributionParameters, Attributor, named_papers
 from assistant.citations import Numbering, SentenceSupport
-from assistant.retrieval import Passage
+from assistant.passages import Passage
 from store.embedder import Embedder, Vectors
 from store.paper import Paper, normalise
 

@@ -25,9 +25,12 @@ from assistant.draft import Draft, Drafter
 from assistant.edits import PaperEdit
 from assistant.errors import LibraryError, NothingToSummarizeError
 from assistant.evidence import Evidence
+from assistant.filters import Filters
+from assistant.fusion import RetrieverName
 from assistant.generation import WritingParameters
 from assistant.llm import Chat, ChatModel
-from assistant.retrieval import Filters, Hit, Retriever, RetrieverName
+from assistant.passages import Hit
+from assistant.retrieval import Retriever
 from assistant.settings import LLMSettings, Settings, endpoint_origin
 from assistant.summary import Length, Summaries, Summarizer, Summary
 from assistant.tables import Table, Tabulator

@@ -1,9 +1,8 @@
 """Hybrid search: dense passages and abstract windows from Chroma and BM25 passages and sentences
 from the lexical index, fused at the paper level (``assistant.fusion``), one hit per paper with
-its strong passages; and, for questions, the evidence judgement (``assistant.evidence``) that
-decides whether the library can answer at all (refusal without calling a model).
-
-The names of those modules that callers use are importable from here too.
+its strong passages (``assistant.passages``); and, for questions, the evidence judgement
+(``assistant.evidence``) that decides whether the library can answer at all (refusal without
+calling a model). What a search may return: ``assistant.filters``.
 """
 
 from __future__ import annotations
@@ -22,144 +21,21 @@ import numpy.typing as npt
 from assistant import calibration
 from assistant.errors import InvalidRequestError
 from assistant.evidence import FIT, Evidence, EvidenceModel, measure, shipped
+from assistant.filters import Filters
 from assistant.fusion import RETRIEVERS, RetrieverName, Signals
+from assistant.passages import Hit, Passage
 from store.chroma import ChromaStore
 from store.chunking import chunk_id, paper_key_of
 from store.embedder import Embedder
 from store.lexical import LexicalIndex, tokens
-from store.paper import Chunk, Paper
+from store.paper import Paper
 from store.sentences import split_sentences
 
-__all__ = [
-    "RETRIEVERS",
-    "Evidence",
-    "Filters",
-    "Hit",
-    "Passage",
-    "Retrieval",
-    "RetrievalParameters",
-    "Retriever",
-    "RetrieverName",
-    "strip_question",
-]
+__all__ = ["Retrieval", "RetrievalParameters", "Retriever", "strip_question"]
 
 log = logging.getLogger(__name__)
 
 Vector = npt.NDArray[np.float32]
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Which papers a search may return: a year range (inclusive; papers without a year are
-    left out when one is given), a set of keys, and/or Zotero collections and tags (a paper in
-    any of the ``collections``, a collection's subcollections included, named by path
-    ``Literature search/Explainability`` or by name; with any of the ``tags``; case ignored)."""
-
-    years: tuple[int | None, int | None] | None = None
-    keys: frozenset[str] | None = None
-    collections: frozenset[str] | None = None
-    tags: frozenset[str] | None = None
-
-    @classmethod
-    def of(cls, value: Filters | Mapping[str, Any] | None) -> Filters:
-        if value is None:
-            return cls()
-        if isinstance(value, Filters):
-            return value
-        unknown = set(value) - {"years", "year_from", "year_to", "keys", "collections", "tags"}
-        if unknown:
-            raise InvalidRequestError(
-                f"unknown filters {sorted(unknown)}; use years=(from, to), year_from, year_to, keys, "
-                "collections, tags"
-            )
-        years = value.get("years")
-        if years is None and ("year_from" in value or "year_to" in value):
-            years = (value.get("year_from"), value.get("year_to"))
-        keys = value.get("keys")
-        named = {}
-        for name in ("collections", "tags"):
-            given = value.get(name)
-            if isinstance(given, str):
-                given = [given]
-            named[name] = frozenset(given) if given else None
-        return cls(
-            years=tuple(years) if years is not None else None,
-            keys=frozenset(keys) if keys is not None else None,
-            **named,
-        )
-
-    def resolved(self, store: ChromaStore) -> Filters:
-        """These filters with collections and tags turned into the keys of the papers in them
-        (Chroma cannot filter on list metadata; one read of every paper's metadata)."""
-        if not self.collections and not self.tags:
-            return self
-        found = store.keys_in(collections=self.collections or (), tags=self.tags or ())
-        keys = found if self.keys is None else found & self.keys
-        return Filters(years=self.years, keys=frozenset(keys))
-
-    def where(self) -> dict[str, Any] | None:
-        clauses: list[dict[str, Any]] = []
-        if self.years is not None:
-            low, high = self.years
-            if low is not None:
-                clauses.append({"year": {"$gte": int(low)}})
-            if high is not None:
-                clauses.append({"year": {"$lte": int(high)}})
-        if self.keys is not None:
-            clauses.append({"paper_key": {"$in": sorted(self.keys)}})
-        if not clauses:
-            return None
-        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
-
-
-@dataclass(frozen=True)
-class Passage:
-    """A chunk of a paper shown to a model or a reader."""
-
-    key: str
-    chunk_id: str
-    text: str
-    section: str | None = None
-    page: int | None = None
-    score: float = 0.0
-
-    @classmethod
-    def of(cls, chunk: Chunk, score: float = 0.0) -> Passage:
-        """A stored chunk as a passage."""
-        return cls(chunk.paper_key, chunk.id, chunk.text, chunk.section, chunk.page, round(score, 4))
-
-
-@dataclass(frozen=True)
-class Hit:
-    """One paper found by a search: its best passage (``text``, ``chunk_id``) and its other
-    strong passages (``passages``, best first, the best included)."""
-
-    paper: Paper
-    text: str
-    score: float
-    chunk_id: str
-    passages: tuple[Passage, ...] = ()
-    similarity: float = 0.0  # the best passage's cosine with the query (dense side)
-    lexical: float = 0.0  # the best passage's BM25 score
-
-    @property
-    def key(self) -> str:
-        return self.paper.key
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "key": self.paper.key,
-            "title": self.paper.title,
-            "year": self.paper.year,
-            "score": self.score,
-            "chunk_id": self.chunk_id,
-            "text": self.text,
-            "similarity": round(self.similarity, 4),
-            "lexical": round(self.lexical, 4),
-            "passages": [
-                {"chunk_id": p.chunk_id, "text": p.text, "section": p.section} for p in self.passages
-            ],
-        }
 
 
 def _fitted(name: str) -> Any:

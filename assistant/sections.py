@@ -19,7 +19,7 @@ from dataclasses import replace
 import numpy as np
 import numpy.typing as npt
 
-from assistant.retrieval import Passage
+from assistant.passages import Passage
 from store.paper import Chunk
 
 Vector = npt.NDArray[np.float32]

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.retrieval import Filters, Retrieval, Retriever
+from assistant.filters import Filters
+from assistant.retrieval import Retrieval, Retriever
 from store.chroma import ChromaStore
 from store.embedder import Embedder
 

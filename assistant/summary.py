@@ -22,7 +22,7 @@ from assistant.errors import InvalidRequestError, NothingToSummarizeError
 from assistant.generation import Job, Mode, Writer, WritingParameters, Written, choose_mode
 from assistant.grounding import Checked, ChunkVectors, Citation, Reference
 from assistant.llm import Chat, Usage
-from assistant.retrieval import Passage
+from assistant.passages import Passage
 from assistant.sections import representative_passages
 from store.embedder import Embedder, Vectors
 from store.paper import Chunk, Paper, normalise

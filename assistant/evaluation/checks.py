@@ -12,7 +12,7 @@ from assistant.citations import SentenceSupport, unsupported
 from assistant.evaluation import metrics
 from assistant.grounding import Citation
 from assistant.llm import Chat
-from assistant.retrieval import Passage
+from assistant.passages import Passage
 
 LOW_PERCENTILE = 10
 

@@ -16,7 +16,7 @@ from assistant.evaluation import AnswersReport, DraftsReport, Report, RetrievalR
 from assistant.evaluation.checks import LOW_PERCENTILE
 from assistant.evaluation.drafts import DraftCase
 from assistant.evaluation.retrieval import DEPTH
-from assistant.retrieval import RETRIEVERS
+from assistant.fusion import RETRIEVERS
 
 TEMPLATE = Path(__file__).with_name("report.html.j2")
 

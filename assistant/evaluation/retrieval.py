@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.evaluation import metrics
 from assistant.evaluation.gold import Question, QuestionCase, Resolver
-from assistant.retrieval import RETRIEVERS
+from assistant.fusion import RETRIEVERS
 
 if TYPE_CHECKING:
     from assistant.library import Library

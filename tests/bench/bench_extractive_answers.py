@@ -47,12 +47,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench_retrieval import EVAL, SEED_FILES, seeds_library  # noqa: E402
 
 import prompts  # noqa: E402
-from assistant import Library, citations  # noqa: E402
+from assistant import Library  # noqa: E402
 from assistant.answer import EXTRACT_SCORE_MARGIN, EXTRACT_SENTENCE_RATIO, Answerer  # noqa: E402
 from assistant.evaluation.gold import Resolver, aliases, questions  # noqa: E402
 from assistant.extractive import definition_subject  # noqa: E402
-from assistant.retrieval import Hit, strip_question  # noqa: E402
+from assistant.passages import Hit  # noqa: E402
+from assistant.retrieval import strip_question  # noqa: E402
 from store.embedder import Embedder  # noqa: E402
+from store.sentences import sentence_spans  # noqa: E402
 
 STOP = frozenset(
     "the and for with from that this which their they them its into than then were was are has have "
@@ -67,7 +69,7 @@ def before(embedder: Embedder, query: str, hits: Sequence[Hit]) -> str:
     leaders = [h for h in hits if h.score >= hits[0].score - EXTRACT_SCORE_MARGIN] if hits else []
     for rank, hit in enumerate(leaders):
         for passage in hit.passages[:2]:
-            for a, b in citations.sentences(passage.text):
+            for a, b in sentence_spans(passage.text):
                 sentence = passage.text[a:b].strip()
                 if 6 <= len(sentence.split()) <= 80:
                     candidates.append((rank, hit.paper.key, sentence))
@@ -97,7 +99,7 @@ def measure(answer: str, quotes: Sequence[str], reference: str) -> tuple[bool, f
     quoted = any(normal(q) in text for q in quotes if q)
     wanted = content_words(reference)
     facts = len(wanted & content_words(answer)) / len(wanted) if wanted else 0.0
-    return quoted, facts, len(citations.sentences(answer)) if answer != prompts.REFUSAL else 0
+    return quoted, facts, len(sentence_spans(answer)) if answer != prompts.REFUSAL else 0
 
 
 def main() -> None:

@@ -49,7 +49,7 @@ from bench_retrieval import EVAL, seeds_library  # noqa: E402
 from assistant import Library, selection  # noqa: E402
 from assistant.draft import DraftParameters  # noqa: E402
 from assistant.evaluation import Resolver, aliases  # noqa: E402
-from assistant.retrieval import Filters  # noqa: E402
+from assistant.filters import Filters  # noqa: E402
 from assistant.tables import TableParameters  # noqa: E402
 
 Scores = dict[str, float]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from assistant import Library
-from assistant.retrieval import Filters
+from assistant.filters import Filters
 from store.embedder import LocalEmbedder
 from tests.conftest import HF_LISTING, backend_settings
 

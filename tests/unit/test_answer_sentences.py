@@ -11,8 +11,8 @@ import pytest
 
 from assistant import Library
 from assistant.extractive import answer_scores, defines, definition_subject, evidence
+from assistant.passages import Passage
 from assistant.person import first_person, paper_name, third_person
-from assistant.retrieval import Passage
 from store.paper import Paper
 
 PROSE = "PaSa is an agent that searches academic papers with a language model and reinforcement learning."

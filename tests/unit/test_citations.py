@@ -16,10 +16,10 @@ from assistant.citations import (
     render,
     safe_end,
     score_sentence,
-    sentences,
     shown_text,
     unsupported,
 )
+from store.sentences import sentence_spans
 from tests.conftest import FakeEmbedder
 
 ALLOWED = {"smith2020deep", "colormae2024", "fer-yolo-mamba", "Doe:2019"}
@@ -96,7 +96,7 @@ def test_a_stream_never_shows_half_a_citation() -> None:
 
 def test_sentences_keep_their_citations_and_abbreviations() -> None:
     text = "We use e.g. CLIP here [@a]. It gets 93.5% on X. [@b] Done."
-    assert [text[a:b] for a, b in sentences(text)] == [
+    assert [text[a:b] for a, b in sentence_spans(text)] == [
         "We use e.g. CLIP here [@a].",
         "It gets 93.5% on X. [@b]",
         "Done.",

@@ -12,7 +12,7 @@ import pytest
 from assistant.citations import Numbering
 from assistant.generation import json_prose, json_sentences_stream, may_refuse, refusing
 from assistant.grounding import Checker, StreamCheck
-from assistant.retrieval import Passage
+from assistant.passages import Passage
 from store.paper import Paper
 from tests.conftest import FakeEmbedder
 

@@ -11,7 +11,9 @@ import pytest
 
 from assistant import Library
 from assistant.evidence import Evidence
-from assistant.retrieval import Filters, Hit, Retrieval
+from assistant.filters import Filters
+from assistant.passages import Hit
+from assistant.retrieval import Retrieval
 from assistant.selection import Selection, closeness, facets, select
 from store.paper import Paper
 

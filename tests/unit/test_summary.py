@@ -13,7 +13,7 @@ import pytest
 from assistant import Library, Settings
 from assistant.citations import strip_citations
 from assistant.errors import NothingToSummarizeError, PaperNotFoundError
-from assistant.retrieval import Passage
+from assistant.passages import Passage
 from assistant.sections import label_sections
 from assistant.summary import Summarizer, Summary, split_lines
 from store.embedder import LocalEmbedder

@@ -10,7 +10,7 @@ import pytest
 
 from assistant.citations import SentenceSupport
 from assistant.grounding import Citation, Reference
-from assistant.retrieval import Passage
+from assistant.passages import Passage
 from store.errors import LitassistError
 from store.ingest import IngestReport, Outcome
 from store.paper import Paper
