@@ -66,13 +66,15 @@ def summaries(splits: Iterable[str] = SPLITS) -> list[AspectSummary]:
 
 def keys_by_paper(papers: Sequence[Paper]) -> dict[str, str]:
     """The library key of each corpus paper in a library, by its ACL Anthology id (the name of
-    the file it was read from)."""
+    the file it was read from). A library built from another installation of the package (another
+    checkout's environment) holds the corpus under another prefix: the folder is recognised by
+    its place in the package (``aclsum/dataset/paper_jsons``)."""
     corpus = corpus_folder()
     found = {}
     for paper in papers:
         for source in paper.sources:
             path = Path(source.split("#")[0])
-            if path.parent == corpus:
+            if path.parent == corpus or path.parent.parts[-3:] == corpus.parts[-3:]:
                 found[path.stem] = paper.key
     return found
 

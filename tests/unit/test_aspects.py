@@ -75,3 +75,17 @@ def test_the_shipped_lexicons_reproduce_from_aclsums_train_and_val_summaries() -
     mean = {a: ex.LEXICON_FEATURES.index(f"lexicon:{a}:mean") for a in aclsum.ASPECTS}
     assert features[0, mean["approach"]] > features[0, mean["outcome"]]
     assert features[1, mean["outcome"]] > features[1, mean["approach"]]
+
+
+def test_corpus_papers_are_known_from_another_installation_of_the_package() -> None:
+    """A library built in another environment names the corpus files under another prefix."""
+    from store.paper import Paper
+
+    here = aclsum.corpus_folder() / "P19-1001.json"
+    elsewhere = Path("/elsewhere/.venv/lib/python3.11/site-packages/aclsum/dataset/paper_jsons/N18-1002.json")
+    papers = [
+        Paper(key="a", sources=[str(here)]),
+        Paper(key="b", sources=[f"{elsewhere}#1"]),
+        Paper(key="c", sources=["/home/me/paper_jsons/X-1.json"]),
+    ]
+    assert aclsum.keys_by_paper(papers) == {"P19-1001": "a", "N18-1002": "b"}
