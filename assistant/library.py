@@ -322,14 +322,23 @@ class Library:
 
     def _reconciled(self, report: IngestReport, reimport: Reimport, *, prune: bool) -> None:
         """The report's rows for entries read again, and the papers gone from their source."""
+        # the ingest's rows for entries whose text it replaced (store/reimport.py)
+        retexted = {o.key: o for o in report.updated} | {p.key: p for p in report.full_texts}
         for change in reimport.changes:
+            text = retexted.get(change.key)
+            kept = change.text_changed and text is None  # a stored full text, not thinned to it
             if change.fields:
                 why = "updated: " + ", ".join(change.fields)
-                if change.text_changed:
-                    why += "; its abstract changed too, and its passages keep the stored text"
+                if kept:
+                    why += "; its abstract changed too, and its passages keep the stored full text"
+                if isinstance(text, Outcome):  # one row: the metadata and the abstract
+                    report.updated.remove(text)
+                    why += "; " + text.reason
                 report.updated.append(Outcome(change.origin, why, change.key))
-            else:
+            elif text is None:
                 why = f"already in the library as {change.key}"  # and unchanged in its source
+                if kept:
+                    why += " (its abstract changed, and its passages keep the stored full text)"
                 report.skipped.append(Outcome(change.origin, why, change.key))
         for paper in reimport.missing():
             gone = ", ".join(sorted({source_of(o) for o in paper.origins}))

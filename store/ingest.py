@@ -360,6 +360,11 @@ class Ingest:
             in_batch: set[str] = set()
             for document, source in todo:
                 paper = document.paper
+                if document.replaces is not None:  # an entry read again (store/reimport.py)
+                    stored = self.store.get(document.replaces)
+                    if stored is not None:  # its text, if new, replaces the stored one; the
+                        self._update(stored, document, source, report)  # reimport reports the rest
+                        continue
                 pending = next(filter(None, map(self._unwritten.get, _identities(paper))), None)
                 if pending is not None:  # the same paper twice in this run
                     self._add_source(pending, paper, source, document.origin, report, committed=False)
@@ -453,12 +458,15 @@ class Ingest:
         """Plan the update of a stored paper with a document that brings its full text, if it
         does (else False: the caller goes on as for another copy). Under the ``edit:<key>``
         claim, held until the group is committed; a paper another writer is changing is left."""
-        if not document.sections or stored.key in self._held:
+        renewed = document.replaces == stored.key and document.paper.content_hash != stored.content_hash
+        if not (document.sections or renewed) or stored.key in self._held:
             return False
         with self._interruptible():
             probe = self.chunker.chunks(document, stored.key)
         passages = sum(c.kind == "passage" for c in probe)
-        if passages < 2 * max(1, stored.chunk_count):
+        # a full text where an abstract (or a clearly shorter text) is stored; or the entry's new
+        # abstract, where the stored text is no fuller (a stored full text is not thinned to it)
+        if passages < 2 * max(1, stored.chunk_count) and not (renewed and passages >= stored.chunk_count):
             return False
         name = f"edit:{stored.key}"
         held, _ = self.store.claims.claim([name])
@@ -607,7 +615,13 @@ class Ingest:
                     report.failed.append(Outcome(planned.document.origin, why, paper.key))
                     self._fail_deferred(paper.key, planned.document.origin, why, report)
                     continue
-                (report.full_texts if planned.update is not None else report.added).append(paper)
+                if planned.update is None:
+                    report.added.append(paper)
+                elif planned.document.sections:
+                    report.full_texts.append(paper)
+                else:
+                    why = "its new abstract was read: passages and search windows replaced"
+                    report.updated.append(Outcome(planned.document.origin, why, paper.key))
                 rows = self._deferred.pop(paper.key, [])
                 if late:
                     try:

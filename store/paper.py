@@ -90,6 +90,10 @@ class Document:
     paper: Paper
     origin: str
     sections: list[Section] = field(default_factory=list)
+    # the key of the stored paper this document is read again for (the same reference-manager
+    # entry: store/reimport.py): its text replaces the stored one when it brings a full text, or
+    # a new abstract no thinner than the stored text
+    replaces: str | None = None
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,12 @@ When the same entry is read again, :class:`Reimport` compares it with the stored
 unchanged entry is skipped, a changed one updates the paper's metadata in place under the same
 key (title, authors, year, venue, identifiers, the BibTeX entry, Zotero collections and tags).
 Entries the source no longer holds are listed (:meth:`Reimport.missing`); nothing is removed
-unless the caller asks (``prune``). An entry whose abstract changed keeps its stored passages:
-the update says so. Fields the user corrected by hand (``Paper.user_fields``) stay as they are.
+unless the caller asks (``prune``). An entry that brings text (a full text: a PDF attached in
+Zotero since, a ``file`` field; or a changed abstract) goes on to the ingest marked
+``Document.replaces``: its text replaces the stored one under the same key, by the same update
+protocol as a full text that comes later (a changed abstract only where the stored text is no
+fuller: a stored full text is kept, and the report says so). Fields the user corrected by hand
+(``Paper.user_fields``) stay as they are.
 """
 
 from __future__ import annotations
@@ -74,6 +78,9 @@ class Reimport:
                 for origin in edited.origins:
                     index[origin] = edited
             self.changes.append(Change(document.origin, stored.key, tuple(changed), text_changed))
+            if text_changed or document.sections:  # the ingest decides whether its text is new
+                document.replaces = stored.key
+                rest.append(document)
         return rest
 
     def missing(self) -> list[Paper]:

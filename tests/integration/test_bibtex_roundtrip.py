@@ -149,3 +149,37 @@ def test_one_bib_of_many_entries_is_stored_group_by_group_and_resumes(
     again = library.add(bib)
     assert len(again.added) == 24 - len(kept) and len(library.papers()) == 24
     assert {o.key for o in again.skipped} == kept  # the first run's papers, not added twice
+
+
+def test_a_changed_abstract_replaces_the_passages_unless_a_full_text_is_stored(
+    tmp_path: Path, fake_library: Library
+) -> None:
+    """Reading the .bib again after its abstract was corrected: a paper stored from its abstract
+    is searched by the new one (its old passages gone); a paper whose full text is stored keeps
+    it, and the report says so."""
+    bib = tmp_path / "refs.bib"
+    bib.write_text(BIB)
+    assert fake_library.add(bib).ok
+    pdf_entry = "ekman1978facs"
+    full = tmp_path / "facs.md"  # its full text, from another file with the same title
+    full.write_text("# Facial Action Coding System\n\n" + " ".join(["Action units code muscles."] * 400))
+    assert [p.key for p in fake_library.add(full).full_texts] == [pdf_entry]
+    stored_full = fake_library.get(pdf_entry).chunk_count
+
+    edited = BIB.replace("vision-language model.", "vision-language model and xylophonic prompts.").replace(
+        "by the action units of the facial muscles", "by the zygomatic action units"
+    )
+    bib.write_text(edited)
+    again = fake_library.add(bib)
+    assert again.ok and not again.added and not again.full_texts
+    assert {o.key: o.reason for o in again.updated} == {  # (the entry as written changed too)
+        "Lee:2021:occlusion": "updated: bibtex; its new abstract was read: passages and search windows "
+        "replaced",
+        pdf_entry: "updated: bibtex; its abstract changed too, and its passages keep the stored full text",
+    }
+    texts = [t for _, t, _ in fake_library.store.chunks_of(["Lee:2021:occlusion"])]
+    assert any("xylophonic" in t for t in texts)
+    assert not any(t.endswith("vision-language model.") for t in texts)
+    assert [h.key for h in fake_library.search("xylophonic", retriever="lexical")] == ["Lee:2021:occlusion"]
+    assert fake_library.get(pdf_entry).chunk_count == stored_full  # not thinned to the abstract
+    assert fake_library.add(bib).skipped and not fake_library.add(bib).updated  # unchanged now

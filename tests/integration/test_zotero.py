@@ -82,10 +82,12 @@ def test_zotero_library_with_filters_and_a_reimport_after_edits(
     if "chen2022counterfactual" in cited:  # APA, the configured CSL style
         assert "Chen, A., & Li, B. (2022, July). Counterfactual Explanations for Graph" in view.text
 
-    # edits in Zotero: a title corrected, a tag added, an item trashed, one added
+    # edits in Zotero: a title corrected and a PDF attached, a tag added, an item trashed, one added
+    gnn_pdf = short_pdf(PEER_DOCS / "paper.pdf", tmp_path / "gnn.pdf")
+    abstract_only = fake_library.get("chen2022counterfactual").chunk_count
     edited = [
         replace(PASA, pdf=pdf, tags=[*PASA.tags, "read"]),
-        replace(GNN, fields={**GNN.fields, "title": "Counterfactual Explanations for GNNs"}),
+        replace(GNN, fields={**GNN.fields, "title": "Counterfactual Explanations for GNNs"}, pdf=gnn_pdf),
         replace(SALIENCY, trashed=True),
         TRASHED,
         Item("NEWP0005", "journalArticle", {"title": "A New Paper", "abstractNote": "Something new."}),
@@ -95,6 +97,9 @@ def test_zotero_library_with_filters_and_a_reimport_after_edits(
     assert keys(again.added) == {"new2025paper"} or len(again.added) == 1
     updated = {o.key: o.reason for o in again.updated}
     assert updated == {"he2025pasa": "updated: tags", "chen2022counterfactual": "updated: title"}
+    # the PDF attached since brings the full text (PaSa's, read again, is the one stored)
+    assert keys(again.full_texts) == {"chen2022counterfactual"}
+    assert fake_library.get("chen2022counterfactual").chunk_count > 2 * abstract_only
     assert [o.key for o in again.missing] == ["diaz2020saliency"]
     assert "add --prune" in again.missing[0].reason
     assert fake_library.get("chen2022counterfactual").title == "Counterfactual Explanations for GNNs"
