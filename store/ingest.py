@@ -455,8 +455,9 @@ class Ingest:
             self._submit(*self._writing)
 
     def _update(self, stored: Paper, document: Document, source: str, report: IngestReport) -> bool:
-        """Plan the update of a stored paper with a document that brings its full text, if it
-        does (else False: the caller goes on as for another copy). Under the ``edit:<key>``
+        """Plan the update of a stored paper with a document that brings its full text, or (an
+        entry read again, ``Document.replaces``) a new abstract, if it does (else False: the
+        caller goes on as for another copy). Under the ``edit:<key>``
         claim, held until the group is committed; a paper another writer is changing is left."""
         renewed = document.replaces == stored.key and document.paper.content_hash != stored.content_hash
         if not (document.sections or renewed) or stored.key in self._held:
