@@ -712,7 +712,15 @@ def table(
             'its passages (repeat it): "backbone", "training data", "parameters".',
         ),
     ] = None,
-    max_papers: Annotated[int, typer.Option("--max-papers", help="At most this many papers.", min=1)] = 12,
+    max_papers: Annotated[
+        int,
+        typer.Option(
+            "--max-papers",
+            help="At most this many papers with rows (a paper without a result takes no place; "
+            "at most twice as many are read).",
+            min=1,
+        ),
+    ] = 12,
     output: Annotated[
         Path | None,
         typer.Option(

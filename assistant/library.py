@@ -610,8 +610,9 @@ class Library:
         "parameters") per paper, every cell holding the sentence and passage it was read from;
         a cell nothing supports stays empty and says why. ``mode="extractive"`` reads result
         sentences with patterns; with a model, the model fills the cells and the code drops
-        those its passages do not hold (``table.dropped``). Raises ``NothingToDraftError``
-        when the library holds nothing on the topic."""
+        those its passages do not hold (``table.dropped``). ``max_papers`` counts the papers
+        with rows: the papers are read in order (at most twice as many) until that many have
+        one. Raises ``NothingToDraftError`` when the library holds nothing on the topic."""
         drafter = Drafter(self.store, self.retriever, self.embedder, self.chat, self.store.chunk_vectors)
         if not isinstance(topic_or_keys, str):
             for key in topic_or_keys:

@@ -693,15 +693,17 @@ def table_schema(columns: Sequence[str]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class TableParameters:
-    # a paper is in when its topic score (assistant.selection: what its abstract is about)
-    # reaches this, the wider set a draft's model reads (DraftParameters.model_threshold) ...
-    threshold: float = 0.78
+    # a paper is in when its topic score counting its closest abstract window
+    # (assistant.selection: Selection.near) reaches this, fitted for F2 on the development
+    # topics (tests/bench/bench_selection.py: 0.75; leave-one-topic-out 0.75 to 0.78) ...
+    threshold: float = 0.75
     # ... or when its passages' hybrid score is this share of the best paper's (the rule before):
     # a results query ("part-of-speech tagging accuracy") is answered by papers that report the
     # number without being about it; a paper without results adds no row, so the wider set
     # costs little precision
     passage_threshold: float = 0.35
     min_papers: int = 2
+    read_factor: int = 2  # the papers read for a table of max_papers: at most this many times as many
     rows_per_paper: int = 12  # the abstract's results first, then the body's
     model_passages: int = 4  # the passages of a paper a model reads (those with most results)
     max_tokens: int = 600
@@ -745,16 +747,19 @@ class Tabulator:
             if not topic:
                 raise InvalidRequestError("the topic is empty: say what the table compares, or give keys")
             found = self._select(topic, None)
-            chosen = found.chosen(self.parameters.threshold, self.parameters.passage_threshold)
+            chosen = found.chosen(self.parameters.threshold, self.parameters.passage_threshold, near=True)
             if len(chosen) < self.parameters.min_papers:
-                chosen = list(found.scores)[: self.parameters.min_papers]
+                chosen = list(found.near)[: self.parameters.min_papers]
         else:
             chosen = list(dict.fromkeys(topic_or_keys))
             if not chosen:
                 raise InvalidRequestError("no papers to compare: give their keys or a topic")
             topic = ", ".join(chosen)
+        # ``max_papers`` counts the papers in the table: a paper read without a result adds no
+        # row and takes no place, so the papers are read in order, up to twice as many, until
+        # that many have rows
         papers: dict[str, Paper] = {}
-        for key in chosen[:max_papers]:
+        for key in chosen[: self.parameters.read_factor * max_papers]:
             paper = self._paper(key)
             if paper is None:
                 raise PaperNotFoundError(
@@ -763,15 +768,18 @@ class Tabulator:
             papers[key] = paper
         passages = {k: self._chunks(k) for k in papers}
         vocabulary = Vocabulary.of([c.text for cs in passages.values() for c in cs])
-        table = Table(topic, all_columns, [], papers, mode)
-        for key in papers:
+        table = Table(topic, all_columns, [], {}, mode)
+        for key, paper in papers.items():
+            if len(table.cited_keys) >= max_papers:
+                break
+            table.papers[key] = paper
             if mode == "llm":
                 rows = self._by_model(key, passages[key], all_columns, table)
             else:
                 rows = self._extract(key, passages[key], extra, vocabulary, table.notes)
-            table.rows += rows
-        table.rows = _line_up([r for r in (_verified(row, table) for row in table.rows) if r is not None])
-        no_rows = [k for k in papers if k not in table.cited_keys]
+            table.rows += [r for r in (_verified(row, table) for row in rows) if r is not None]
+        table.rows = _line_up(table.rows)
+        no_rows = [k for k in table.papers if k not in table.cited_keys]
         if no_rows:
             table.notes.append(f"no result in the passages of: {', '.join(no_rows)}")
         if table.dropped:

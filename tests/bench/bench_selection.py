@@ -11,6 +11,8 @@ topic's ``gold`` papers, for
 - ``closeness``: the topic's score of ``assistant.selection`` (a paper's abstract cosine with the
   topic as a share of the best paper's, best over the topic and its answerable facets), what
   drafts and tables select by;
+- ``closeness with windows``: the same, each paper's cosine the mean of its abstract's and its
+  closest abstract window's (``Selection.near``), what tables select by;
 - ``closeness, topic only``: the same without the facets;
 - ``z over the library``: the alternative left out, a paper's cosine with the topic as a z-score
   over the library;
@@ -86,6 +88,7 @@ def rules(library: Library, topic: str, unrelated: dict[str, np.ndarray]) -> dic
     out = {
         "share of best": {h.key: h.score / best for h in hits} if best > 0 else {},
         "closeness": chosen.scores,
+        "closeness with windows": chosen.near,
         "closeness, topic only": selection.closeness(vectors, asked),
         "z over the library": _z(vectors, asked),
     }
@@ -154,12 +157,12 @@ def main() -> None:
                     ("held out", held, " ".join(f"{c:.2f}" for c in cuts)),
                 ):
                     out.add_row(name, f"{beta:g}", shown, label, *_cells(results))
-        for label, cut in (
-            ("draft (extractive)", DraftParameters().threshold),
-            ("draft (model)", DraftParameters().model_threshold),
-            ("table, by abstract", TableParameters().threshold),
+        for label, rule, cut in (
+            ("draft (extractive)", "closeness", DraftParameters().threshold),
+            ("draft (model)", "closeness", DraftParameters().model_threshold),
+            ("table, by abstract and windows", "closeness with windows", TableParameters().threshold),
         ):
-            results = [_measure(s, g, cut) for s, g in zip(by_rule["closeness"], golds, strict=True)]
+            results = [_measure(s, g, cut) for s, g in zip(by_rule[rule], golds, strict=True)]
             out.add_row(f"shipped: {label}", "", f"{cut:.2f}", "-", *_cells(results))
         console.print(out)
 

@@ -52,6 +52,9 @@ def test_closeness_is_a_share_of_the_best_cosine() -> None:
     away = {k: np.array([-1, 0], dtype=np.float32) for k in "xy"}  # no paper near the query
     assert closeness(away, np.array([1, 0], dtype=np.float32)) == {"x": 0.0, "y": 0.0}
     assert closeness({}, np.array([1, 0], dtype=np.float32)) == {}
+    # with its closest window, a paper's cosine is the mean of the two; without one, the abstract's
+    near = closeness(vectors, np.array([1, 0], dtype=np.float32), {"b": 1.0, "c": 0.4})
+    assert near == {"a": 1.0, "b": 1.0, "c": 0.25}  # cosines 0.8, (0.6 + 1) / 2, (0 + 0.4) / 2
 
 
 def _bib(key: str, title: str, abstract: str, year: int) -> str:
@@ -102,6 +105,9 @@ def test_the_papers_on_the_topic_come_first_and_a_facet_brings_its_paper_closer(
     topic_only = closeness(vectors, library.embedder.embed([TOPIC])[0])
     assert topic_only["cs1"] == 1.0 and topic_only["asr1"] < 0.78 <= found.scores["asr1"]
     assert all(found.scores[k] >= topic_only[k] for k in found.scores)  # a paper's best query
+    # counting each paper's closest abstract window too: the same papers, on the topic first
+    assert set(found.near) == set(found.scores) and max(found.near.values()) == 1.0
+    assert set(found.chosen(0.78, near=True)) == {*ON_TOPIC, *FACET}
 
 
 def test_papers_on_other_subjects_change_no_score(library: Library) -> None:

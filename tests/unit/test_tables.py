@@ -106,7 +106,7 @@ class ScriptedChat:
         return Completion(json.dumps(self.replies[title.group(1).strip()]), Usage(10, 5), "stop")
 
 
-def _tabulator(chat: Any = None) -> Tabulator:
+def _tabulator(chat: Any = None, scores: dict[str, float] | None = None) -> Tabulator:
     papers = {
         "li2021vtff": Paper(key="li2021vtff", title="VTFF", authors=["Li Wei"], year=2021),
         "chen2024unilearn": Paper(key="chen2024unilearn", title="UniLearn", year=2024),
@@ -117,8 +117,9 @@ def _tabulator(chat: Any = None) -> Tabulator:
         "chen2024unilearn": [_chunk("chen2024unilearn", UNILEARN)],
         "none2020": [_chunk("none2020", "We describe a survey of emotion datasets.")],
     }
-    scores = {"li2021vtff": 1.0, "chen2024unilearn": 0.9, "none2020": 0.8}  # all above the cut-off
-    found = Selection(scores, Retrieval([], Evidence(True, 1.0, "scripted")), ("topic",))
+    # all above the cut-off
+    scores = scores or {"li2021vtff": 1.0, "chen2024unilearn": 0.9, "none2020": 0.8}
+    found = Selection(scores, Retrieval([], Evidence(True, 1.0, "scripted")), ("topic",), near=scores)
     return Tabulator(papers.get, lambda k: chunks[k], lambda topic, keys: found, chat)
 
 
@@ -175,6 +176,17 @@ def test_extractive_rows_line_up_and_every_export_cites_the_same_papers() -> Non
     cell = data["rows"][0]["cells"]["value"]
     assert set(cell) == {"value", "sentence", "passage"} and cell["sentence"] in cell["passage"]
     assert any("none2020" in n for n in data["notes"])
+
+
+def test_a_paper_without_results_takes_no_place_among_the_papers_of_a_table() -> None:
+    first = {"none2020": 1.0, "li2021vtff": 0.9, "chen2024unilearn": 0.8}  # the paper without results first
+    table = _tabulator(scores=first).compare("facial expressions", max_papers=2, mode="extractive")
+    assert set(table.cited_keys) == {"li2021vtff", "chen2024unilearn"}
+    assert list(table.papers) == ["none2020", "li2021vtff", "chen2024unilearn"]  # read in order
+    assert any("none2020" in n for n in table.notes)
+    # ... and reading stops once the table has its papers
+    one = _tabulator(scores=first).compare("facial expressions", max_papers=1, mode="extractive")
+    assert one.cited_keys == ["li2021vtff"] and list(one.papers) == ["none2020", "li2021vtff"]
 
 
 def test_an_empty_topic_or_no_keys_is_a_clear_error() -> None:
