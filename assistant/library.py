@@ -306,6 +306,7 @@ class Library:
             reconcile=(reimport := Reimport(self.store)),
             abstracts_only=abstracts_only,
             cancel=cancel,
+            own=[self.path],
         )
         with self._write_lock():
             report = ingest.run(Path(p).expanduser() for p in paths)

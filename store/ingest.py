@@ -167,8 +167,10 @@ class Ingest:
         reconcile: Callable[[list[Document]], list[Document]] | None = None,
         abstracts_only: bool = False,
         cancel: threading.Event | None = None,
+        own: Sequence[Path] = (),
     ):
         self.store = store
+        self.own = own  # the library's own folders: never read as papers (a folder added may hold them)
         # entries read before (store/reimport.py): updated there; the rest are decided here
         self.reconcile = reconcile
         self.embedder = embedder
@@ -208,7 +210,7 @@ class Ingest:
         self.store.recover()
         report = IngestReport()
         problems: list[tuple[Path, str, bool]] = []
-        files = list(walk([Path(p) for p in paths], problems))
+        files = list(walk([Path(p) for p in paths], problems, own=self.own))
         for folder, why, failed in problems:
             (report.failed if failed else report.skipped).append(Outcome(str(folder), why))
         self.progress(IngestEvent("files", count=len(files)))

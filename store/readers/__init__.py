@@ -16,7 +16,7 @@ import codecs
 import os
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -199,18 +199,27 @@ def _deadline(seconds: float | None) -> Iterator[None]:
 
 
 def walk(
-    paths: list[Path], problems: list[tuple[Path, str, bool]] | None = None
+    paths: list[Path],
+    problems: list[tuple[Path, str, bool]] | None = None,
+    *,
+    own: Sequence[Path] = (),
 ) -> Iterator[tuple[Path, bool]]:
     """Files under the given paths, folders recursively in name order, hidden entries skipped.
     Yields (file, named): ``named`` is True for a file the user named directly. A folder that
-    cannot be listed, and a linked folder already read (a loop), go into ``problems`` as
-    (folder, why, failed); linked folders are followed once."""
+    cannot be listed, a linked folder already read (a loop), a folder of ``own`` (the library's
+    own files, when its folder is inside the one added) and a folder's README (its
+    documentation, not a paper; naming the file reads it) go into ``problems`` as (path, why,
+    failed); linked folders are followed once."""
     found = problems if problems is not None else []
+    skip = {p.resolve() for p in own}
     for path in paths:
         if not path.is_dir() or _is_zotero(path):  # a Zotero data directory is read as one
             yield path, True
             continue
-        seen = {path.resolve()}
+        if path.resolve() in skip:
+            found.append((path, "the library's own folder; not read", False))
+            continue
+        seen = {path.resolve()} | skip
 
         def unreadable(error: OSError) -> None:
             found.append((Path(error.filename), f"cannot list the folder: {error.strerror or error}", True))
@@ -219,6 +228,9 @@ def walk(
             kept = []
             for name in sorted(d for d in dirs if not d.startswith(".")):
                 real = (Path(root) / name).resolve()
+                if real in skip:
+                    found.append((Path(root) / name, "the library's own folder; not read", False))
+                    continue
                 if real in seen:
                     found.append(
                         (Path(root) / name, f"a link to a folder already read ({real}); skipped", False)
@@ -228,7 +240,15 @@ def walk(
                 kept.append(name)
             dirs[:] = kept
             for name in sorted(files):
-                if not name.startswith("."):
+                if Path(name).stem.lower() == "readme":
+                    found.append(
+                        (
+                            Path(root) / name,
+                            "a folder's README, not a paper (name the file to read it)",
+                            False,
+                        )
+                    )
+                elif not name.startswith("."):
                     yield Path(root) / name, False
 
 

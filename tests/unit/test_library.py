@@ -269,6 +269,22 @@ def test_a_folder_link_loop_gets_a_row(fake_library: Library, tmp_path: Path) ->
     assert any(o.source.endswith("again") and "already read" in o.reason for o in report.skipped)
 
 
+def test_a_folder_holding_the_library_and_a_readme_adds_only_its_papers(
+    fake_library: Library, tmp_path: Path
+) -> None:
+    (tmp_path / "refs.bib").write_text(
+        "@article{a2024, title={A Title Here}, year=2024, abstract={Some abstract text.}}"
+    )
+    (tmp_path / "README.md").write_text("# My papers\n\nWhere these files came from, and their licences.\n")
+    assert fake_library.add(tmp_path / "refs.bib").ok  # the library's folder now holds its files
+    report = fake_library.add(tmp_path)
+    assert [p.key for p in fake_library.papers()] == ["a2024"]
+    why = {Path(o.source).name: o.reason for o in report.skipped}
+    assert "library's own folder" in why["library"] and "README" in why["README.md"]
+    assert not report.failed and not any("chroma" in o.source for o in report.skipped)
+    assert fake_library.add(tmp_path / "README.md").added  # named, it is read
+
+
 def test_a_library_path_that_cannot_be_a_folder_is_a_clear_error(tmp_path: Path) -> None:
     from assistant import LibraryError
 
