@@ -48,6 +48,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # the docstrings' lines are wrapped for the source: Markdown joins them (in Rich mode, a
+    # command's line in the list keeps their line breaks)
+    rich_markup_mode="markdown",
 )
 out = Console()
 err = Console(stderr=True)
@@ -791,6 +794,7 @@ def table(
 eval_app = typer.Typer(
     help="Measure the assistant on your own library against gold papers (formats: README, 'Evaluation').",
     no_args_is_help=True,
+    rich_markup_mode="markdown",
 )
 app.add_typer(eval_app, name="eval")
 
@@ -1023,8 +1027,8 @@ def serve_local(
 ) -> None:
     """Run llama.cpp's OpenAI-compatible server on this machine, for offline answers.
 
-    Then, in another shell: LITASSIST_LLM__BASE_URL=http://127.0.0.1:8080/v1
-    LITASSIST_LLM__MODEL=<the name it prints> litassist ask "..."
+    Then, in another shell, with the model name it prints:
+    `LITASSIST_LLM__BASE_URL=http://127.0.0.1:8080/v1 LITASSIST_LLM__MODEL=NAME litassist ask "..."`
     """
     import os
 
