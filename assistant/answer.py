@@ -14,6 +14,8 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
+import numpy as np
+
 import prompts
 from assistant import citations, extractive
 from assistant.citations import Numbering, SentenceSupport
@@ -42,6 +44,9 @@ HISTORY_TURNS = 3
 # at 0.53)
 EXTRACT_SCORE_MARGIN = 1.5
 EXTRACT_SENTENCE_RATIO = 0.7
+# an answer from one or two papers quotes more than one sentence of each: up to this many in all,
+# the next ones by score (above the same ratio, not a near copy of one taken), in reading order
+EXTRACT_MIN_SENTENCES = 3
 OPENING_PASSAGES = 2  # a definition question also reads the abstract and this many passages after it
 
 
@@ -350,8 +355,10 @@ class Answerer:
         """The best evidence sentences, each cited: per paper its sentence closest to the
         question (``extractive.answer_scores``: a definition question prefers the sentence that
         defines its subject), for the papers that rank close to the best and whose best sentence
-        comes close to the best overall. Reference lists, appendices, prompt templates, tables
-        and captions are not evidence (``extractive.evidence``)."""
+        comes close to the best overall; when they are fewer than ``EXTRACT_MIN_SENTENCES``,
+        their next best sentences too (each paper's in reading order). Reference lists,
+        appendices, prompt templates, tables and captions are not evidence
+        (``extractive.evidence``)."""
         leaders = [h for h in hits if h.score >= hits[0].score - EXTRACT_SCORE_MARGIN] if hits else []
         # each paper's two best passages, and for a definition question its opening's
         subject = extractive.definition_subject(question or query)
@@ -366,17 +373,41 @@ class Answerer:
             return prompts.REFUSAL
         vectors = self.embedder.embed([strip_question(query), *(c.text for c in found)])
         scores = extractive.answer_scores(found, vectors[1:] @ vectors[0], passages, question or query)
-        best_per_paper: dict[str, tuple[float, str]] = {}
-        for sentence, score in zip(found, scores, strict=True):
-            if sentence.key not in best_per_paper or score > best_per_paper[sentence.key][0]:
-                best_per_paper[sentence.key] = (float(score), sentence.text)
-        top = max(s for s, _ in best_per_paper.values())
-        chosen = sorted(
-            (rank[key], key, sentence)
-            for key, (s, sentence) in best_per_paper.items()
-            if s >= EXTRACT_SENTENCE_RATIO * top
+        by_paper: dict[str, list[int]] = {}
+        for i in sorted(range(len(found)), key=lambda i: -scores[i]):
+            by_paper.setdefault(found[i].key, []).append(i)
+        top = float(scores.max())
+        papers = sorted(
+            (k for k, ranked in by_paper.items() if scores[ranked[0]] >= EXTRACT_SENTENCE_RATIO * top),
+            key=lambda k: rank[k],
         )[:5]
-        return " ".join(f"{_as_claim(sentence)} [@{key}]." for _, key, sentence in chosen)
+        chosen = {k: [by_paper[k][0]] for k in papers}
+        taken = [by_paper[k][0] for k in papers]
+        # few papers: their next best sentences, a paper at a time, until the answer has enough
+        while len(taken) < EXTRACT_MIN_SENTENCES:
+            added = False
+            for key in papers:
+                nxt = next(
+                    (
+                        i
+                        for i in by_paper[key]
+                        if i not in taken
+                        and scores[i] >= EXTRACT_SENTENCE_RATIO * top
+                        and float(np.max(vectors[1:][taken] @ vectors[1 + i])) < extractive.REDUNDANT
+                    ),
+                    None,
+                )
+                if nxt is not None and len(taken) < EXTRACT_MIN_SENTENCES:
+                    chosen[key].append(nxt)
+                    taken.append(nxt)
+                    added = True
+            if not added:
+                break
+        return " ".join(
+            f"{_as_claim(found[i].text)} [@{key}]."
+            for key in papers
+            for i in sorted(chosen[key], key=lambda i: found[i].order)
+        )
 
 
 def select_passages(

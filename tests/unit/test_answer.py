@@ -54,3 +54,25 @@ def test_refusal_needs_no_model_and_llm_mode_needs_one(library: Library) -> None
 def test_empty_library_refuses(fake_library: Library) -> None:
     answer = fake_library.ask("Anything at all?")
     assert answer.refused and "no paper" in (answer.evidence.reason if answer.evidence else "")
+
+
+def test_an_answer_from_one_paper_quotes_its_best_sentences_in_reading_order(
+    fake_library: Library, tmp_path: Path
+) -> None:
+    sentences = [
+        "Garment texture is lost when virtual try-on warps the garment onto the person.",
+        "The weather in the valley was mild for most of the recorded seasons this year.",
+        "Our diffusion model keeps garment texture sharp in virtual try-on of every garment.",
+        "Garment texture keeps its fine patterns in virtual try-on with our diffusion model.",
+    ]
+    path = tmp_path / "refs.bib"
+    path.write_text(
+        "@article{tryon2024, title={Texture Preserving Virtual Try-On}, author={Doe, Jane}, year=2024,\n"
+        f"  abstract={{{' '.join(sentences)}}}}}\n"
+    )
+    assert fake_library.add(path).ok
+    answer = fake_library.ask("How does virtual try-on keep garment texture?", mode="extractive")
+    quoted = [s for s in sentences if s.rstrip(".") in answer.raw_text]
+    assert len(quoted) >= 2 and sentences[1] not in quoted  # more than one, none off the question
+    assert quoted == [s for s in sentences if s in quoted]  # in the paper's order
+    assert answer.raw_text.count("[@tryon2024]") == len(quoted)  # each one cited
