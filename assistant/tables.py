@@ -884,6 +884,7 @@ class Tabulator:
         everything = sentences_of(passages)
         rows = []
         for item in items:
+            item = _numbers_placed(item, key, table)
             cells: dict[str, Cell | None] = {}
             missing: dict[str, str] = {}
             # the value first: the row's other cells are looked for in its sentence first
@@ -936,6 +937,28 @@ def _verified(row: Row, table: Table) -> Row | None:
             row.missing[column] = "dropped: " + why
             table.dropped.append(Dropped(row.key, column, cell.value, why))
     return row if any(row.cells.values()) else None
+
+
+_BARE_NUMBER = re.compile(r"[\s\d.,%±+\-−]*\d[\s\d.,%±+\-−]*")
+_NAME_COLUMNS = ("task", "dataset", "metric")
+
+
+def _numbers_placed(item: dict[str, Any], key: str, table: Table) -> dict[str, Any]:
+    """A model's row with a bare number ("88.14%") written in a name column (task, dataset,
+    metric) moved to the empty value column, as a small model does when the passage names no
+    metric; a bare number in a name column beside a value is dropped and reported: a metric is
+    a name, not a number."""
+    placed = dict(item)
+    for column in _NAME_COLUMNS:
+        value, _ = _value_and_label(placed.get(column))
+        if not value or not _BARE_NUMBER.fullmatch(value):
+            continue
+        if not _value_and_label(placed.get("value"))[0]:
+            placed["value"] = placed[column]
+        else:
+            table.dropped.append(Dropped(key, column, value, f"a number is not a {column}"))
+        placed[column] = None
+    return placed
 
 
 def _json_rows(reply: str) -> list[dict[str, Any]] | None:

@@ -20,7 +20,8 @@ holds every exact result the abstracts of the papers read report (a change such 
 metric of null means the abstract names none for that value, and the row must leave it empty
 too. Precision is measured on the rows read from abstracts (the gold's scope); rows from the
 body of a full text are counted apart, unjudged. A metric matches its acronym as the papers
-define it ("WAR" = "weighted average recall").
+define it ("WAR" = "weighted average recall"), and its name written with the acronym
+("weighted average recall (WAR)").
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ def _norm(text: str | None) -> str:
 
 def _metric(name: str | None, acronyms: dict[str, str]) -> str:
     text = (name or "").strip()
+    text = re.sub(r"\s*\([^()]{1,12}\)$", "", text) or text  # "weighted average recall (WAR)"
     text = acronyms.get(text.lower(), text)
     return re.sub(r"(scores?|rate)$", "", _norm(text)) or _norm(text)
 

@@ -155,6 +155,20 @@ def test_a_model_fills_the_columns_and_the_cells_its_passages_do_not_hold_are_dr
     assert any("2 cells dropped" in n for n in table.notes)
 
 
+def test_a_number_a_model_writes_as_the_metric_is_the_value() -> None:
+    row = {"dataset": {"value": "RAF-DB", "passage": 1}, "metric": {"value": "88.14%", "passage": 1}}
+    both = {**row, "value": "88.81%", "dataset": "FERPlus"}
+    chat = ScriptedChat(
+        {"VTFF": {"rows": [row, both]}, "UniLearn": {"rows": []}, "Nothing measured": {"rows": []}}
+    )
+    table = _tabulator(chat).compare("facial expressions", mode="llm")
+    raf = next(r for r in table.rows if r.value("dataset") == "RAF-DB")
+    assert raf.value("value") == "88.14%" and raf.cells["metric"] is None  # moved, not lost
+    ferplus = next(r for r in table.rows if r.value("dataset") == "FERPlus")
+    assert ferplus.value("value") == "88.81%" and ferplus.cells["metric"] is None
+    assert [(d.column, d.value) for d in table.dropped] == [("metric", "88.14%")]  # beside a value
+
+
 def test_extractive_rows_line_up_and_every_export_cites_the_same_papers() -> None:
     table = _tabulator().compare("facial expressions", columns=["backbone"], mode="extractive")
     assert table.columns == ["task", "dataset", "metric", "value", "backbone"]
