@@ -719,7 +719,7 @@ def table(
         int,
         typer.Option(
             "--max-papers",
-            help="At most this many papers with rows (a paper without a result takes no place; "
+            help="At most this many papers with results (a paper without one takes no place; "
             "at most twice as many are read).",
             min=1,
         ),

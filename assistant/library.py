@@ -612,8 +612,9 @@ class Library:
         a cell nothing supports stays empty and says why. ``mode="extractive"`` reads result
         sentences with patterns; with a model, the model fills the cells and the code drops
         those its passages do not hold (``table.dropped``). ``max_papers`` counts the papers
-        with rows: the papers are read in order (at most twice as many) until that many have
-        one. Raises ``NothingToDraftError`` when the library holds nothing on the topic."""
+        with a result (a row with a value or one of ``columns``): the papers are read in order
+        (at most twice as many) until that many have one. Raises ``NothingToDraftError``
+        when the library holds nothing on the topic."""
         drafter = Drafter(self.store, self.retriever, self.embedder, self.chat, self.store.chunk_vectors)
         if not isinstance(topic_or_keys, str):
             for key in topic_or_keys:

@@ -755,9 +755,9 @@ class Tabulator:
             if not chosen:
                 raise InvalidRequestError("no papers to compare: give their keys or a topic")
             topic = ", ".join(chosen)
-        # ``max_papers`` counts the papers in the table: a paper read without a result adds no
-        # row and takes no place, so the papers are read in order, up to twice as many, until
-        # that many have rows
+        # ``max_papers`` counts the papers in the table: a paper read without a result (a row
+        # with a value, or with one of the user's columns) takes no place, so the papers are read
+        # in order, up to twice as many, until that many have one
         papers: dict[str, Paper] = {}
         for key in chosen[: self.parameters.read_factor * max_papers]:
             paper = self._paper(key)
@@ -769,15 +769,19 @@ class Tabulator:
         passages = {k: self._chunks(k) for k in papers}
         vocabulary = Vocabulary.of([c.text for cs in passages.values() for c in cs])
         table = Table(topic, all_columns, [], {}, mode)
+        placed: set[str] = set()
         for key, paper in papers.items():
-            if len(table.cited_keys) >= max_papers:
+            if len(placed) >= max_papers:
                 break
             table.papers[key] = paper
             if mode == "llm":
                 rows = self._by_model(key, passages[key], all_columns, table)
             else:
                 rows = self._extract(key, passages[key], extra, vocabulary, table.notes)
-            table.rows += [r for r in (_verified(row, table) for row in rows) if r is not None]
+            kept = [r for r in (_verified(row, table) for row in rows) if r is not None]
+            table.rows += kept
+            if any(r.cells.get("value") or any(r.cells.get(c) for c in extra) for r in kept):
+                placed.add(key)
         table.rows = _line_up(table.rows)
         no_rows = [k for k in table.papers if k not in table.cited_keys]
         if no_rows:

@@ -203,6 +203,19 @@ def test_a_paper_without_results_takes_no_place_among_the_papers_of_a_table() ->
     assert one.cited_keys == ["li2021vtff"] and list(one.papers) == ["none2020", "li2021vtff"]
 
 
+def test_a_model_row_without_a_value_takes_no_place_either() -> None:
+    chat = ScriptedChat(
+        {
+            "VTFF": {"rows": [{"dataset": {"value": "RAF-DB", "passage": 1}}]},  # no value
+            "UniLearn": {"rows": [{"dataset": "DFEW", "value": {"value": "76.68%", "passage": 1}}]},
+            "Nothing measured": {"rows": []},
+        }
+    )
+    table = _tabulator(chat).compare("facial expressions", max_papers=1, mode="llm")
+    assert list(table.papers) == ["li2021vtff", "chen2024unilearn"] and len(chat.prompts) == 2
+    assert any(r.key == "chen2024unilearn" and r.value("value") == "76.68%" for r in table.rows)
+
+
 def test_an_empty_topic_or_no_keys_is_a_clear_error() -> None:
     from assistant.errors import InvalidRequestError
 
