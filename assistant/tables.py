@@ -757,7 +757,7 @@ class Tabulator:
             topic = ", ".join(chosen)
         # ``max_papers`` counts the papers in the table: a paper read without a result (a row
         # with a value, or with one of the user's columns) takes no place, so the papers are read
-        # in order, up to twice as many, until that many have one
+        # in order, up to ``read_factor`` times as many, until that many have one
         papers: dict[str, Paper] = {}
         for key in chosen[: self.parameters.read_factor * max_papers]:
             paper = self._paper(key)

@@ -219,7 +219,7 @@ def walk(
         if path.resolve() in skip:
             found.append((path, "the library's own folder; not read", False))
             continue
-        seen = {path.resolve()} | skip
+        seen = {path.resolve()}
 
         def unreadable(error: OSError) -> None:
             found.append((Path(error.filename), f"cannot list the folder: {error.strerror or error}", True))
