@@ -29,6 +29,7 @@ from assistant.llm import Chat, Usage
 from assistant.passages import Hit, Passage
 from assistant.retrieval import Retriever, strip_question
 from assistant.sections import ABSTRACT
+from store.chunking import ordinal_of
 from store.embedder import Embedder
 from store.paper import Paper
 
@@ -403,11 +404,12 @@ class Answerer:
                     added = True
             if not added:
                 break
-        return " ".join(
-            f"{_as_claim(found[i].text)} [@{key}]."
-            for key in papers
-            for i in sorted(chosen[key], key=lambda i: found[i].order)
-        )
+
+        def reading(i: int) -> tuple[int, int]:  # the passage's place in the paper, the sentence's in it
+            return ordinal_of(passages[found[i].order[0]].chunk_id), found[i].order[1]
+
+        ordered = [(key, i) for key in papers for i in sorted(chosen[key], key=reading)]
+        return " ".join(f"{_as_claim(found[i].text)} [@{key}]." for key, i in ordered)
 
 
 def select_passages(

@@ -24,7 +24,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -430,9 +430,13 @@ def evidence(passages: Sequence[Passage]) -> list[Sentence]:
     """The sentences of ``passages`` an answer may quote: ``candidates`` (prose, no reference
     entries, tables or captions), none from a reference list, appendix or acknowledgements,
     none that speaks to "you" (a prompt template)."""
-    kept = [p for p in passages if not (p.section and NOT_EVIDENCE_SECTIONS.match(p.section.strip()))]
-    found = candidates(kept, junk=_ANSWER_JUNK)
-    return [s for s in found if not _TEMPLATE.search(s.text) and not _CAPTION.match(s.text)]
+    kept = [i for i, p in enumerate(passages) if not NOT_EVIDENCE_SECTIONS.match((p.section or "").strip())]
+    found = candidates([passages[i] for i in kept], junk=_ANSWER_JUNK)
+    return [
+        replace(s, order=(kept[s.order[0]], s.order[1]))  # ``order`` indexes ``passages``, as given
+        for s in found
+        if not _TEMPLATE.search(s.text) and not _CAPTION.match(s.text)
+    ]
 
 
 def definition_subject(question: str) -> str | None:

@@ -81,6 +81,11 @@ def paper_key_of(chunk_id: str) -> str:
     return chunk_id.rsplit(":", 2)[0]
 
 
+def ordinal_of(chunk_id: str) -> int:
+    """A chunk's place in its paper (the ordinal in its id): passages in reading order."""
+    return int(chunk_id.rsplit(":", 2)[1])
+
+
 def embedding_text(title: str | None, text: str, kind: str = "passage") -> str:
     """What the embedder sees for a chunk: the paper's title, then the passage (windows are
     embedded alone: the title would pull every window of a paper to the same place)."""

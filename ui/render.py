@@ -193,16 +193,20 @@ def _card(
 
 def excerpt(text: str, claims: Sequence[str], limit: int = PASSAGE_CHARS) -> str:
     """A passage as a card shows it (HTML): about ``limit`` characters, with the sentence that
-    best matches what cites it marked (and shown even when it lies further in), and the whole
-    passage behind a click when it is longer."""
+    best matches each claim citing it marked (and shown even when it lies further in: two
+    sentences of one answer may quote one passage), and the whole passage behind a click when
+    it is longer."""
     e = html.escape
-    mark = _quoted_sentence(text, claims)
-    a, b = mark or (0, 0)
-    start = 0 if b <= limit else a
-    a, b = max(a, start), max(b, start)
-    end = _word_end(text, max(start + limit, b))
+    marks = _quoted_sentences(text, claims)
+    last = marks[-1][1] if marks else 0
+    start = 0 if last <= limit else marks[0][0]
+    end = _word_end(text, max(start + limit, last))
     shown = "… " if start else ""
-    shown += e(text[start:a]) + (f"<mark>{e(text[a:b])}</mark>" if mark else "") + e(text[b:end])
+    at = start
+    for a, b in marks:
+        shown += e(text[at:a]) + f"<mark>{e(text[a:b])}</mark>"
+        at = b
+    shown += e(text[at:end])
     if start or end < len(text):
         shown += (
             " …" if end < len(text) else ""
@@ -210,17 +214,22 @@ def excerpt(text: str, claims: Sequence[str], limit: int = PASSAGE_CHARS) -> str
     return shown
 
 
-def _quoted_sentence(text: str, claims: Sequence[str]) -> tuple[int, int] | None:
-    """The span of the passage's sentence whose words best overlap a claim's, if any does enough."""
-    claim_words = [_words(c) for c in claims]
-    best, best_overlap = None, MARK_OVERLAP
-    for a, b in sentence_spans(text):
-        words = _words(text[a:b])
-        for claim in claim_words:
-            overlap = len(words & claim) / max(1, min(len(words), len(claim)))
+def _quoted_sentences(text: str, claims: Sequence[str]) -> list[tuple[int, int]]:
+    """For each claim, the span of the passage's sentence whose words best overlap it, if any
+    does enough; in the passage's order, each once."""
+    spans = sentence_spans(text)
+    found = set()
+    for claim in claims:
+        claim_words = _words(claim)
+        best, best_overlap = None, MARK_OVERLAP
+        for a, b in spans:
+            words = _words(text[a:b])
+            overlap = len(words & claim_words) / max(1, min(len(words), len(claim_words)))
             if overlap >= best_overlap:
                 best, best_overlap = (a, b), overlap
-    return best
+        if best is not None:
+            found.add(best)
+    return sorted(found)
 
 
 def _words(text: str) -> set[str]:

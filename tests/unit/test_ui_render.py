@@ -96,6 +96,20 @@ def test_the_excerpt_marks_the_quoted_sentence_even_far_into_the_passage() -> No
     assert render.excerpt("<b>short</b>", []) == "&lt;b&gt;short&lt;/b&gt;"
 
 
+def test_two_claims_quoting_one_passage_are_both_marked_in_its_order() -> None:
+    first = "Masked autoencoders reconstruct the hidden patches of an image from the visible ones."
+    filler = " Earlier work trained convolutional networks on labelled images for many epochs." * 8
+    last = " Masking 75 percent of the patches makes pretraining three times faster."
+    text = first + filler + last
+    claims = [
+        "Masking 75 percent of patches makes pretraining faster [1].",
+        "Masked autoencoders reconstruct hidden patches [1].",
+    ]
+    shown = render.excerpt(text, claims).split("<details>")[0]
+    assert shown.startswith(f"<mark>{first}</mark>") and shown.endswith(f"<mark>{last.strip()}</mark>")
+    assert shown.count("<mark>") == 2  # the filler between them shown, not marked
+
+
 def test_no_references_says_so_and_unknown_files_get_no_link() -> None:
     assert "cites none" in render.sources_html([], [], [])
     elsewhere = Paper(key="x", title="X", sources=["/home/me/x.pdf"])
