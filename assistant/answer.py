@@ -173,8 +173,17 @@ class Answer:
 
     @property
     def notes(self) -> list[str]:
-        """What happened on the way: a retry after the model declined, an extractive fallback."""
-        return self._finish().notes
+        """What happened on the way: weak evidence (the judgement's caveat), a retry after the
+        model declined, an extractive fallback."""
+        caveat = self.caveat
+        return ([caveat] if caveat else []) + self._finish().notes
+
+    @property
+    def caveat(self) -> str | None:
+        """The weak-evidence note of an answer on weak evidence (``Evidence.caveat``; None for a
+        refusal and when the evidence is not weak): the first of ``notes``."""
+        refused = self._finish().refused
+        return self.evidence.caveat if self.evidence is not None and not refused else None
 
     @property
     def grounded(self) -> bool:
@@ -197,12 +206,14 @@ class Answer:
             "refused": self.refused,
             **written.checked.to_dict(),
             "grounded": self.grounded,
-            "notes": written.notes,
+            "notes": self.notes,
             "evidence": None
             if self.evidence is None
             else {
                 "answerable": self.evidence.answerable,
+                "weak": self.evidence.weak,
                 "score": self.evidence.score,
+                "probability": self.evidence.probability,
                 "reason": self.evidence.reason,
             },
             "usage": self.usage.to_dict(),

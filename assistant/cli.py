@@ -35,6 +35,7 @@ from assistant.settings import Settings
 from store.urls import RedactingFilter
 
 if TYPE_CHECKING:  # imported when a command runs, so that `--help` answers at once
+    from assistant.answer import Answer
     from assistant.citations import SentenceSupport
     from assistant.evaluation import Report
     from assistant.library import Library
@@ -374,6 +375,7 @@ def ask(
         out.print_json(json.dumps(answer.to_dict()))
         return
     err.print(_label(library, answer.mode, "answer", "evidence sentences"))
+    _caveat(answer)
     if stream:
         for delta in answer:
             out.print(delta, end="", highlight=False, markup=False)
@@ -387,7 +389,18 @@ def ask(
             out.print(
                 f"[{reference.number}] {_reference_line(reference.paper)}", highlight=False, markup=False
             )
-    _warn(answer.grounded, answer.sentences, answer.dropped_citations, "answer", answer.notes)
+    _warn(answer.grounded, answer.sentences, answer.dropped_citations, "answer", _after(answer))
+
+
+def _caveat(answer: Answer) -> None:
+    """Weak evidence, said before the answer (on stderr), not among the notes after it."""
+    if answer.evidence is not None and answer.evidence.caveat:
+        err.print(f"[yellow]note:[/yellow] {escape(answer.evidence.caveat)}")
+
+
+def _after(answer: Answer) -> list[str]:
+    """The notes printed after an answer: all but the caveat ``_caveat`` printed before it."""
+    return [n for n in answer.notes if n != answer.caveat]
 
 
 @app.command()
@@ -420,6 +433,7 @@ def chat(
             out.print(json.dumps(answer.to_dict()), highlight=False, markup=False, soft_wrap=True)
             continue
         err.print(_label(library, answer.mode, "answer", "evidence sentences"))
+        _caveat(answer)
         out.print(answer.text, highlight=False, markup=False)
         for reference in answer.references:
             out.print(
@@ -428,7 +442,7 @@ def chat(
         carried = " (carried on from the previous question)" if answer.follow_up else ""
         line = f"Searched for: {answer.search_query}{carried}"
         out.print(line, style="dim", highlight=False, markup=False, soft_wrap=True)
-        _warn(answer.grounded, answer.sentences, answer.dropped_citations, "answer", answer.notes)
+        _warn(answer.grounded, answer.sentences, answer.dropped_citations, "answer", _after(answer))
         out.print()
 
 

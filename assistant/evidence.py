@@ -74,6 +74,20 @@ class Evidence:
     probability: float | None = None
     features: Mapping[str, float] = field(default_factory=dict)
     threshold: float | None = None
+    caution: float | None = None  # the caution point it was compared with
+    # answerable, but under the caution point: the best papers may be on a neighbouring topic
+    # (answered, with a caveat that says so)
+    weak: bool = False
+
+    @property
+    def caveat(self) -> str | None:
+        """The note an answer on weak evidence carries (None when the evidence is not weak)."""
+        if not self.weak:
+            return None
+        return (
+            f"weak evidence ({self.probability or 0:.0%} likely answerable): the library may hold no "
+            "paper on this question, and the closest papers may be on a neighbouring topic"
+        )
 
 
 def measure(
@@ -122,19 +136,27 @@ def _gap(ordered: np.ndarray) -> float:
 
 @dataclass(frozen=True)
 class EvidenceModel:
-    """The fitted judgement: a logistic model and the operating point chosen with it."""
+    """The fitted judgement: a logistic model, the operating point chosen with it, and the
+    caution point above it (0: no caveat)."""
 
     model: LogisticModel
     threshold: float
+    caution: float = 0.0
 
-    def judge(self, features: Mapping[str, float], threshold: float | None = None) -> Evidence:
+    def judge(
+        self, features: Mapping[str, float], threshold: float | None = None, caution: float | None = None
+    ) -> Evidence:
         cut = self.threshold if threshold is None else threshold
+        careful = self.caution if caution is None else caution
         probability = self.model.probability(features)
         reason = (
             f"{probability:.0%} likely answerable (operating point {cut:.0%}): closest abstract "
             f"sentence {features['sentence']:.2f} cosine; best paper's BM25 z-score "
             f"{features['lexical_z']:.1f}, {features['coverage']:.0%} of the question's terms by rarity"
         )
+        weak = cut <= probability < careful
+        if weak:
+            reason += f"; weak evidence (under {careful:.0%}): the best papers may be on a neighbouring topic"
         return Evidence(
             probability >= cut,
             round(probability / cut, 3) if cut > 0 else 1.0,
@@ -142,11 +164,17 @@ class EvidenceModel:
             probability=round(probability, 4),
             features={k: round(float(v), 4) for k, v in features.items()},
             threshold=cut,
+            caution=careful,
+            weak=weak,
         )
 
 
 @cache
 def shipped() -> EvidenceModel:
-    """The model and operating point in ``retrieval_fit.json``."""
+    """The model, operating point and caution point in ``retrieval_fit.json``."""
     fitted = calibration.shipped(FIT)
-    return EvidenceModel(LogisticModel.from_dict(fitted.model), float(fitted.parameters["threshold"]))
+    return EvidenceModel(
+        LogisticModel.from_dict(fitted.model),
+        float(fitted.parameters["threshold"]),
+        float(fitted.parameters["caution"]),
+    )

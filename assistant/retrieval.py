@@ -63,8 +63,11 @@ class RetrievalParameters:
     reliance_power: float = _fitted("reliance_power")
     passages_per_hit: int = 3
     # refuse below this calibrated probability that the library answers the question (the
-    # operating point of evidence_model.json: at most 5% false refusals, out of fold)
+    # operating point of retrieval_fit.json: at most 5% false refusals, out of fold)
     min_answerable_probability: float = _fitted("threshold")
+    # ... and answer with a weak-evidence caveat below this one (the caution point: at most 10%
+    # of answerable questions under it, out of fold)
+    caution_probability: float = _fitted("caution")
     # the sentences of the windows nearest to the question as asked are embedded at query time
     # for the best-sentence cosine ...
     refusal_windows: int = 8
@@ -298,7 +301,10 @@ class Retriever:
         features = measure(
             signals, fused, sentence=sentence, window=window, terms=len(set(tokens(query, query=True)))
         )
-        return self.evidence_model.judge(features, self.parameters.min_answerable_probability)
+        params = self.parameters
+        return self.evidence_model.judge(
+            features, params.min_answerable_probability, params.caution_probability
+        )
 
     def closest(self, vector: Vector, chosen: Filters | None = None) -> tuple[float, float]:
         """The best cosine of ``vector`` with a single sentence of the abstract windows nearest

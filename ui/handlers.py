@@ -187,15 +187,19 @@ class Handlers:
                 follow_up=follow_up,
                 filters=_in_collections(collections),
             )
+            # weak evidence is said before the answer, not among the notes under it
+            caveat = render.caveat(answer.evidence.caveat if answer.evidence else None)
             for delta in answer:
                 text += delta
-                yield ChatTurn(_with_reply(shown, text), sources, answers)
+                yield ChatTurn(_with_reply(shown, caveat + text), sources, answers)
+            rest = [n for n in answer.notes if n != answer.caveat]
             notes = render.check_notes(
-                answer.grounded, answer.refused, answer.dropped_citations, answer.sentences, answer.notes
+                answer.grounded, answer.refused, answer.dropped_citations, answer.sentences, rest
             )
             answers = [*answers, answer]
             cards = {r.number for a in answers for r in a.references}
-            final = citation_links.linked(answer.text, cards) + (f"\n\n{notes}" if notes else "")
+            final = render.caveat(answer.caveat) + citation_links.linked(answer.text, cards)
+            final += f"\n\n{notes}" if notes else ""
             if (filling := self.filling()) is not None:
                 final += "\n\n" + render.filling_note(filling)
             final += "\n\n" + render.searched_for(answer.search_query, answer.follow_up)

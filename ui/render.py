@@ -249,6 +249,11 @@ def _where(section: str | None, page: int | None) -> str:
     return f'<div class="source-where">{html.escape(shown)}</div>' if shown else ""
 
 
+def caveat(note: str | None) -> str:
+    """A weak-evidence note as a markdown line above an answer ("" without one)."""
+    return f"⚠️ {note[:1].upper()}{note[1:]}.\n\n" if note else ""
+
+
 def check_notes(
     grounded: bool,
     refused: bool,

@@ -62,13 +62,15 @@ def _retrieval_tables(report: RetrievalReport) -> list[Table]:
     judged.add_column("unanswerable refused", justify="right")
     judged.add_column("of them keyword queries", justify="right")
     judged.add_column("answerable refused (false refusals)", justify="right")
+    judged.add_column("answered with the weak-evidence caveat: unanswerable / answerable", justify="right")
     r = summary["refusal"]
-    point = r["operating_point"]
+    point, caution = r["operating_point"], r["caution_point"]
     judged.add_row(
         "–" if point is None else f"P(answerable) ≥ {point:.3f}",
         f"{r['negatives_refused']}/{r['negatives']} = {figure(r['refusal_rate'], 'percent')}",
         f"{r['keyword_negatives_refused']}/{r['keyword_negatives']}",
         f"{r['false_refusals']}/{r['answerable']} = {figure(r['false_refusal_rate'], 'percent')}",
+        "–" if caution is None else f"P < {caution:.3f}: {r['negatives_weak']} / {r['answerable_weak']}",
     )
     return [ranking, judged]
 

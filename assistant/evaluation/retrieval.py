@@ -25,6 +25,7 @@ class RetrievalCase(QuestionCase):
     ranked: dict[str, list[str]] = field(default_factory=dict)  # retriever -> keys, best first
     scores: dict[str, dict[str, float]] = field(default_factory=dict)  # retriever -> metric -> value
     refused: bool = False
+    weak: bool = False  # answered with the weak-evidence caveat
     reason: str = ""
     probability: float | None = None  # the evidence judgement's, that the library answers it
     seconds: dict[str, float] = field(default_factory=dict)
@@ -44,6 +45,7 @@ class RetrievalCase(QuestionCase):
             "scores": self.scores,
             "missed": self.missed(k) if self.scored else [],
             "refused": self.refused,
+            "weak_evidence": self.weak,
             "refusal_reason": self.reason,
             "answerable_probability": self.probability,
         }
@@ -57,6 +59,7 @@ class RetrievalReport:
     titles: dict[str, str]
 
     operating_point: float | None = None  # the evidence judgement's, when it has one
+    caution_point: float | None = None  # ... and its caution point (the weak-evidence caveat)
 
     @property
     def types(self) -> list[str]:
@@ -106,6 +109,9 @@ class RetrievalReport:
                 "false_refusal_rate": metrics.share(sum(c.refused for c in answerable), len(answerable)),
                 "keyword_negatives": sum(c.question.keyword for c in negatives),
                 "keyword_negatives_refused": sum(c.refused for c in negatives if c.question.keyword),
+                "caution_point": self.caution_point,
+                "negatives_weak": sum(c.weak for c in negatives),
+                "answerable_weak": sum(c.weak for c in answerable),
             },
             "unresolved_gold": sum(len(c.unresolved) for c in self.cases),
             "unscored_questions": [
@@ -134,6 +140,7 @@ def evaluate(
 ) -> RetrievalReport:
     cases = []
     operating_point: float | None = None
+    caution_point: float | None = None
     for done, question in enumerate(questions):
         case = RetrievalCase.of(question, resolver)
         gold, partial = case.gold, case.partial
@@ -151,11 +158,12 @@ def evaluate(
                 }
         evidence = library.judge(question.question, k=k)
         operating_point = evidence.threshold if evidence.threshold is not None else operating_point
-        case.refused, case.reason = not evidence.answerable, evidence.reason
+        caution_point = evidence.caution if evidence.caution is not None else caution_point
+        case.refused, case.weak, case.reason = not evidence.answerable, evidence.weak, evidence.reason
         case.probability = evidence.probability
         cases.append(case)
         if progress:
             progress(done + 1, len(questions))
     keys = {key for c in cases for key in (*c.gold, *c.partial, *(k for r in c.ranked.values() for k in r))}
     titles = {p.key: p.label for p in library.papers() if p.key in keys}
-    return RetrievalReport(k, repr(library), cases, titles, operating_point)
+    return RetrievalReport(k, repr(library), cases, titles, operating_point, caution_point)

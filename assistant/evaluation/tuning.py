@@ -41,6 +41,9 @@ K = 5  # recall is counted in the first K papers
 FOLDS = 5
 SEED = 0
 MAX_FALSE_REFUSALS = 0.05  # the operating point: at most this share of answerable questions refused
+# the caution point: at most this share of answerable questions under it (the refused among them);
+# between the two, a question is answered with a weak-evidence caveat
+MAX_CAUTIONED = 0.10
 L2 = 1.0  # the penalty on the judgement's standardised coefficients
 # the fusion weights tried (assistant.fusion): v = (m / 0.1) ** dense_separation,
 # w = lexical_weight + lexical_reliance * c ** reliance_power
@@ -289,11 +292,13 @@ class EvidenceFit:
     threshold: float
     cross_validated: np.ndarray  # each row's probability from the model fitted without its fold
     fitted: np.ndarray  # each row's probability from the final model
+    caution: float  # below it (and above the threshold), answered with a weak-evidence caveat
 
 
 def fit_evidence(table: EvidenceTable) -> EvidenceFit:
     """The logistic model on every row, and the operating point from out-of-fold probabilities:
-    the highest threshold that refuses at most 5% of each library's answerable questions."""
+    the highest threshold that refuses at most 5% of each library's answerable questions; and
+    the caution point, the highest under which at most 10% of them fall."""
     weights = table.weights()
 
     def fit(mask: np.ndarray) -> LogisticModel:
@@ -302,13 +307,22 @@ def fit_evidence(table: EvidenceTable) -> EvidenceFit:
     fold = folds(table.groups, FOLDS, seed=SEED)
     out_of_fold = cross_validated(len(table.y), fold, lambda mask: fit(mask).probabilities(table.x))
     libraries = sorted({k.split("/")[0] for k in table.kinds})
-    threshold = min(
-        operating_point(out_of_fold[[k == f"{library}/answerable" for k in table.kinds]], MAX_FALSE_REFUSALS)
-        for library in libraries
-        if f"{library}/answerable" in table.kinds
-    )
+
+    def point(share: float) -> float:
+        return min(
+            operating_point(out_of_fold[[k == f"{library}/answerable" for k in table.kinds]], share)
+            for library in libraries
+            if f"{library}/answerable" in table.kinds
+        )
+
     model = fit(np.ones(len(table.y), dtype=bool))
-    return EvidenceFit(model, threshold, out_of_fold, model.probabilities(table.x))
+    return EvidenceFit(
+        model,
+        point(MAX_FALSE_REFUSALS),
+        out_of_fold,
+        model.probabilities(table.x),
+        caution=point(MAX_CAUTIONED),
+    )
 
 
 def refusal_rates(

@@ -184,12 +184,19 @@ def ranking_table(
 
 
 def refusal_table(
-    fit: tuning.EvidenceFit, table: EvidenceTable, held: EvidenceTable, model: EvidenceModel
+    fit: tuning.EvidenceFit, table: EvidenceTable, held: EvidenceTable, model: EvidenceModel, cut: float
 ) -> Table:
-    fitted = tuning.refusal_rates(table.kinds, fit.fitted, fit.threshold)
-    cross = tuning.refusal_rates(table.kinds, fit.cross_validated, fit.threshold)
-    held_out = tuning.refusal_rates(held.kinds, model.model.probabilities(held.x), fit.threshold)
-    out = Table(title=f"Refusal at the operating point P(answerable) ≥ {fit.threshold:.3f} (refused / asked)")
+    """Per kind of question, the share under ``cut``: the operating point (refused) or the
+    caution point (refused or answered with the weak-evidence caveat)."""
+    fitted = tuning.refusal_rates(table.kinds, fit.fitted, cut)
+    cross = tuning.refusal_rates(table.kinds, fit.cross_validated, cut)
+    held_out = tuning.refusal_rates(held.kinds, model.model.probabilities(held.x), cut)
+    out = Table(
+        title=f"Refusal at the operating point P(answerable) ≥ {cut:.3f} (refused / asked)"
+        if cut == fit.threshold
+        else f"Refused or answered with the weak-evidence caveat: P(answerable) < {cut:.3f} (the "
+        "caution point) / asked"
+    )
     for column in ("questions", "fitted", "cross-validated", "held out (aclsum test)"):
         out.add_column(column, justify="left" if column == "questions" else "right")
     labels = {
@@ -269,14 +276,17 @@ def main() -> None:
         table = EvidenceTable.of(tuned, fitted)
         held = EvidenceTable.of([s for s in samples if s.held_out], fitted)
         fit = tuning.fit_evidence(table)
-        model = EvidenceModel(fit.model, fit.threshold)
-        console.print(refusal_table(fit, table, held, model))
+        model = EvidenceModel(fit.model, fit.threshold, fit.caution)
+        console.print(refusal_table(fit, table, held, model, fit.threshold))
+        console.print(refusal_table(fit, table, held, model, fit.caution))
         console.print(coefficient_table(model))
         if args.write:
             write(fitted, fit, table)
             console.print(f"wrote {FIT_FILE.relative_to(ROOT)} and {TABLE_FILE.relative_to(ROOT)}")
         library = libraries["seeds"]
-        library.retriever.parameters = replace(fitted, min_answerable_probability=fit.threshold)
+        library.retriever.parameters = replace(
+            fitted, min_answerable_probability=fit.threshold, caution_probability=fit.caution
+        )
         library.retriever.evidence_model = model
         result = evaluation.evaluate_retrieval(
             library,
@@ -323,6 +333,7 @@ def write(fitted: RetrievalParameters, fit: tuning.EvidenceFit, table: EvidenceT
         model=fit.model.to_dict(),
         parameters={
             "threshold": round(fit.threshold, 6),
+            "caution": round(fit.caution, 6),
             **{k: getattr(fitted, k) for k in tuning.GRID},
         },
         fitted_on={
@@ -331,12 +342,17 @@ def write(fitted: RetrievalParameters, fit: tuning.EvidenceFit, table: EvidenceT
             "seed": tuning.SEED,
             "l2": tuning.L2,
             "max_false_refusals": tuning.MAX_FALSE_REFUSALS,
+            "max_cautioned": tuning.MAX_CAUTIONED,
             "held_out": "aclsum test split",
         },
         figures={
             "cross_validated_refusals": {
                 k: list(v)
                 for k, v in tuning.refusal_rates(table.kinds, fit.cross_validated, fit.threshold).items()
+            },
+            "cross_validated_under_caution": {
+                k: list(v)
+                for k, v in tuning.refusal_rates(table.kinds, fit.cross_validated, fit.caution).items()
             },
         },
     ).write(FIT_FILE)

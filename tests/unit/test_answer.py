@@ -3,6 +3,7 @@ numbering, streaming, and what needs a model."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -76,3 +77,27 @@ def test_an_answer_from_one_paper_quotes_its_best_sentences_in_reading_order(
     assert len(quoted) >= 2 and sentences[1] not in quoted  # more than one, none off the question
     assert quoted == [s for s in sentences if s in quoted]  # in the paper's order
     assert answer.raw_text.count("[@tryon2024]") == len(quoted)  # each one cited
+
+
+def test_an_answer_on_weak_evidence_says_so(library: Library) -> None:
+    """Between the operating point and the caution point a question is answered, with a note that
+    the closest papers may be on a neighbouring topic; above the caution point, without one."""
+    retriever = library.retriever
+    question = "Which virtual try-on model preserves garment texture?"
+    retriever.parameters = replace(
+        retriever.parameters, min_answerable_probability=0.0, caution_probability=1.0
+    )
+    weak = library.ask(question)
+    assert not weak.refused and weak.citations
+    assert weak.notes[0].startswith("weak evidence (") and "neighbouring topic" in weak.notes[0]
+    data = weak.to_dict()
+    assert data["evidence"]["weak"] is True and data["notes"] == weak.notes
+    retriever.parameters = replace(retriever.parameters, caution_probability=0.0)
+    plain = library.ask(question)
+    assert not plain.refused and plain.evidence is not None and not plain.evidence.weak
+    assert not any(n.startswith("weak evidence") for n in plain.notes)
+    retriever.parameters = replace(
+        retriever.parameters, min_answerable_probability=1.01, caution_probability=1.5
+    )
+    refused = library.ask(question)
+    assert refused.refused and not any(n.startswith("weak evidence") for n in refused.notes)

@@ -12,7 +12,7 @@ from assistant import calibration
 from assistant.calibration import LogisticModel, fit_logistic, folds, operating_point
 from assistant.evaluation import tuning
 from assistant.evaluation.tuning import EvidenceTable
-from assistant.evidence import FEATURES, FIT, shipped
+from assistant.evidence import FEATURES, FIT, EvidenceModel, shipped
 from assistant.retrieval import RetrievalParameters
 
 TABLE = Path(__file__).resolve().parents[1] / "data" / "evidence_features.jsonl"
@@ -57,7 +57,8 @@ def test_folds_keep_groups_together_and_the_operating_point_bounds_false_refusal
 
 def test_the_shipped_judgement_reproduces_from_its_training_rows() -> None:
     """Refitting the shipped rows (tests/data/evidence_features.jsonl, written with the model by
-    tests/bench/bench_retrieval.py --write) gives the shipped coefficients and operating point."""
+    tests/bench/bench_retrieval.py --write) gives the shipped coefficients, operating point and
+    caution point."""
     table = EvidenceTable.read(TABLE)
     fit = tuning.fit_evidence(table)
     model = shipped()
@@ -65,12 +66,34 @@ def test_the_shipped_judgement_reproduces_from_its_training_rows() -> None:
     assert np.allclose(fit.model.coefficients, model.model.coefficients, atol=1e-6)
     assert fit.model.intercept == pytest.approx(model.model.intercept, abs=1e-6)
     assert fit.threshold == pytest.approx(model.threshold, abs=1e-6)
-    # the operating point: at most 5% of each library's answerable rows refused, out of fold
+    assert fit.caution == pytest.approx(model.caution, abs=1e-6)
+    assert fit.threshold < fit.caution
+    # the operating point: at most 5% of each library's answerable rows refused, out of fold; the
+    # caution point: at most 10% under it
     for library in ("seeds", "aclsum"):
         rows = [k == f"{library}/answerable" for k in table.kinds]
         assert np.mean(fit.cross_validated[rows] < fit.threshold) <= tuning.MAX_FALSE_REFUSALS
+        assert np.mean(fit.cross_validated[rows] < fit.caution) <= tuning.MAX_CAUTIONED
     # and the search defaults are the fit file's
     parameters = calibration.shipped(FIT).parameters
     defaults = RetrievalParameters()
     assert defaults.min_answerable_probability == parameters["threshold"]
+    assert defaults.caution_probability == parameters["caution"]
     assert {name: getattr(defaults, name) for name in tuning.GRID} == tuning.fitted_parameters(parameters)
+
+
+def test_the_judgement_flags_weak_evidence_between_its_two_points() -> None:
+    model = fit_logistic(np.array([[0.0]] * 10 + [[3.0]] * 10), [0.0] * 10 + [1.0] * 10, ("a",), l2=0.1)
+    judgement = EvidenceModel(model, threshold=0.2, caution=0.6)
+    low, middle, high = (
+        judgement.judge({"a": a, "sentence": 0.5, "lexical_z": 1.0, "coverage": 0.5}) for a in (0.0, 1.5, 3.0)
+    )
+    assert [e.probability is not None and e.probability < 0.2 for e in (low, middle, high)] == [
+        True,
+        False,
+        False,
+    ]
+    assert (low.answerable, low.weak, low.caveat) == (False, False, None)
+    assert middle.answerable and middle.weak and middle.caveat and "weak evidence" in middle.reason
+    assert high.answerable and not high.weak and high.caveat is None
+    assert middle.threshold == 0.2 and middle.caution == 0.6

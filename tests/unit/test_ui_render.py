@@ -233,3 +233,9 @@ def test_what_was_searched_is_shown_as_plain_text() -> None:
 
     assert searched_for("What is *PaSa*  [1]?", False) == "🔎 *Searched for:* What is \\*PaSa\\* \\[1\\]?"
     assert searched_for("PaSa How is it evaluated?", True).endswith("(carried on from the previous question)")
+
+
+def test_weak_evidence_is_said_above_the_answer() -> None:
+    note = "weak evidence (15% likely answerable): the library may hold no paper on this question"
+    assert render.caveat(note) == f"⚠️ W{note[1:]}.\n\n"
+    assert render.caveat(None) == ""

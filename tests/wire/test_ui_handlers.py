@@ -5,6 +5,7 @@ per-session endpoints, uploads, removal, summaries and drafts."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from itertools import pairwise
 from pathlib import Path
 
@@ -212,3 +213,19 @@ def test_each_answer_says_what_was_searched_and_a_follow_up_can_be_asked_anew(ha
     assert anew.answers[-1].search_query == "How is it evaluated?" and not anew.follow_up
     assert [m["content"] for m in anew.messages[:3]] == [m["content"] for m in follow.messages[:3]]
     assert len(anew.messages) == 4 and len(anew.answers) == 2  # the follow-up's turn replaced
+
+
+def test_an_answer_on_weak_evidence_says_so_above_it(handlers: Handlers, library: Library) -> None:
+    extractive, _ = handlers.choose_endpoint("", "", "", True)
+    retriever = library.retriever
+    retriever.parameters = replace(
+        retriever.parameters, min_answerable_probability=0.0, caution_probability=1.0
+    )
+    turns = list(handlers.chat(QUESTION, [], [], extractive))
+    growing, final = turns[1].messages[-1]["content"], turns[-1].messages[-1]["content"]
+    assert growing.startswith("⚠️ Weak evidence (") and final.startswith("⚠️ Weak evidence (")
+    assert final.count("Weak evidence") == 1  # not repeated among the notes under the answer
+    retriever.parameters = replace(retriever.parameters, caution_probability=0.0)
+    assert (
+        "Weak evidence" not in list(handlers.chat(QUESTION, [], [], extractive))[-1].messages[-1]["content"]
+    )
