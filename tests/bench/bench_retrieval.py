@@ -207,6 +207,8 @@ def refusal_table(
         "aclsum/constructed": "seeds questions asked of the corpus (negatives)",
     }
     for kind, label in labels.items():
+        if cut != fit.threshold:
+            label = label.replace("(false refusals)", "(refused or flagged)")
         out.add_row(label, _rate(fitted.get(kind)), _rate(cross.get(kind)), _rate(held_out.get(kind)))
     return out
 
