@@ -14,7 +14,8 @@ from those measurements (``assistant.evaluation.tuning``) by 5-fold cross-valida
 questions (folds by paper for aclsum). Printed: Recall@5 and MRR@10 per slice (question type,
 keyword queries, aclsum) for the hybrid retriever fitted and cross-validated and for the dense
 and lexical retrievers, the held-out test split in its own column; refusal rates at the
-operating point, fitted, cross-validated and held out; then ``evaluation.evaluate_retrieval`` (what
+operating point, fitted, cross-validated and held out, and the same under the caution point
+(refused or answered with the weak-evidence caveat); then ``evaluation.evaluate_retrieval`` (what
 ``litassist eval retrieval`` prints) on the seeds questions with the fitted settings.
 
 ``--write`` writes the fit: ``assistant/retrieval_fit.json`` (the defaults of
