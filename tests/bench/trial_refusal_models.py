@@ -22,7 +22,7 @@ DIR is the seeds library ``bench_retrieval.py --cache`` builds) it prints each s
 and the judgement's eleven features refitted with and without it (``calibration.fit_logistic``,
 5-fold cross-validation over questions, three fold seeds): the negatives refused out of fold at the
 operating point that refuses at most 5% of the answerable ones. Timings on 2 cores: e5 ~5 min,
-SmolLM2 ~10 min, Qwen2.5-Coder-1.5B ~30 min.
+SmolLM2 ~10 min, Qwen2.5-Coder-1.5B ~35 min.
 """
 
 from __future__ import annotations
