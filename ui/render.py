@@ -249,9 +249,14 @@ def _where(section: str | None, page: int | None) -> str:
     return f'<div class="source-where">{html.escape(shown)}</div>' if shown else ""
 
 
+def _sentence(note: str) -> str:
+    """A note (lower-case, no full stop: what the library writes) as a sentence."""
+    return f"{note[:1].upper()}{note[1:]}."
+
+
 def caveat(note: str | None) -> str:
     """A weak-evidence note as a markdown line above an answer ("" without one)."""
-    return f"⚠️ {note[:1].upper()}{note[1:]}.\n\n" if note else ""
+    return f"⚠️ {_sentence(note)}\n\n" if note else ""
 
 
 def check_notes(
@@ -262,7 +267,7 @@ def check_notes(
     notes: Sequence[str] = (),
 ) -> str:
     """What the check found, as a short markdown line under a text ("" when all is well)."""
-    shown = [f"ℹ️ {note[:1].upper()}{note[1:]}." for note in notes]
+    shown = [f"ℹ️ {_sentence(note)}" for note in notes]
     if not grounded and not refused:
         shown.append("⚠️ This text cites none of your papers: it is not from your library.")
     attributed = sum(s.attributed for s in sentences)
