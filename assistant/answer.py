@@ -49,6 +49,7 @@ EXTRACT_SENTENCE_RATIO = 0.7
 # the next ones by score (above the same ratio, not a near copy of one taken), in reading order
 EXTRACT_MIN_SENTENCES = 3
 OPENING_PASSAGES = 2  # a definition question also reads the abstract and this many passages after it
+NEAREST = 3  # a refusal names this many of the papers that came nearest
 
 
 @dataclass(frozen=True)
@@ -173,8 +174,9 @@ class Answer:
 
     @property
     def notes(self) -> list[str]:
-        """What happened on the way: weak evidence (the judgement's caveat), a retry after the
-        model declined, an extractive fallback."""
+        """What happened on the way: weak evidence (the judgement's caveat), a refusal before
+        any model was asked (why, and the nearest papers), a retry after the model declined, an
+        extractive fallback."""
         caveat = self.caveat
         return ([caveat] if caveat else []) + self._finish().notes
 
@@ -286,7 +288,9 @@ class Answerer:
         )
         if not evidence.answerable:
             refusal = Checked(prompts.REFUSAL, prompts.REFUSAL)
-            return answer(passages=[], written=Written(refusal, [], mode, refused=True))
+            nearest = [f"{h.paper.label} [{h.paper.key}]" for h in hits[:NEAREST]]
+            note = evidence.refusal(nearest)
+            return answer(passages=[], written=Written(refusal, [], mode, refused=True, notes=[note]))
         hits = self.with_openings(question, hits)
         passages = select_passages(hits)
         if mode == "llm":

@@ -27,7 +27,7 @@ retrieval evidence dominates, which is what the band implements without measurin
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -88,6 +88,20 @@ class Evidence:
             f"weak evidence ({self.probability or 0:.0%} likely answerable): the library may hold no "
             "paper on this question, and the closest papers may be on a neighbouring topic"
         )
+
+    def refusal(self, nearest: Sequence[str] = ()) -> str:
+        """The note of a question refused on this evidence, before any model was asked: why, and
+        the papers that came nearest (their labels), so that a researcher can look at them or ask
+        again in their words."""
+        if self.probability is not None and self.threshold is not None:
+            cut = f"under {self.threshold:.0%}, a question is refused"
+            why = f"{self.probability:.0%} likely answerable ({cut})"
+        else:
+            why = self.reason
+        note = f"refused before any model was asked: {why}"
+        if nearest:
+            note += "; the nearest papers, judged not to answer it: " + "; ".join(nearest)
+        return note
 
 
 def measure(

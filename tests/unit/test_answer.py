@@ -101,3 +101,23 @@ def test_an_answer_on_weak_evidence_says_so(library: Library) -> None:
     )
     refused = library.ask(question)
     assert refused.refused and not any(n.startswith("weak evidence") for n in refused.notes)
+
+
+def test_a_refusal_says_why_and_names_the_nearest_papers(library: Library) -> None:
+    """A question the judgement refuses gets one note: its probability against the operating
+    point, and the papers that came nearest, so that the researcher can look at them."""
+    retriever = library.retriever
+    retriever.parameters = replace(retriever.parameters, min_answerable_probability=1.01)
+    refused = library.ask("Which virtual try-on model preserves garment texture?")
+    assert refused.refused and refused.text == prompts.REFUSAL and refused.citations == []
+    [note] = refused.notes
+    assert note.startswith("refused before any model was asked: ")
+    assert "likely answerable (under 101%, a question is refused)" in note
+    nearest = note.split("the nearest papers, judged not to answer it: ")[1].split("; ")
+    assert nearest[0] == "Texture Preserving Virtual Try-On [tryon2024]" and len(nearest) <= 2
+    assert refused.to_dict()["notes"] == [note]
+
+
+def test_a_question_no_paper_matches_says_so(fake_library: Library) -> None:
+    [note] = fake_library.ask("Anything at all?").notes
+    assert note == "refused before any model was asked: no paper in the library matches the question"
