@@ -77,7 +77,8 @@ def test_command_line_examples(workdir: Path) -> None:
     hits = json.loads(recent.stdout)
     assert hits and all(h["year"] >= 2024 for h in hits)
     assert "extractive answer" in extractive.stderr and "[1]" in extractive.stdout
-    assert json.loads(refused.stdout)["refused"] is True
+    refusal = json.loads(refused.stdout)
+    assert refusal["refused"] is True and refusal["notes"][0].startswith("refused before any model was asked")
     to_tex, printed = run_block("## Related-work drafts", 2)
     tex = (workdir / "related.tex").read_text()
     cited = {k for group in re.findall(r"\\cite\{([^}]+)\}", tex) for k in group.split(",")}
