@@ -188,6 +188,13 @@ class Answer:
         return self.evidence.caveat if self.evidence is not None and not refused else None
 
     @property
+    def judged_unanswerable(self) -> bool:
+        """Refused by the evidence judgement before any model was asked (``anyway`` answers
+        such a question all the same)."""
+        evidence = self.evidence
+        return self.refused and evidence is not None and not evidence.answerable and not evidence.overruled
+
+    @property
     def grounded(self) -> bool:
         """Whether the answer cites at least one passage. An ungrounded answer that is not a
         refusal came from the model's own memory: show it with a warning, or not at all."""
@@ -214,6 +221,7 @@ class Answer:
             else {
                 "answerable": self.evidence.answerable,
                 "weak": self.evidence.weak,
+                "overruled": self.evidence.overruled,
                 "score": self.evidence.score,
                 "probability": self.evidence.probability,
                 "reason": self.evidence.reason,
@@ -265,16 +273,21 @@ class Answerer:
         mode: Mode | None = None,
         filters: Filters | Mapping[str, Any] | None = None,
         follow_up: bool | None = None,
+        anyway: bool = False,
     ) -> Answer:
         """``follow_up``: whether ``question`` carries on from ``history`` (None: the model's
         rewrite decides, or without one the rule of ``assistant.followup``; False: searched as a
-        new question, citation numbers still carrying on)."""
+        new question, citation numbers still carrying on). ``anyway``: answer a question the
+        evidence judgement refuses all the same (when search found papers), with a caveat that
+        says so; a model that then finds no answer in the passages still declines."""
         mode = choose_mode(mode, self.chat, "ask")
         history = list(history or [])
         numbering = history[-1].numbering.copy() if history else Numbering()
         query, carried = self._standalone(question, history, mode, follow_up)
         retrieval = self.retriever.retrieve(query, k=k, filters=filters)
         hits, evidence = retrieval.hits, retrieval.evidence
+        if anyway and hits:
+            evidence = evidence.anyway()
         papers = {h.paper.key: h.paper for h in hits}
         answer = partial(
             Answer,
@@ -286,7 +299,7 @@ class Answerer:
             numbering=numbering,
             evidence=evidence,
         )
-        if not evidence.answerable:
+        if not evidence.answerable and not evidence.overruled:
             refusal = Checked(prompts.REFUSAL, prompts.REFUSAL)
             nearest = [f"{h.paper.label} [{h.paper.key}]" for h in hits[:NEAREST]]
             note = evidence.refusal(nearest)

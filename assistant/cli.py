@@ -364,13 +364,22 @@ def ask(
     ] = False,
     collection: _CollectionOption = None,
     tag: _TagOption = None,
+    anyway: Annotated[
+        bool,
+        typer.Option(
+            "--anyway",
+            help="Answer even a question the library seems not to cover (refused before any model is "
+            "asked otherwise); the answer says so.",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the checked answer as JSON.")] = False,
 ) -> None:
     """Answer QUESTION from the library, with citations checked against the passages read."""
     library = _open()
     mode = "extractive" if extractive else None
     stream = not (no_stream or as_json)
-    answer = library.ask(question, k=k, mode=mode, stream=stream, filters=_filters(collection, tag))  # type: ignore[arg-type]
+    filters = _filters(collection, tag)
+    answer = library.ask(question, k=k, mode=mode, stream=stream, filters=filters, anyway=anyway)  # type: ignore[arg-type]
     if as_json:
         out.print_json(json.dumps(answer.to_dict()))
         return
@@ -390,6 +399,8 @@ def ask(
                 f"[{reference.number}] {_reference_line(reference.paper)}", highlight=False, markup=False
             )
     _warn(answer.grounded, answer.sentences, answer.dropped_citations, "answer", _after(answer))
+    if answer.judged_unanswerable and not anyway:
+        err.print("[dim]ask with --anyway to have it answered from the nearest papers all the same[/dim]")
 
 
 def _caveat(answer: Answer) -> None:

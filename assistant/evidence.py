@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 
 import numpy as np
@@ -78,27 +78,39 @@ class Evidence:
     # answerable, but under the caution point: the best papers may be on a neighbouring topic
     # (answered, with a caveat that says so)
     weak: bool = False
+    # judged unanswerable, and answered all the same because the asker said so (``anyway``)
+    overruled: bool = False
+
+    def anyway(self) -> Evidence:
+        """This evidence for a question answered although it is judged unanswerable (the asker
+        overrules the refusal): weak, with a caveat that says the judgement would refuse it."""
+        return self if self.answerable else replace(self, weak=True, overruled=True)
 
     @property
     def caveat(self) -> str | None:
         """The note an answer on weak evidence carries (None when the evidence is not weak)."""
         if not self.weak:
             return None
-        return (
-            f"weak evidence ({self.probability or 0:.0%} likely answerable): the library may hold no "
-            "paper on this question, and the closest papers may be on a neighbouring topic"
+        doubt = (
+            "the library may hold no paper on this question, and the closest papers may be on a "
+            "neighbouring topic"
         )
+        if self.overruled:
+            return f"answered although the evidence judgement would refuse it: {self._why()}; {doubt}"
+        return f"weak evidence ({self.probability or 0:.0%} likely answerable): {doubt}"
+
+    def _why(self) -> str:
+        """Why the judgement refuses: the probability under the operating point, or the reason."""
+        if self.probability is not None and self.threshold is not None:
+            cut = f"under {self.threshold:.0%}, a question is refused"
+            return f"{self.probability:.0%} likely answerable ({cut})"
+        return self.reason
 
     def refusal(self, nearest: Sequence[str] = ()) -> str:
         """The note of a question refused on this evidence, before any model was asked: why, and
-        the papers that came nearest (their labels), so that a researcher can look at them or ask
-        again in their words."""
-        if self.probability is not None and self.threshold is not None:
-            cut = f"under {self.threshold:.0%}, a question is refused"
-            why = f"{self.probability:.0%} likely answerable ({cut})"
-        else:
-            why = self.reason
-        note = f"refused before any model was asked: {why}"
+        the papers that came nearest (their labels), so that a researcher can look at them, ask
+        again in their words, or have it answered anyway."""
+        note = f"refused before any model was asked: {self._why()}"
         if nearest:
             note += "; the nearest papers, judged not to answer it: " + "; ".join(nearest)
         return note

@@ -468,6 +468,7 @@ class Library:
         mode: Mode | None = None,
         filters: Filters | Mapping[str, Any] | None = None,
         follow_up: bool | None = None,
+        anyway: bool = False,
     ) -> Answer:
         """Answer ``question`` from the library with checked citations. ``history``: the
         conversation's earlier answers (a follow-up is made standalone; citation numbers carry
@@ -475,7 +476,10 @@ class Library:
         calls a model; the default uses the configured endpoint if there is one.
         ``follow_up``: None decides whether the question carries on from ``history`` (the
         model's rewrite, or without one whether it refers back); False searches it as a new
-        question. ``Answer.search_query`` is what was searched."""
+        question. ``Answer.search_query`` is what was searched. A question the evidence
+        judgement finds the library cannot answer is refused before any model is asked (the
+        answer's note says why and names the nearest papers); ``anyway=True`` answers it all the
+        same, with a caveat that says the judgement would refuse it."""
         answerer = Answerer(
             self.retriever,
             self.embedder,
@@ -492,6 +496,7 @@ class Library:
             mode=mode,
             filters=filters,
             follow_up=follow_up,
+            anyway=anyway,
         )
 
     # -- summaries -----------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import gradio as gr
 from assistant import SESSION_ORIGIN, Answer, Library, LitassistError, LLMSettings, SampleFill
 from ui import connection, papers, render
 from ui import tables as table_tab
-from ui.handlers import Handlers
+from ui.handlers import ChatTurn, Handlers
 from ui.manage import Manager
 from ui.uploads import Uploads
 
@@ -226,6 +226,12 @@ def _edit_events(
     )
 
 
+def _offers(turn: ChatTurn) -> tuple[Any, Any]:
+    """The buttons under the latest answer: ask it as a new question (it carried on from the one
+    before), answer it anyway (it was refused before any model was asked)."""
+    return gr.update(visible=turn.follow_up), gr.update(visible=turn.refused)
+
+
 def uploads_for(library: Library) -> Uploads:
     return Uploads(library.path / "uploads", max_bytes=library.settings.ui.max_upload_mb * 1_000_000)
 
@@ -277,6 +283,8 @@ def build(handlers: Handlers) -> gr.Blocks:
                         new = gr.Button("New conversation", elem_id="new-conversation")
                         # shown under an answer that carried on from the one before
                         anew = gr.Button("Ask as a new question", elem_id="ask-anew", visible=False)
+                        # shown under a question refused before any model was asked
+                        anyway = gr.Button("Answer anyway", elem_id="answer-anyway", visible=False)
                     chat_collections = collection_picker("chat-collections")
                 # below the answer on a phone, where it folds away
                 with gr.Column(scale=2, min_width=300), gr.Accordion("Sources", elem_id="sources-panel"):
@@ -453,12 +461,12 @@ def build(handlers: Handlers) -> gr.Blocks:
             collections: list[str] | None,
         ) -> Iterator[tuple[Any, ...]]:
             for turn in handlers.chat(text, messages or [], history, session_llm, collections):
-                yield turn.messages, turn.sources, turn.answers, "", gr.update(visible=turn.follow_up)
+                yield turn.messages, turn.sources, turn.answers, "", *_offers(turn)
 
         chat_io: dict[str, Any] = {
             "fn": on_ask,
             "inputs": [question, chatbot, answers, llm, chat_collections],
-            "outputs": [chatbot, sources, answers, question, anew],
+            "outputs": [chatbot, sources, answers, question, anew, anyway],
             "concurrency_limit": concurrency,
             "concurrency_id": "chat",  # Enter and the button share one limit
             "show_progress": "hidden",
@@ -473,22 +481,30 @@ def build(handlers: Handlers) -> gr.Blocks:
             collections: list[str] | None,
         ) -> Iterator[tuple[Any, ...]]:
             for turn in handlers.ask_anew(messages or [], history, session_llm, collections):
-                yield turn.messages, turn.sources, turn.answers, gr.update(visible=turn.follow_up)
+                yield turn.messages, turn.sources, turn.answers, *_offers(turn)
 
-        anew.click(
-            on_anew,
-            [chatbot, answers, llm, chat_collections],
-            [chatbot, sources, answers, anew],
-            concurrency_limit=concurrency,
-            concurrency_id="chat",
-            show_progress="hidden",
-        )
-        new.click(
-            lambda: ([], [], render.NO_SOURCES_YET, gr.update(visible=False)),
-            None,
-            [chatbot, answers, sources, anew],
-        )
-        chatbot.clear(lambda: ([], render.NO_SOURCES_YET), None, [answers, sources])
+        def on_anyway(
+            messages: list[Any],
+            history: list[Answer],
+            session_llm: LLMSettings | None,
+            collections: list[str] | None,
+        ) -> Iterator[tuple[Any, ...]]:
+            for turn in handlers.answer_anyway(messages or [], history, session_llm, collections):
+                yield turn.messages, turn.sources, turn.answers, *_offers(turn)
+
+        for button, again in ((anew, on_anew), (anyway, on_anyway)):
+            button.click(
+                again,
+                [chatbot, answers, llm, chat_collections],
+                [chatbot, sources, answers, anew, anyway],
+                concurrency_limit=concurrency,
+                concurrency_id="chat",
+                show_progress="hidden",
+            )
+        hidden = gr.update(visible=False)
+        emptied = [answers, sources, anew, anyway]
+        new.click(lambda: ([], [], render.NO_SOURCES_YET, hidden, hidden), None, [chatbot, *emptied])
+        chatbot.clear(lambda: ([], render.NO_SOURCES_YET, hidden, hidden), None, emptied)
 
         def on_upload(
             files: list[str] | None,

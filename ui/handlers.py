@@ -56,6 +56,8 @@ class ChatTurn:
     sources: str
     answers: list[Answer]
     follow_up: bool = False  # the latest answer carried on from the one before (it can be asked anew)
+    # the latest question was refused before any model was asked (it can be answered anyway)
+    refused: bool = False
 
 
 @dataclass(frozen=True)
@@ -164,12 +166,14 @@ class Handlers:
         llm: LLMSettings | None,
         collections: Sequence[str] | None = None,
         follow_up: bool | None = None,
+        anyway: bool = False,
     ) -> Iterator[ChatTurn]:
         """Answer a question (a follow-up of ``answers`` when it refers back, or ``follow_up``
         says so), streaming: the first turn shows the question, the next ones the answer as it
         grows, the last the checked answer with what was searched and its sources.
-        ``collections``: answer only from the papers in these (Zotero) collections. A failure
-        ends the answer with a readable message."""
+        ``collections``: answer only from the papers in these (Zotero) collections.
+        ``anyway``: answer it even if the evidence judgement refuses it. A failure ends the
+        answer with a readable message."""
         question = question.strip()
         if not question:
             return
@@ -186,6 +190,7 @@ class Handlers:
                 mode=mode,
                 follow_up=follow_up,
                 filters=_in_collections(collections),
+                anyway=anyway,
             )
             # weak evidence is said before the answer, not among the notes under it
             caveat = render.caveat(answer.evidence.caveat if answer.evidence else None)
@@ -204,7 +209,7 @@ class Handlers:
                 final += "\n\n" + render.filling_note(filling)
             final += "\n\n" + render.searched_for(answer.search_query, answer.follow_up)
             turn = ChatTurn(_with_reply(shown, final), self._conversation_sources(answers), answers)
-            yield replace(turn, follow_up=answer.follow_up)
+            yield replace(turn, follow_up=answer.follow_up, refused=answer.judged_unanswerable)
         except Exception as error:  # every failure ends as a message, never as a frozen spinner
             if not isinstance(error, LitassistError):
                 log.exception("answering %r failed", question)
@@ -220,15 +225,32 @@ class Handlers:
     ) -> Iterator[ChatTurn]:
         """The latest question asked again as a new one (not carried on from the one before):
         its answer replaces the follow-up's; citation numbers still run on."""
-        # (the chat component hands its messages back in its own format: only roles are compared)
-        if (
-            not answers
-            or len(messages) < 2
-            or [m.get("role") for m in messages[-2:]] != ["user", "assistant"]
-        ):
+        if not _replaceable(messages, answers):
             return
         yield from self.chat(
             answers[-1].question, messages[:-2], answers[:-1], llm, collections, follow_up=False
+        )
+
+    def answer_anyway(
+        self,
+        messages: list[Message],
+        answers: list[Answer],
+        llm: LLMSettings | None,
+        collections: Sequence[str] | None = None,
+    ) -> Iterator[ChatTurn]:
+        """The latest question, refused before any model was asked, answered all the same: its
+        answer (with a caveat that says the judgement would refuse it) replaces the refusal."""
+        if not _replaceable(messages, answers) or not answers[-1].judged_unanswerable:
+            return
+        last = answers[-1]
+        yield from self.chat(
+            last.question,
+            messages[:-2],
+            answers[:-1],
+            llm,
+            collections,
+            follow_up=last.follow_up,
+            anyway=True,
         )
 
     def _sources(self, checked: Any) -> str:
@@ -482,3 +504,14 @@ class _Tally:
             if self.planned:
                 line += f", embedded {self.embedded} of {self.planned} passages"
             return min(done, 1.0), line
+
+
+def _replaceable(messages: Sequence[Message], answers: Sequence[Answer]) -> bool:
+    """Whether the chat ends with the latest answer's turn (a question and its reply), which
+    asking it again replaces. The chat component hands its messages back in its own format:
+    only roles are compared."""
+    return (
+        bool(answers)
+        and len(messages) >= 2
+        and [m.get("role") for m in messages[-2:]] == ["user", "assistant"]
+    )

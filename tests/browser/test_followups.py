@@ -1,7 +1,7 @@
 """Extractive conversations in a real browser (issue 19): a second question about something else
 is answered from its own papers, not from the first question's; a definition question is
-answered with the sentence that defines its subject; every answer says what was searched, and a
-carried-on question can be asked again as a new one."""
+answered with the sentence that defines its subject; every answer says what was searched, a
+carried-on question can be asked again as a new one, and a refused one can be answered anyway."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ WAIT_MS = 60_000
 FIRST = "Which models recognise facial expressions?"
 UNRELATED = "What is MaskGWM?"  # a driving world model: nothing to do with faces
 FOLLOW_UP = "How is it evaluated?"
+OFF_TOPIC = "How do seismographs locate the epicentre of an earthquake?"  # no paper on it
 
 
 @pytest.fixture
@@ -88,3 +89,14 @@ def test_an_unrelated_question_is_answered_from_its_own_papers(page: Any, screen
     assert searched(again) == FOLLOW_UP
     assert page.locator(BOT).count() == 3  # the follow-up's answer replaced, not added
     page.screenshot(path=screenshots / "chat-asked-anew.png")
+
+
+def test_a_refused_question_can_be_answered_anyway(page: Any, screenshots: Path) -> None:
+    refused = ask(page, OFF_TOPIC, 1)
+    assert "do not answer this" in refused and "Refused before any model was asked" in refused
+    page.click("#answer-anyway")  # one click: answered from the nearest papers, and says so
+    answer = finished(page, 1, without="do not answer this")
+    assert answer.startswith("⚠️ Answered although the evidence judgement would refuse it")
+    assert re.search(r"\[\d+\]", answer) and page.locator(BOT).count() == 1  # the refusal replaced
+    assert not page.locator("#answer-anyway").is_visible()
+    page.screenshot(path=screenshots / "chat-answered-anyway.png")

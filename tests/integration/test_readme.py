@@ -72,13 +72,16 @@ def test_command_line_examples(workdir: Path) -> None:
     assert "wrote" in copied.stderr and (workdir / "examples" / "zotero" / "zotero.sqlite").is_file()
     assert "18 added, 0 skipped, 0 failed" in added.stdout
     assert "removed gsmoothface2023" in removed.stdout
-    search, recent, extractive, refused = run_block("## Questions and answers", 4)
+    search, recent, extractive, refused, anyway = run_block("## Questions and answers", 5)
     assert "quirk2017distant" in search.stdout  # the cross-sentence paper found
     hits = json.loads(recent.stdout)
     assert hits and all(h["year"] >= 2024 for h in hits)
     assert "extractive answer" in extractive.stderr and "[1]" in extractive.stdout
     refusal = json.loads(refused.stdout)
     assert refusal["refused"] is True and refusal["notes"][0].startswith("refused before any model was asked")
+    assert (
+        "answered although the evidence judgement would refuse it" in anyway.stderr and "[1]" in anyway.stdout
+    )
     to_tex, printed = run_block("## Related-work drafts", 2)
     tex = (workdir / "related.tex").read_text()
     cited = {k for group in re.findall(r"\\cite\{([^}]+)\}", tex) for k in group.split(",")}

@@ -118,6 +118,32 @@ def test_a_refusal_says_why_and_names_the_nearest_papers(library: Library) -> No
     assert refused.to_dict()["notes"] == [note]
 
 
+def test_a_refused_question_can_be_answered_anyway_and_says_so(library: Library) -> None:
+    """``anyway=True`` answers what the judgement refuses, from the same papers, with a caveat
+    that says the judgement would refuse it; an answerable question is answered as always."""
+    retriever = library.retriever
+    question = "Which virtual try-on model preserves garment texture?"
+    retriever.parameters = replace(retriever.parameters, min_answerable_probability=1.01)
+    assert library.ask(question).judged_unanswerable
+    answer = library.ask(question, anyway=True)
+    assert not answer.refused and not answer.judged_unanswerable
+    assert [r.paper.key for r in answer.references][:1] == ["tryon2024"] and answer.grounded
+    assert answer.caveat is not None and answer.notes[0] == answer.caveat
+    assert (
+        answer.caveat.startswith("answered although the evidence judgement would refuse it: ")
+        and "likely answerable (under 101%, a question is refused); the library may hold no paper"
+        in answer.caveat
+    )
+    assert answer.to_dict()["evidence"]["overruled"] is True
+    retriever.parameters = replace(
+        retriever.parameters, min_answerable_probability=0.0, caution_probability=0.0
+    )
+    plain = library.ask(question, anyway=True)
+    assert plain.caveat is None and plain.to_dict()["evidence"]["overruled"] is False
+
+
 def test_a_question_no_paper_matches_says_so(fake_library: Library) -> None:
     [note] = fake_library.ask("Anything at all?").notes
     assert note == "refused before any model was asked: no paper in the library matches the question"
+    anyway = fake_library.ask("Anything at all?", anyway=True)  # nothing to answer from
+    assert anyway.judged_unanswerable and anyway.notes == [note]

@@ -229,3 +229,24 @@ def test_an_answer_on_weak_evidence_says_so_above_it(handlers: Handlers, library
     assert (
         "Weak evidence" not in list(handlers.chat(QUESTION, [], [], extractive))[-1].messages[-1]["content"]
     )
+
+
+def test_a_question_refused_before_any_model_can_be_answered_anyway(
+    handlers: Handlers, library: Library
+) -> None:
+    """A refusal offers "Answer anyway"; taking it replaces the refusal with an answer from the
+    same papers that says above it that the judgement would refuse it."""
+    extractive, _ = handlers.choose_endpoint("", "", "", True)
+    first = list(handlers.chat(QUESTION, [], [], extractive))[-1]
+    assert not first.refused and not list(handlers.answer_anyway(first.messages, first.answers, extractive))
+    retriever = library.retriever
+    retriever.parameters = replace(retriever.parameters, min_answerable_probability=1.01)
+    refused = list(handlers.chat(QUESTION, first.messages, first.answers, extractive, follow_up=False))[-1]
+    assert refused.refused and refused.answers[-1].citations == []
+    turns = list(handlers.answer_anyway(refused.messages, refused.answers, extractive))
+    final = turns[-1]
+    assert final.messages[-1]["content"].startswith(
+        "⚠️ Answered although the evidence judgement would refuse it"
+    )
+    assert not final.refused and final.answers[-1].citations and len(final.answers) == 2
+    assert len(final.messages) == 4 and final.messages[:3] == refused.messages[:3]  # the refusal replaced
