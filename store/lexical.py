@@ -110,11 +110,12 @@ class LexicalScores:
     # somewhere in the paper (0 outside the filters); a term no unit holds weighs the most
     coverage: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
     idf: dict[str, float] = field(default_factory=dict)  # the query's distinct terms -> IDF
-    unknown: frozenset[str] = frozenset()  # the query's terms that no unit holds
+    unknown: frozenset[str] = frozenset()  # the query's terms that no unit within the filters holds
 
     @property
     def unknown_share(self) -> float:
-        """The IDF-weighted share of the query's distinct terms that no unit holds."""
+        """The IDF-weighted share of the query's distinct terms that no unit (of a live paper
+        within the filters) holds."""
         total = sum(self.idf.values())
         return sum(self.idf[t] for t in self.unknown) / total if total > 0 else 0.0
 
@@ -539,6 +540,15 @@ class LexicalIndex:
             allowed_parts.append(allowed)
             shown.append((segment, passages))
         allowed_all = np.concatenate(allowed_parts)
+        # a term held only by papers outside the filters (or removed) is unknown to this search
+        known = {
+            term
+            for term, per_segment in postings
+            if any(
+                p is not None and allowed[segment.unit_papers[p[0]]].any()
+                for p, segment, allowed in zip(per_segment, segments, allowed_parts, strict=True)
+            )
+        }
         return LexicalScores(
             self._papers,
             self._index,
@@ -548,7 +558,7 @@ class LexicalIndex:
             shown,
             coverage=(held * allowed_all).astype(np.float32),
             idf=idfs,
-            unknown=frozenset(idfs) - {t for t, _ in postings},
+            unknown=frozenset(idfs) - known,
         )
 
     def _idf(self, df: int) -> float:

@@ -109,6 +109,29 @@ def test_additions_and_removals_score_as_a_fresh_index(tmp_path: Path) -> None:
     assert ranking(index, "accuracy", years=(2025, None)) == {}
 
 
+def test_a_term_only_papers_outside_the_filters_hold_is_unknown(tmp_path: Path) -> None:
+    """What the evidence judgement reads as the question's unknown terms: those no paper the
+    search may return holds (a removed paper's terms, or a filtered-out paper's, are unknown)."""
+    store = FakeStore()
+    corpus(store, 0, 8)
+    index = LexicalIndex(tmp_path / "lexical")
+    index.ensure_current(store)  # type: ignore[arg-type]
+
+    def unknown(query: str, **filters: Any) -> set[str]:
+        scores = index.scores(query, **filters)
+        assert scores is not None
+        return set(scores.unknown)
+
+    assert unknown("Method3 speech quasars") == {"quasar"}  # stemmed; no paper holds it
+    assert unknown("Method3 speech", keys=["paper3", "paper2"]) == set()
+    assert unknown("Method3 speech", keys=["paper1", "paper2"]) == {"method3"}  # only paper3 has it
+    scores = index.scores("Method3 speech", keys=["paper1", "paper2"])
+    assert scores is not None and 0 < scores.unknown_share < 1
+    store.remove("paper3")
+    index.ensure_current(store)  # type: ignore[arg-type]  # its units are dead, not yet compacted
+    assert unknown("Method3 speech") == {"method3"}
+
+
 def test_reopened_and_unchanged_index_reads_nothing(tmp_path: Path) -> None:
     store = FakeStore()
     corpus(store, 0, 6)
