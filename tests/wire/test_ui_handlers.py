@@ -250,3 +250,9 @@ def test_a_question_refused_before_any_model_can_be_answered_anyway(
     )
     assert not final.refused and final.answers[-1].citations and len(final.answers) == 2
     assert len(final.messages) == 4 and final.messages[:3] == refused.messages[:3]  # the refusal replaced
+    # through the model: the refusal asks none, answering anyway does
+    by_model = list(handlers.chat(QUESTION, [], [], None))[-1]
+    assert by_model.refused and by_model.answers[-1].mode == "llm"
+    written = list(handlers.answer_anyway(by_model.messages, by_model.answers, None))[-1]
+    assert written.answers[-1].mode == "llm" and written.answers[-1].citations and not written.refused
+    assert written.messages[-1]["content"].startswith("⚠️ Answered although the evidence judgement")
