@@ -474,27 +474,22 @@ def build(handlers: Handlers) -> gr.Blocks:
         question.submit(**chat_io)
         ask.click(**chat_io)
 
-        def on_anew(
-            messages: list[Any],
-            history: list[Answer],
-            session_llm: LLMSettings | None,
-            collections: list[str] | None,
-        ) -> Iterator[tuple[Any, ...]]:
-            for turn in handlers.ask_anew(messages or [], history, session_llm, collections):
-                yield turn.messages, turn.sources, turn.answers, *_offers(turn)
+        def asking_again(overrule: bool) -> Any:
+            def on_again(
+                messages: list[Any],
+                history: list[Answer],
+                session_llm: LLMSettings | None,
+                collections: list[str] | None,
+            ) -> Iterator[tuple[Any, ...]]:
+                again = handlers.ask_again(messages or [], history, session_llm, collections, anyway=overrule)
+                for turn in again:
+                    yield turn.messages, turn.sources, turn.answers, *_offers(turn)
 
-        def on_anyway(
-            messages: list[Any],
-            history: list[Answer],
-            session_llm: LLMSettings | None,
-            collections: list[str] | None,
-        ) -> Iterator[tuple[Any, ...]]:
-            for turn in handlers.answer_anyway(messages or [], history, session_llm, collections):
-                yield turn.messages, turn.sources, turn.answers, *_offers(turn)
+            return on_again
 
-        for button, again in ((anew, on_anew), (anyway, on_anyway)):
+        for button, overrule in ((anew, False), (anyway, True)):
             button.click(
-                again,
+                asking_again(overrule),
                 [chatbot, answers, llm, chat_collections],
                 [chatbot, sources, answers, anew, anyway],
                 concurrency_limit=concurrency,

@@ -216,31 +216,20 @@ class Handlers:
             reply = (text.rstrip() + "\n\n" if text.strip() else "") + render.error_message(error)
             yield ChatTurn(_with_reply(shown, reply), sources, answers)
 
-    def ask_anew(
+    def ask_again(
         self,
         messages: list[Message],
         answers: list[Answer],
         llm: LLMSettings | None,
         collections: Sequence[str] | None = None,
+        *,
+        anyway: bool = False,
     ) -> Iterator[ChatTurn]:
-        """The latest question asked again as a new one (not carried on from the one before):
-        its answer replaces the follow-up's; citation numbers still run on."""
-        if not _replaceable(messages, answers):
-            return
-        yield from self.chat(
-            answers[-1].question, messages[:-2], answers[:-1], llm, collections, follow_up=False
-        )
-
-    def answer_anyway(
-        self,
-        messages: list[Message],
-        answers: list[Answer],
-        llm: LLMSettings | None,
-        collections: Sequence[str] | None = None,
-    ) -> Iterator[ChatTurn]:
-        """The latest question, refused before any model was asked, answered all the same: its
-        answer (with a caveat that says the judgement would refuse it) replaces the refusal."""
-        if not _replaceable(messages, answers) or not answers[-1].judged_unanswerable:
+        """The latest question asked again, its answer replacing the latest one (citation
+        numbers still run on): as a new question, not carried on from the one before; or, with
+        ``anyway``, a question refused before any model was asked, answered all the same (with a
+        caveat that says the judgement would refuse it)."""
+        if not _replaceable(messages, answers) or (anyway and not answers[-1].judged_unanswerable):
             return
         last = answers[-1]
         yield from self.chat(
@@ -249,8 +238,8 @@ class Handlers:
             answers[:-1],
             llm,
             collections,
-            follow_up=last.follow_up,
-            anyway=True,
+            follow_up=last.follow_up if anyway else False,
+            anyway=anyway,
         )
 
     def _sources(self, checked: Any) -> str:

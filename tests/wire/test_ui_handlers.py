@@ -209,7 +209,7 @@ def test_each_answer_says_what_was_searched_and_a_follow_up_can_be_asked_anew(ha
     follow = list(handlers.chat("How is it evaluated?", first.messages, first.answers, extractive))[-1]
     assert follow.follow_up and follow.answers[-1].search_query == f"{QUESTION} How is it evaluated?"
     assert "carried on from the previous question" in follow.messages[-1]["content"]
-    anew = list(handlers.ask_anew(follow.messages, follow.answers, extractive))[-1]
+    anew = list(handlers.ask_again(follow.messages, follow.answers, extractive))[-1]
     assert anew.answers[-1].search_query == "How is it evaluated?" and not anew.follow_up
     assert [m["content"] for m in anew.messages[:3]] == [m["content"] for m in follow.messages[:3]]
     assert len(anew.messages) == 4 and len(anew.answers) == 2  # the follow-up's turn replaced
@@ -238,12 +238,14 @@ def test_a_question_refused_before_any_model_can_be_answered_anyway(
     same papers that says above it that the judgement would refuse it."""
     extractive, _ = handlers.choose_endpoint("", "", "", True)
     first = list(handlers.chat(QUESTION, [], [], extractive))[-1]
-    assert not first.refused and not list(handlers.answer_anyway(first.messages, first.answers, extractive))
+    assert not first.refused and not list(
+        handlers.ask_again(first.messages, first.answers, extractive, anyway=True)
+    )
     retriever = library.retriever
     retriever.parameters = replace(retriever.parameters, min_answerable_probability=1.01)
     refused = list(handlers.chat(QUESTION, first.messages, first.answers, extractive, follow_up=False))[-1]
     assert refused.refused and refused.answers[-1].citations == []
-    turns = list(handlers.answer_anyway(refused.messages, refused.answers, extractive))
+    turns = list(handlers.ask_again(refused.messages, refused.answers, extractive, anyway=True))
     final = turns[-1]
     assert final.messages[-1]["content"].startswith(
         "⚠️ Answered although the evidence judgement would refuse it"
@@ -253,6 +255,6 @@ def test_a_question_refused_before_any_model_can_be_answered_anyway(
     # through the model: the refusal asks none, answering anyway does
     by_model = list(handlers.chat(QUESTION, [], [], None))[-1]
     assert by_model.refused and by_model.answers[-1].mode == "llm"
-    written = list(handlers.answer_anyway(by_model.messages, by_model.answers, None))[-1]
+    written = list(handlers.ask_again(by_model.messages, by_model.answers, None, anyway=True))[-1]
     assert written.answers[-1].mode == "llm" and written.answers[-1].citations and not written.refused
     assert written.messages[-1]["content"].startswith("⚠️ Answered although the evidence judgement")
