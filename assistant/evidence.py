@@ -96,7 +96,7 @@ class Evidence:
             "neighbouring topic"
         )
         if self.overruled:
-            return f"answered although the evidence judgement would refuse it: {self._why()}; {doubt}"
+            return f"asked anyway, although the evidence judgement would refuse it: {self._why()}; {doubt}"
         return f"weak evidence ({self.probability or 0:.0%} likely answerable): {doubt}"
 
     def _why(self) -> str:

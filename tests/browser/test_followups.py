@@ -96,7 +96,7 @@ def test_a_refused_question_can_be_answered_anyway(page: Any, screenshots: Path)
     assert "do not answer this" in refused and "Refused before any model was asked" in refused
     page.click("#answer-anyway")  # one click: answered from the nearest papers, and says so
     answer = finished(page, 1, without="do not answer this")
-    assert answer.startswith("⚠️ Answered although the evidence judgement would refuse it")
+    assert answer.startswith("⚠️ Asked anyway, although the evidence judgement would refuse it")
     assert re.search(r"\[\d+\]", answer) and page.locator(BOT).count() == 1  # the refusal replaced
     assert not page.locator("#answer-anyway").is_visible()
     page.screenshot(path=screenshots / "chat-answered-anyway.png")

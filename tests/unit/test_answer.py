@@ -130,7 +130,7 @@ def test_a_refused_question_can_be_answered_anyway_and_says_so(library: Library)
     assert [r.paper.key for r in answer.references][:1] == ["tryon2024"] and answer.grounded
     assert answer.caveat is not None and answer.notes[0] == answer.caveat
     assert (
-        answer.caveat.startswith("answered although the evidence judgement would refuse it: ")
+        answer.caveat.startswith("asked anyway, although the evidence judgement would refuse it: ")
         and "likely answerable (under 101%, a question is refused); the library may hold no paper"
         in answer.caveat
     )

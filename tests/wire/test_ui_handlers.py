@@ -248,7 +248,7 @@ def test_a_question_refused_before_any_model_can_be_answered_anyway(
     turns = list(handlers.ask_again(refused.messages, refused.answers, extractive, anyway=True))
     final = turns[-1]
     assert final.messages[-1]["content"].startswith(
-        "⚠️ Answered although the evidence judgement would refuse it"
+        "⚠️ Asked anyway, although the evidence judgement would refuse it"
     )
     assert not final.refused and final.answers[-1].citations and len(final.answers) == 2
     assert len(final.messages) == 4 and final.messages[:3] == refused.messages[:3]  # the refusal replaced
@@ -257,4 +257,4 @@ def test_a_question_refused_before_any_model_can_be_answered_anyway(
     assert by_model.refused and by_model.answers[-1].mode == "llm"
     written = list(handlers.ask_again(by_model.messages, by_model.answers, None, anyway=True))[-1]
     assert written.answers[-1].mode == "llm" and written.answers[-1].citations and not written.refused
-    assert written.messages[-1]["content"].startswith("⚠️ Answered although the evidence judgement")
+    assert written.messages[-1]["content"].startswith("⚠️ Asked anyway, although the evidence judgement")
