@@ -417,23 +417,29 @@ def build(handlers: Handlers) -> gr.Blocks:
 
         manager = Manager(handlers.library, handlers.uploads)
 
+        # on a page load, the banner and the settings first, on their own: the papers table of a
+        # large library (or of any library on a busy machine) takes a while, and an endpoint the
+        # session chose meanwhile must not be shown as replaced by the configured one when the
+        # table arrives
         def on_load(session_llm: LLMSettings | None) -> tuple[Any, ...]:
+            return handlers.banner(session_llm), handlers.settings_markdown(session_llm)
+
+        def on_load_papers() -> tuple[Any, ...]:
             view = manager.view()
             collections = handlers.collection_choices()
             return (
-                handlers.banner(session_llm),
                 view.rows,
                 gr.update(choices=view.choices),
                 view.count,
-                handlers.settings_markdown(session_llm),
                 gr.update(choices=collections, visible=bool(collections)),
                 gr.update(choices=collections, visible=bool(collections)),
             )
 
+        app.load(on_load, [llm], [banner, settings_view], show_progress="hidden")
         app.load(
-            on_load,
-            [llm],
-            [banner, table, picked, count, settings_view, chat_collections, draft_collections],
+            on_load_papers,
+            None,
+            [table, picked, count, chat_collections, draft_collections],
             show_progress="hidden",
         )
 

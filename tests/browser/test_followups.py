@@ -31,6 +31,7 @@ def page(browser: Any, app_url: str) -> Iterator[Any]:
     page = context.new_page()
     page.goto(app_url)
     page.wait_for_selector("#question textarea:enabled")
+    page.wait_for_function("() => document.querySelector('#mode-banner')?.innerText.includes('writes')")
     page.get_by_role("tab", name="Settings").click()
     page.get_by_label("Extractive: no language model").check()
     page.click("#apply-endpoint")
