@@ -108,6 +108,7 @@ class Library:
             chunk_size=settings.chunking.chunk_size,
             chunk_overlap=settings.chunking.chunk_overlap,
             prefix=settings.chroma.prefix,
+            search_ef=settings.chroma.search_ef,
             where=where,
         )
         self.chunker = Chunker(

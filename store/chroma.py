@@ -123,10 +123,12 @@ class ChromaStore:
         dimension: int,
         chunk_size: int,
         chunk_overlap: int,
+        search_ef: int,
         prefix: str = "",
         where: str = "the library",
     ):
         self.client = client
+        self.search_ef = search_ef
         self.where = where
         identity: dict[str, Any] = {
             "litassist_schema": SCHEMA_VERSION,
@@ -175,8 +177,12 @@ class ChromaStore:
 
     def _collection(self, name: str, identity: dict[str, Any], where: str) -> Collection:
         collection = self.client.get_or_create_collection(
-            name, embedding_function=None, metadata=identity, configuration={"hnsw": {"space": "cosine"}}
+            name,
+            embedding_function=None,
+            metadata=identity,
+            configuration={"hnsw": {"space": "cosine", "ef_search": self.search_ef}},
         )
+        self._widen_search(collection)
         meta = collection.metadata or {}
         for field in ("embedder", "dimension"):
             if field in meta and meta[field] != identity[field]:
@@ -187,6 +193,23 @@ class ChromaStore:
                     "corrupt search: configure the library's embedder again, or use a new library folder."
                 )
         return collection
+
+    def _widen_search(self, collection: Collection) -> None:
+        """The breadth of the dense search (HNSW ``ef_search``, the one index parameter Chroma
+        lets change) as the settings say: a collection made before (at Chroma's default, 100)
+        or with another setting is changed, and searches so from the next time the library is
+        opened (Chroma keeps a loaded index's breadth until then)."""
+        hnsw = (collection.configuration_json or {}).get("hnsw") or {}
+        if hnsw.get("ef_search") == self.search_ef:
+            return
+        try:
+            collection.modify(configuration={"hnsw": {"ef_search": self.search_ef}})
+        except Exception as e:  # a read-only server, an older one: search as it is
+            log.warning("could not widen the search of %s (%s); searching as before", collection.name, e)
+        else:
+            log.info(
+                "%s: dense search breadth set to %d (from the next open)", collection.name, self.search_ef
+            )
 
     # -- reading -------------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from assistant import (
     Settings,
 )
 from assistant import library as library_module
-from assistant.settings import LLMSettings
+from assistant.settings import ChromaSettings, LLMSettings
 from store import chroma
 from store.chunking import chunk_id
 from store.paper import Chunk, Paper
@@ -255,6 +255,28 @@ def test_a_schema_1_library_gets_its_windows_moved(fake_embedder: FakeEmbedder, 
     assert len(reopened.store.chunks("roe2024quokka", kind="window")) == 2
     assert reopened.search("quokkas pass a trap at night", retriever="dense")[0].key == "roe2024quokka"
     assert (reopened.store.chunks_collection.metadata or {})["litassist_schema"] == chroma.SCHEMA_VERSION
+
+
+def test_the_dense_search_breadth_follows_the_settings(fake_embedder: FakeEmbedder, tmp_path: Path) -> None:
+    """A library's vector collections are made with the configured HNSW search breadth; one made
+    with another (a library from before the setting, at Chroma's default) is changed when it is
+    opened, and still searches."""
+    narrow = Settings(library=tmp_path / "lib", chroma=ChromaSettings(search_ef=100))
+    library = Library(settings=narrow, embedder=fake_embedder)
+    library.add(write(tmp_path / "refs.bib", bib_entry("roe2024quokka", "QuokkaNet", "Quokkas at night.")))
+
+    def breadths(store: chroma.ChromaStore) -> list[int]:
+        collections = (store.papers_collection, store.chunks_collection, store.windows_collection)
+        return [
+            store.client.get_collection(c.name).configuration_json["hnsw"]["ef_search"] for c in collections
+        ]
+
+    assert breadths(library.store) == [100, 100, 100]
+    reopened = Library(settings=Settings(library=tmp_path / "lib"), embedder=fake_embedder)
+    assert (
+        breadths(reopened.store) == [Settings().chroma.search_ef] * 3 and Settings().chroma.search_ef == 800
+    )
+    assert reopened.search("Quokkas at night", retriever="dense")[0].key == "roe2024quokka"
 
 
 def test_a_folder_link_loop_gets_a_row(fake_library: Library, tmp_path: Path) -> None:
