@@ -19,7 +19,9 @@ a compromise that lost to dense on paraphrases and to BM25 on questions about se
 The weights are fitted by cross-validation over questions (``assistant.evaluation.tuning``); the
 defaults in ``RetrievalParameters`` are what it chose. A further factor on ``w`` for queries shaped
 as keyword phrases was tried and did not hold under cross-validation
-(``tests/bench/bench_keyword_shape.py``): not used.
+(``tests/bench/bench_keyword_shape.py``): not used; nor is a linear scorer over per-paper
+features learned from the questions (``tests/bench/trial_learned_fusion.py``), which wins the
+paraphrase and keyword slices and loses multi-paper and aclsum MRR.
 """
 
 from __future__ import annotations
