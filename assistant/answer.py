@@ -20,6 +20,7 @@ import prompts
 from assistant import citations, extractive
 from assistant.citations import Numbering, SentenceSupport
 from assistant.condense import condense
+from assistant.errors import InvalidRequestError
 from assistant.evidence import Evidence
 from assistant.filters import Filters
 from assistant.followup import refers_back, standalone
@@ -281,6 +282,8 @@ class Answerer:
         evidence judgement refuses all the same (when search found papers), with a caveat that
         says so; a model that then finds no answer in the passages still declines."""
         mode = choose_mode(mode, self.chat, "ask")
+        if not question.strip():
+            raise InvalidRequestError("the question is empty: ask something about the papers")
         history = list(history or [])
         numbering = history[-1].numbering.copy() if history else Numbering()
         query, carried = self._standalone(question, history, mode, follow_up)

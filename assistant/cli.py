@@ -85,6 +85,20 @@ def main_options(
     for handler in logging.getLogger().handlers:
         handler.setLevel(level)  # some libraries set their own loggers to DEBUG (bm25s does)
         handler.addFilter(RedactingFilter())  # a key written into a URL is never logged
+        if verbose == 0:
+            handler.addFilter(_own_logs)
+
+
+_OWN_LOGGERS = ("litassist", "assistant", "store", "ui")
+
+
+def _own_logs(record: logging.LogRecord) -> bool:
+    """At the default verbosity, litassist's own warnings and a library's critical errors only.
+
+    What a library logs of an input it could not read (trafilatura's "empty HTML tree", an entry
+    bibtexparser skipped) is what the command reports itself, row by row; ``-v`` shows it too.
+    """
+    return record.name.split(".")[0] in _OWN_LOGGERS or record.levelno >= logging.CRITICAL
 
 
 def _open() -> Library:

@@ -209,7 +209,7 @@ def walk(
     cannot be listed, a linked folder already read (a loop), a folder of ``own`` (the library's
     own files, when its folder is inside the one added) and a folder's README (its
     documentation, not a paper; naming the file reads it) go into ``problems`` as (path, why,
-    failed); linked folders are followed once."""
+    failed), and so does a folder named with nothing in it; linked folders are followed once."""
     found = problems if problems is not None else []
     skip = {p.resolve() for p in own}
     for path in paths:
@@ -220,6 +220,7 @@ def walk(
             found.append((path, "the library's own folder; not read", False))
             continue
         seen = {path.resolve()}
+        reported, files_read = len(found), 0
 
         def unreadable(error: OSError) -> None:
             found.append((Path(error.filename), f"cannot list the folder: {error.strerror or error}", True))
@@ -249,7 +250,10 @@ def walk(
                         )
                     )
                 elif not name.startswith("."):
+                    files_read += 1
                     yield Path(root) / name, False
+        if files_read == 0 and len(found) == reported:  # nothing in it, not even a README
+            found.append((path, "no files to read in the folder", False))
 
 
 def _is_zotero(path: Path) -> bool:

@@ -73,13 +73,23 @@ def test_add_papers_remove_with_json_and_exit_status(tmp_path: Path) -> None:
 def test_failed_files_make_the_exit_status_non_zero(tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "empty.txt").write_text("")
+    (tmp_path / "in" / "broken.bib").write_text("@article{cut,\n  title = {Unclosed\n")
+    (tmp_path / "nothing").mkdir()
     shutil.copy(SEEDS / "003_26e15eb79cce6a53.txt", tmp_path / "in" / "listing.txt")
     result = run(
-        "--library", str(tmp_path / "lib"), "add", str(tmp_path / "in"), str(tmp_path / "missing.pdf")
+        "--library",
+        str(tmp_path / "lib"),
+        "add",
+        str(tmp_path / "in"),
+        str(tmp_path / "nothing"),
+        str(tmp_path / "missing.pdf"),
     )
     assert result.returncode == 1
-    assert "10 added, 0 skipped, 1 failed" in result.stdout
+    assert "10 added, 1 skipped, 2 failed" in result.stdout
     assert "empty" in result.stdout and "missing.pdf" in result.stderr
+    assert "malformed entry" in result.stdout and "no files to read in the folder" in result.stdout
+    # the table says what failed; bibtexparser's own warning about the entry is for -v only
+    assert "bibtexparser" not in result.stderr
 
 
 def test_help_lists_the_commands() -> None:

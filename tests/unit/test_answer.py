@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import prompts
-from assistant import Library
+from assistant import InvalidRequestError, Library
 
 BIB = """
 @article{tryon2024,
@@ -50,6 +50,13 @@ def test_refusal_needs_no_model_and_llm_mode_needs_one(library: Library) -> None
     assert refused.to_dict()["refused"] is True and refused.grounded
     with pytest.raises(ValueError, match="no chat endpoint is configured"):
         library.ask("Which virtual try-on model preserves garment texture?", mode="llm")
+
+
+def test_an_empty_question_is_an_error_not_a_refusal(library: Library) -> None:
+    # a refusal would offer to answer it anyway, from the nearest papers to nothing
+    for question in ("", "  \n "):
+        with pytest.raises(InvalidRequestError, match="the question is empty"):
+            library.ask(question, anyway=True)
 
 
 def test_empty_library_refuses(fake_library: Library) -> None:

@@ -73,6 +73,20 @@ def test_walk_recurses_in_order_and_skips_hidden(tmp_path: Path) -> None:
     assert list(walk([tmp_path / "a.txt"])) == [(tmp_path / "a.txt", True)]
 
 
+def test_walk_reports_a_folder_with_nothing_to_read(tmp_path: Path) -> None:
+    (tmp_path / "empty" / "sub").mkdir(parents=True)
+    (tmp_path / "hidden").mkdir()
+    (tmp_path / "hidden" / ".DS_Store").write_text("x")
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "README.md").write_text("x")
+    problems: list[tuple[Path, str, bool]] = []
+    names = ["empty", "hidden", "docs"]
+    assert list(walk([tmp_path / n for n in names], problems)) == []
+    rows = {p.name: (why, failed) for p, why, failed in problems}
+    assert rows["empty"] == rows["hidden"] == ("no files to read in the folder", False)
+    assert "README" in rows["README.md"][0] and "docs" not in rows  # its README is reported instead
+
+
 # -- PDF ----------------------------------------------------------------------------------------
 
 
