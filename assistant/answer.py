@@ -317,7 +317,7 @@ class Answerer:
             values={"question": query},
             passages=passages,
             papers=papers,
-            fallback=lambda _: self._extract(query, hits, question),
+            fallback=lambda _: self._extract(query, hits, question, retrieval.terms),
             task="answer the question.",
             insist=evidence.score >= self.parameters.insist_above,
         )
@@ -383,14 +383,23 @@ class Answerer:
 
     # -- extractive mode -------------------------------------------------------------------------
 
-    def _extract(self, query: str, hits: Sequence[Hit], question: str | None = None) -> str:
-        """The best evidence sentences, each cited: per paper its sentence closest to the
-        question (``extractive.answer_scores``: a definition question prefers the sentence that
-        defines its subject), for the papers that rank close to the best and whose best sentence
-        comes close to the best overall; when they are fewer than ``EXTRACT_MIN_SENTENCES``,
-        their next best sentences too (each paper's in reading order). Reference lists,
-        appendices, prompt templates, tables and captions are not evidence
-        (``extractive.evidence``)."""
+    def _extract(
+        self,
+        query: str,
+        hits: Sequence[Hit],
+        question: str | None = None,
+        terms: Mapping[str, float] | None = None,
+        *,
+        term_weight: float = extractive.TERM_WEIGHT,
+    ) -> str:
+        """The best evidence sentences, each cited: for the papers that rank close to the best
+        and whose closest sentence to the question comes close to the best overall
+        (``extractive.answer_scores``: a definition question prefers the sentence that defines
+        its subject), each one's best sentence, by that score and the share of the question's
+        ``terms`` it holds (``extractive.term_shares``; all of them count ``term_weight``
+        cosine points); when they are fewer than ``EXTRACT_MIN_SENTENCES``, their next best
+        sentences too (each paper's in reading order). Reference lists, appendices, prompt
+        templates, tables and captions are not evidence (``extractive.evidence``)."""
         leaders = [h for h in hits if h.score >= hits[0].score - EXTRACT_SCORE_MARGIN] if hits else []
         # each paper's two best passages, and for a definition question its opening's
         subject = extractive.definition_subject(question or query)
@@ -405,12 +414,13 @@ class Answerer:
             return prompts.REFUSAL
         vectors = self.embedder.embed([strip_question(query), *(c.text for c in found)])
         scores = extractive.answer_scores(found, vectors[1:] @ vectors[0], passages, question or query)
+        choice = scores + term_weight * extractive.term_shares(found, terms or {})
         by_paper: dict[str, list[int]] = {}
-        for i in sorted(range(len(found)), key=lambda i: -scores[i]):
+        for i in sorted(range(len(found)), key=lambda i: -choice[i]):
             by_paper.setdefault(found[i].key, []).append(i)
         top = float(scores.max())
         papers = sorted(
-            (k for k, ranked in by_paper.items() if scores[ranked[0]] >= EXTRACT_SENTENCE_RATIO * top),
+            (k for k, ranked in by_paper.items() if scores[ranked].max() >= EXTRACT_SENTENCE_RATIO * top),
             key=lambda k: rank[k],
         )[:5]
         chosen = {k: [by_paper[k][0]] for k in papers}

@@ -78,6 +78,10 @@ class RetrievalParameters:
 class Retrieval:
     hits: list[Hit]
     evidence: Evidence
+    # the question's distinct terms (as the lexical index stems them) with their IDF in the
+    # library (empty when the library has no lexical index). Extractive answers weigh a sentence's
+    # words by them
+    terms: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -151,10 +155,11 @@ class Retriever:
         signals = found.signals
         fused = signals.fused(self.parameters)
         hits = self._hits(signals.order(fused, k), found.passages, found.dense, signals, k)
+        terms = dict(signals.lexical.idf) if signals.lexical is not None else {}
         if not judge:
-            return Retrieval(hits, Evidence(bool(hits), 0.0, "not judged"))
+            return Retrieval(hits, Evidence(bool(hits), 0.0, "not judged"), terms)
         assert found.asked is not None
-        return Retrieval(hits, self._evidence(query, found.asked, chosen, signals, fused, hits))
+        return Retrieval(hits, self._evidence(query, found.asked, chosen, signals, fused, hits), terms)
 
     def gather(
         self,

@@ -10,6 +10,7 @@ import pytest
 
 import prompts
 from assistant import InvalidRequestError, Library
+from store.lexical import tokens
 
 BIB = """
 @article{tryon2024,
@@ -42,6 +43,12 @@ def test_extractive_answer_streams_and_numbers_carry_over(library: Library) -> N
     assert numbers.get("tryon2024", 1) == 1  # a paper keeps its number in the conversation
     if "lane2024" in numbers:
         assert numbers["lane2024"] == 2
+
+
+def test_a_search_gives_the_questions_terms_with_their_rarity(library: Library) -> None:
+    terms = library.retriever.retrieve("Which model preserves garment texture?", k=5).terms
+    assert set(tokens("garment texture")) <= set(terms)
+    assert all(idf > 0 for idf in terms.values())
 
 
 def test_refusal_needs_no_model_and_llm_mode_needs_one(library: Library) -> None:

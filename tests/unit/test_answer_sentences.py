@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from assistant import Library
-from assistant.extractive import answer_scores, defines, definition_subject, evidence
+from assistant.extractive import answer_scores, defines, definition_subject, evidence, term_shares
 from assistant.passages import Passage
 from assistant.person import first_person, paper_name, third_person
+from store.lexical import tokens
 from store.paper import Paper
 
 PROSE = "PaSa is an agent that searches academic papers with a language model and reinforcement learning."
@@ -67,6 +68,16 @@ def test_the_subject_of_a_definition_question(question: str, subject: str | None
 )
 def test_a_sentence_that_defines_its_subject(sentence: str, expected: bool) -> None:
     assert defines(sentence, "PaSa") is expected
+
+
+def test_a_sentence_holding_the_questions_rare_terms_is_weighed_by_their_rarity() -> None:
+    opening = "Human pose plays a crucial role in understanding people in the digital age."
+    answer = "Specifically, we apply a pose tokenizer to convert 3D poses into discrete pose tokens."
+    found = evidence([Passage("unipose", "c1", f"{opening} {answer}", "Abstract", 1)])
+    # the question's terms as the lexical index stems them, with their IDF: "token" is rare
+    terms = dict.fromkeys(tokens("pose"), 0.5) | dict.fromkeys(tokens("tokens"), 3.0)
+    assert term_shares(found, terms) == pytest.approx([0.5 / 3.5, 1.0])
+    assert not term_shares(found, {}).any()  # no lexical side: the score alone decides
 
 
 def test_a_definition_question_prefers_the_defining_sentence_to_a_closer_figure() -> None:
