@@ -82,10 +82,9 @@ class DraftParameters:
     # ... or when its passages' hybrid score reaches this share of the best paper's (the rule
     # before, with its constants, not refitted): the selection above alone, fitted on four
     # topics, kept 2 of the 5 papers of the shipped examples' relation-extraction topic, which
-    # this rule keeps; with both, extractive drafts reached 0.76 recall at 0.82 precision on the
+    # this rule keeps; with both, extractive drafts reach 0.76 recall at 0.82 precision on the
     # dev topics (0.69 / 0.87 with the selection alone) and 0.83 / 1.00 on examples/topics.jsonl
-    # (0.53 / 1.00); since the fusion's lexical side weighs 8·c³ (was 4·c²), a segmentation
-    # paper passes it for masked image modeling: 0.76 / 0.77 on the dev topics, examples the same
+    # (0.53 / 1.00)
     passage_threshold: float = 0.5
     model_passage_threshold: float = 0.35
     min_papers: int = 2

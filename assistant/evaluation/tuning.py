@@ -44,10 +44,6 @@ MAX_FALSE_REFUSALS = 0.05  # the operating point: at most this share of answerab
 # the caution point: at most this share of answerable questions under it (the refused among them);
 # between the two, a question is answered with a weak-evidence caveat
 MAX_CAUTIONED = 0.10
-# the fusion settings close enough to the best objective (a mean over slices of Recall@K + MRR@10,
-# at most 2) to be chosen among by their worst slice. 0.01, half a percent; on the development
-# questions every value from 0.01 to 0.1 chooses the same settings (0.002 and 0.005 do not)
-TOLERANCE = 0.01
 L2 = 1.0  # the penalty on the judgement's standardised coefficients
 # the fusion weights tried (assistant.fusion): v = (m / 0.1) ** dense_separation,
 # w = lexical_weight + lexical_reliance * c ** reliance_power
@@ -199,38 +195,17 @@ def objective(samples: Sequence[Sample], scores: Sequence[tuple[float, float]]) 
     return float(np.mean([r + m for name, (r, m, _) in means.items() if name != "all"]))
 
 
-def worst_loss(
-    fused: Mapping[str, tuple[float, float, int]], singles: Sequence[Mapping[str, tuple[float, float, int]]]
-) -> float:
-    """How far the fused ranking falls below the better single retriever on its worst slice and
-    metric (Recall@K or MRR@10); positive when it is at least as good everywhere."""
-    return min(
-        fused[name][m] - max(single[name][m] for single in singles)
-        for name in fused
-        if name != "all"
-        for m in (0, 1)
-    )
-
-
 def fit_fusion(samples: Sequence[Sample], base: RetrievalParameters) -> RetrievalParameters:
-    """The grid's setting for ``samples`` (answerable ones): of those whose ``objective`` comes
-    within ``TOLERANCE`` of the best, the one whose worst slice gives up least to the better single
-    retriever (``worst_loss``), the first of equals.
-
-    The best ``objective`` alone was chosen before: each fold's choice then turned on a question
-    or two of a five-question slice, and cross-validated, fusion lost to a single retriever on
-    three slices. Among near-equal settings, the one that loses least on its worst slice asks
-    for what fusion is for (never worse than its parts) and varies less from fold to fold."""
+    """The grid's best setting on ``samples`` (answerable ones), the first of equals."""
     scored = [s for s in samples if s.answerable]
-    singles = [slice_means(scored, [s.scores(base, r) for s in scored]) for r in ("dense", "lexical")]
-    rated = []
+    best: tuple[float, RetrievalParameters] | None = None
     for setting in grid():
         params = replace(base, **setting)  # type: ignore[arg-type]
-        scores = [s.scores(params) for s in scored]
-        rated.append((objective(scored, scores), worst_loss(slice_means(scored, scores), singles), params))
-    best = max(value for value, _, _ in rated)
-    near = [(loss, params) for value, loss, params in rated if value >= best - TOLERANCE]
-    return max(near, key=lambda pair: pair[0])[1]  # max keeps the first of equals
+        value = objective(scored, [s.scores(params) for s in scored])
+        if best is None or value > best[0] + 1e-12:
+            best = (value, params)
+    assert best is not None
+    return best[1]
 
 
 def cross_validated_fusion(

@@ -1,13 +1,11 @@
 """Fusion on constructed queries where one side is noise: the per-query weights follow the side
-that explains the question, and the hybrid ranking finds the paper either side alone finds; and
-the fitted setting is the near-best one that loses least to a single retriever on any slice."""
+that explains the question, and the hybrid ranking finds the paper either side alone finds."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from assistant.evaluation import tuning
 from assistant.fusion import Signals
 from assistant.retrieval import RetrievalParameters
 from store.lexical import LexicalScores
@@ -91,40 +89,3 @@ def test_weights_and_scale() -> None:
     low = Signals(lexical_scores(passage, np.full(N, 0.2)), dense, dense, "hybrid").lexical_weight(fitted)
     high = Signals(lexical_scores(passage, np.full(N, 0.9)), dense, dense, "hybrid").lexical_weight(fitted)
     assert high > low
-
-
-class ScoredSample:
-    """What ``tuning.fit_fusion`` reads of a measured question: its slice, and its Recall@5 and
-    MRR@10 under a setting (set here per setting, not searched)."""
-
-    answerable = True
-
-    def __init__(self, slice_: str, hybrid: dict[float, float], dense: float, lexical: float) -> None:
-        self.slice, self.hybrid, self.single = slice_, hybrid, {"dense": dense, "lexical": lexical}
-
-    def slices(self) -> list[str]:
-        return [self.slice]
-
-    def scores(self, params: RetrievalParameters, retriever: str = "hybrid") -> tuple[float, float]:
-        if retriever != "hybrid":
-            return 1.0, self.single[retriever]
-        plain = params.dense_separation == params.lexical_weight == 0 and params.reliance_power == 2
-        return 1.0, self.hybrid.get(params.lexical_reliance, 0.5) if plain else 0.5
-
-
-def test_fusion_is_chosen_among_near_best_settings_for_its_worst_slice() -> None:
-    # MRR by lexical_reliance: 8 is best on the mean but loses to dense on slice b; 4 is within
-    # the tolerance of it and loses nowhere; 2 loses least of all but is far from the best mean
-    samples = [
-        ScoredSample("a", {8.0: 1.0, 4.0: 0.97, 2.0: 0.6}, dense=0.5, lexical=0.5),
-        ScoredSample("b", {8.0: 0.88, 4.0: 0.9, 2.0: 1.0}, dense=0.9, lexical=0.5),
-    ]
-    chosen = tuning.fit_fusion(samples, RetrievalParameters())  # type: ignore[arg-type]
-    assert (chosen.lexical_reliance, chosen.reliance_power) == (4.0, 2.0)
-    assert chosen.dense_separation == chosen.lexical_weight == 0.0
-    fused = tuning.slice_means(samples, [s.scores(chosen) for s in samples])  # type: ignore[arg-type]
-    singles = [
-        tuning.slice_means(samples, [s.scores(chosen, r) for s in samples])  # type: ignore[arg-type]
-        for r in ("dense", "lexical")
-    ]
-    assert tuning.worst_loss(fused, singles) == pytest.approx(0.0)
